@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "Darkroom",
+    products: [
+        .executable(name: "darkroom", targets: ["darkroom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev).
+        .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
+        .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+
+        // The Float32 NCHW tensor engine on OpenBLAS, and safetensors I/O.
+        .target(name: "DarkroomTensor", dependencies: ["CBLAS"]),
+        // Neural networks built on the engine (the small UNet).
+        .target(name: "DarkroomModels", dependencies: ["DarkroomTensor"]),
+        // The command-line tool.
+        .executableTarget(
+            name: "darkroom",
+            dependencies: [
+                "DarkroomTensor", "DarkroomModels",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+
+        // Shared helpers for the test targets (fixture lookup, tolerant comparisons).
+        .target(name: "DarkroomTestSupport", dependencies: ["DarkroomTensor"], path: "Tests/DarkroomTestSupport"),
+        .testTarget(name: "DarkroomTensorTests", dependencies: ["DarkroomTensor", "DarkroomTestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "DarkroomModelsTests", dependencies: ["DarkroomModels", "DarkroomTestSupport"],
+                    exclude: ["Fixtures"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

@@ -1,0 +1,2 @@
+// CZlib: zlib, for gzipped IDX data and PNG text chunks.
+#include <zlib.h>

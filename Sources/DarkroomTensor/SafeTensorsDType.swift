@@ -1,0 +1,16 @@
+/// Element types that the safetensors reader understands.
+public enum SafeTensorsDType: String, Sendable {
+    case f32 = "F32"
+    case f16 = "F16"
+    case bf16 = "BF16"
+    case i64 = "I64"
+
+    /// Bytes per element.
+    public var size: Int {
+        switch self {
+        case .f32: return 4
+        case .f16, .bf16: return 2
+        case .i64: return 8
+        }
+    }
+}

@@ -1,0 +1,35 @@
+import Foundation
+
+/// Writes Float32 tensors to a safetensors file (header padded to 8 bytes, names sorted).
+public enum SafeTensorsWriter {
+    /// Writes `tensors` and optional string `metadata` to `path`, through a temporary file renamed into place.
+    public static func write(_ tensors: [String: Tensor], metadata: [String: String] = [:], to path: String) throws {
+        let names = tensors.keys.sorted()
+        var header: [String: Any] = [:]
+        var offset = 0
+        for name in names {
+            let t = tensors[name]!
+            header[name] = ["dtype": "F32", "shape": t.shape, "data_offsets": [offset, offset + t.count * 4]]
+            offset += t.count * 4
+        }
+        if !metadata.isEmpty { header["__metadata__"] = metadata }
+        var json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        while json.count % 8 != 0 { json.append(0x20) }
+        var data = Data(capacity: 8 + json.count + offset)
+        var length = UInt64(json.count).littleEndian
+        withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
+        data.append(json)
+        for name in names {
+            let t = tensors[name]!
+            data.append(UnsafeBufferPointer(start: t.pointer, count: t.count))
+        }
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        try data.write(to: temporary)
+        if FileManager.default.fileExists(atPath: path) {
+            _ = try FileManager.default.replaceItemAt(url, withItemAt: temporary)
+        } else {
+            try FileManager.default.moveItem(at: temporary, to: url)
+        }
+    }
+}
