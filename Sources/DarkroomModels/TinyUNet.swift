@@ -61,6 +61,19 @@ public final class TinyUNet: @unchecked Sendable {
         guard t.shape == [batch, 1] else { throw ModelError.badInput("t must be [\(batch),1], got \(t.shape)") }
         if let c, k == 0 { throw ModelError.badInput("this model has no classes, but c \(c.shape) was given") }
         if let c, c.shape != [batch, k] { throw ModelError.badInput("c must be [\(batch),\(k)], got \(c.shape)") }
+        if batch == 1 || Engine.threads == 1 { return try run(x, t: t, c: c) }
+        let out = Tensor(uninitialized: [batch, channels, size, size])
+        let per = channels * size * size
+        try Engine.shards(batch) { range in
+            let y = try run(x.slice(batch: range), t: t.slice(batch: range), c: c?.slice(batch: range))
+            (out.pointer + range.lowerBound * per).update(from: y.pointer, count: y.count)
+        }
+        return out
+    }
+
+    /// The network on already validated inputs, on the calling thread's share of the engine.
+    private func run(_ x: Tensor, t: Tensor, c: Tensor?) throws -> Tensor {
+        let (batch, k) = (x.shape[0], config.classCount)
 
         let x0 = try inBlock(x)
         let x1 = try down1(x0)

@@ -52,11 +52,11 @@ struct ConvNormGELU {
         let y: Tensor
         switch kind {
         case .conv(let stride, let padding):
-            y = try Conv2d.forward(x, weight: weight, bias: bias, stride: stride, padding: padding)
+            y = try Conv2d.forward(x, weight: weight, bias: nil, stride: stride, padding: padding)
         case .transposed(let stride, let padding):
-            y = try ConvTranspose2d.forward(x, weight: weight, bias: bias, stride: stride, padding: padding)
+            y = try ConvTranspose2d.forward(x, weight: weight, bias: nil, stride: stride, padding: padding)
         }
-        Activation.geluInPlace(y)
+        try Activation.biasGELUInPlace(y, bias: bias)
         return y
     }
 }

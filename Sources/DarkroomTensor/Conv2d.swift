@@ -40,9 +40,10 @@ public enum Conv2d {
             return out
         }
 
-        // Samples per GEMM: as many as fit a ~16 MB column buffer.
+        // Samples per GEMM: one when the image is large enough for an efficient GEMM on its own (the result then
+        // lands in place), otherwise as many as fit a ~16 MB column buffer.
         let perSample = kdim * plane
-        let group = max(1, min(batch, (4 << 20) / max(perSample, 1)))
+        let group = plane >= 256 ? 1 : max(1, min(batch, (4 << 20) / max(perSample, 1)))
         let cols = TensorStorage(uninitializedCount: perSample * group)
         let wide = group > 1 ? TensorStorage(uninitializedCount: co * plane * group) : nil
         var start = 0

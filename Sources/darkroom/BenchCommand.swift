@@ -1,0 +1,101 @@
+import ArgumentParser
+import DarkroomModels
+import DarkroomTensor
+import Foundation
+
+/// `darkroom bench`: forward latency of the small UNet and the conv path's sustained GFLOP/s.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the small UNet's forward pass and the engine's convolution throughput.",
+        discussion: "Build with -c release before benchmarking. scripts/bench/compare_unet_forward.py puts PyTorch beside it."
+    )
+
+    @Option(help: "Hidden width D of the benchmarked UNet.")
+    var hidden = 64
+    @Option(help: "Number of classes K (0 = time-only).")
+    var classes = 10
+    @Option(help: "Image channels C.")
+    var channels = 1
+    @Option(parsing: .upToNextOption, help: "Batch sizes to time.")
+    var batch: [Int] = [1, 64]
+    @Option(help: "Checkpoint folder to time instead of random weights.")
+    var model: String?
+    @Option(help: "Seconds to spend timing each case (after one warm-up run).")
+    var seconds = 3.0
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        engine.apply()
+        let unet: TinyUNet
+        if let model {
+            unet = try TinyUNet(checkpoint: model)
+        } else {
+            let names = (0..<classes).map { "class\($0)" }
+            unet = TinyUNet(config: TinyUNetConfig(channels: channels, hidden: hidden, classes: names), randomSeed: 0)
+        }
+        let config = unet.config
+        var results: [[String: Any]] = []
+        var rng = RandomSource(seed: 1)
+        for b in batch {
+            let x = rng.gaussian([b, config.channels, 28, 28])
+            let t = rng.uniform([b, 1])
+            var c: Tensor?
+            if config.classCount > 0 {
+                let onehot = Tensor(zeros: [b, config.classCount])
+                for i in 0..<b { onehot[i, i % config.classCount] = 1 }
+                c = onehot
+            }
+            let times = try measure(seconds: seconds) { _ = try unet.forward(x, t: t, c: c) }
+            let median = times.sorted()[times.count / 2]
+            let gflops = unet.flopsPerSample * Double(b) / median / 1e9
+            results.append(["batch": b, "median_ms": median * 1000, "min_ms": times.min()! * 1000,
+                            "runs": times.count, "images_per_s": Double(b) / median, "gflops": gflops])
+        }
+        let conv = try convThroughput()
+        if json {
+            let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "classes": config.classCount,
+                                         "forward": results, "conv_gflops": conv.conv, "sgemm_gflops": conv.gemm]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        print("small UNet D=\(config.hidden) K=\(config.classCount) C=\(config.channels), \(Engine.threads) threads, "
+              + String(format: "%.3f GFLOP per image", unet.flopsPerSample / 1e9))
+        for r in results {
+            print(String(format: "  forward batch %3d: %9.3f ms median (%.3f min, %d runs), %8.1f images/s, %6.1f GFLOP/s",
+                         r["batch"] as! Int, r["median_ms"] as! Double, r["min_ms"] as! Double, r["runs"] as! Int,
+                         r["images_per_s"] as! Double, r["gflops"] as! Double))
+        }
+        print(String(format: "  conv path (3x3, 64->64, 28x28, batch 64): %.1f GFLOP/s sustained", conv.conv))
+        print(String(format: "  raw sgemm (1024^3): %.1f GFLOP/s", conv.gemm))
+    }
+
+    /// Run times in seconds of `body`, after one warm-up, for about `seconds` (at least 3 runs).
+    private func measure(seconds: Double, _ body: () throws -> Void) throws -> [Double] {
+        try body()
+        var times: [Double] = []
+        let start = DispatchTime.now().uptimeNanoseconds
+        while times.count < 3 || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < seconds {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            if times.count >= 10_000 { break }
+        }
+        return times
+    }
+
+    private func convThroughput() throws -> (conv: Double, gemm: Double) {
+        var rng = RandomSource(seed: 2)
+        let x = rng.gaussian([64, 64, 28, 28]), w = rng.gaussian([64, 64, 3, 3]), b = rng.gaussian([64])
+        let convTimes = try measure(seconds: min(seconds, 2)) { _ = try Conv2d.forward(x, weight: w, bias: b, stride: 1, padding: 1) }
+        let convFlops = 2.0 * 64 * 64 * 9 * 784 * 64
+        let n = 1024
+        let a = rng.gaussian([n, n]), m = rng.gaussian([n, n]), out = Tensor(zeros: [n, n])
+        let gemmTimes = try measure(seconds: min(seconds, 2)) { sgemm(m: n, n: n, k: n, a: a.pointer, b: m.pointer, c: out.pointer) }
+        return (convFlops / convTimes.sorted()[convTimes.count / 2] / 1e9,
+                2.0 * Double(n * n * n) / gemmTimes.sorted()[gemmTimes.count / 2] / 1e9)
+    }
+}

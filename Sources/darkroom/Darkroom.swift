@@ -1,0 +1,22 @@
+// darkroom: the command-line tool (forward passes, benchmarks; later the daemon, edits and training).
+import ArgumentParser
+import DarkroomTensor
+
+@main
+struct Darkroom: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "darkroom",
+        abstract: "A folder-driven diffusion image studio on the CPU.",
+        subcommands: [ForwardCommand.self, BenchCommand.self]
+    )
+}
+
+/// Options every compute command accepts.
+struct EngineOptions: ParsableArguments {
+    @Option(help: "Threads for the engine and OpenBLAS (default: all cores).")
+    var threads: Int?
+
+    func apply() {
+        if let threads { Engine.threads = threads } else { Engine.threads = Engine.threads }
+    }
+}

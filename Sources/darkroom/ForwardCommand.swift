@@ -1,0 +1,37 @@
+import ArgumentParser
+import DarkroomModels
+import DarkroomTensor
+import Foundation
+
+/// `darkroom forward`: one forward pass of a model on tensors from a safetensors file.
+struct ForwardCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "forward",
+        abstract: "Run a model once on tensors read from a safetensors file and write the result.",
+        discussion: """
+        For the small UNet, INPUT holds x [B,C,H,W], t [B,1] and, for class-conditioned models, c [B,K]; \
+        OUTPUT receives out [B,C,H,W].
+        """
+    )
+
+    @Option(help: "Checkpoint folder (config.json + model.safetensors).")
+    var model: String
+    @Option(help: "safetensors file with the input tensors.")
+    var input: String
+    @Option(help: "safetensors file to write, holding 'out'.")
+    var output: String
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        engine.apply()
+        let unet = try TinyUNet(checkpoint: model)
+        let file = try SafeTensorsFile(path: input)
+        for name in ["x", "t"] where !file.contains(name) {
+            throw ValidationError("\(input) has no tensor '\(name)' (found: \(file.names.joined(separator: ", ")))")
+        }
+        let c = file.contains("c") ? try file.tensor("c") : nil
+        let out = try unet.forward(try file.tensor("x"), t: try file.tensor("t"), c: c)
+        try SafeTensorsWriter.write(["out": out], to: output)
+        FileHandle.standardError.write("wrote out \(out.shape) to \(output)\n".data(using: .utf8)!)
+    }
+}
