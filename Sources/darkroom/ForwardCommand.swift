@@ -20,6 +20,10 @@ struct ForwardCommand: ParsableCommand {
     var input: String
     @Option(help: "safetensors file to write, holding 'out'.")
     var output: String
+    @Option(help: "safetensors file holding the expected 'out': report the max absolute difference, fail above --tolerance.")
+    var expect: String?
+    @Option(help: "Largest accepted max absolute difference with --expect.")
+    var tolerance: Float = 1e-4
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
@@ -32,6 +36,16 @@ struct ForwardCommand: ParsableCommand {
         let c = file.contains("c") ? try file.tensor("c") : nil
         let out = try unet.forward(try file.tensor("x"), t: try file.tensor("t"), c: c)
         try SafeTensorsWriter.write(["out": out], to: output)
-        FileHandle.standardError.write("wrote out \(out.shape) to \(output)\n".data(using: .utf8)!)
+        print("wrote out \(out.shape) to \(output)")
+        if let expect {
+            let reference = try SafeTensorsFile(path: expect).tensor("out")
+            guard reference.shape == out.shape else {
+                throw ValidationError("\(expect): out is \(reference.shape), the model gave \(out.shape)")
+            }
+            var worst: Float = 0
+            for i in 0..<out.count { worst = max(worst, abs(out.pointer[i] - reference.pointer[i])) }
+            print("max |out - expected| = \(worst) (tolerance \(tolerance))")
+            if !(worst <= tolerance) { throw ExitCode.failure }
+        }
     }
 }

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Darkroom builds against, when any is missing. Safe to run repeatedly.
+set -euo pipefail
+packages=(libopenblas-dev libpng-dev libgif-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present (${packages[*]})"
+  exit 0
+fi
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
