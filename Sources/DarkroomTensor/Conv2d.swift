@@ -117,10 +117,14 @@ public enum Conv2d {
                         if hi > lo { (line + lo).update(from: srcLine + lo + shift, count: hi - lo) }
                         if hi < wo { (line + hi).update(repeating: 0, count: wo - hi) }
                     } else {
-                        for ox in 0..<wo {
-                            let ix = ox * stride - padding + kj
-                            line[ox] = (ix >= 0 && ix < w) ? srcLine[ix] : 0
-                        }
+                        // ix = ox·stride + shift is inside the row for ox in [lo, hi).
+                        let shift = kj - padding
+                        let lo = min(wo, max(0, (-shift + stride - 1) / stride))
+                        let hi = max(lo, min(wo, (w - shift + stride - 1) / stride))
+                        for ox in 0..<lo { line[ox] = 0 }
+                        let from = srcLine + shift
+                        for ox in lo..<hi { line[ox] = from[ox &* stride] }
+                        for ox in hi..<wo { line[ox] = 0 }
                     }
                 }
             }

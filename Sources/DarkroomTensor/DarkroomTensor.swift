@@ -6,14 +6,11 @@ import Foundation
 public enum Engine {
     nonisolated(unsafe) private static var threadCount: Int = ProcessInfo.processInfo.activeProcessorCount
 
-    /// Number of threads used by elementwise kernels and by OpenBLAS.
+    /// Number of threads the engine splits GEMMs, elementwise passes and batches across.
     ///
-    /// Defaults to the number of active processors. Setting it also sets OpenBLAS's thread count.
+    /// Defaults to the number of active processors. OpenBLAS itself always runs single-threaded (see `sgemm`).
     public static var threads: Int {
         get { threadCount }
-        set {
-            threadCount = max(1, newValue)
-            openblas_set_num_threads(Int32(threadCount))
-        }
+        set { threadCount = max(1, newValue) }
     }
 }

@@ -37,15 +37,13 @@ extension Engine {
     ///
     /// Whole-batch parallelism beats splitting every GEMM and elementwise pass when the batch has at least one
     /// sample per thread: no synchronisation between layers, and the serial work between GEMMs runs in parallel
-    /// too. OpenBLAS is set to one thread meanwhile. Errors from any shard are rethrown (the first one).
+    /// too. Errors from any shard are rethrown (the first one).
     public static func shards(_ batch: Int, _ body: (Range<Int>) throws -> Void) throws {
         let parts = min(threads, batch)
         if parts <= 1 || isSerialThread {
             try body(0..<batch)
             return
         }
-        openblas_set_num_threads(1)
-        defer { openblas_set_num_threads(Int32(threads)) }
         let step = (batch + parts - 1) / parts
         let lock = NSLock()
         var firstError: Error?

@@ -23,6 +23,8 @@ struct BenchCommand: ParsableCommand {
     var model: String?
     @Option(help: "Seconds to spend timing each case (after one warm-up run).")
     var seconds = 3.0
+    @Flag(help: "Skip the conv and sgemm throughput measurements.")
+    var skipKernels = false
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
     @OptionGroup var engine: EngineOptions
@@ -54,7 +56,7 @@ struct BenchCommand: ParsableCommand {
             results.append(["batch": b, "median_ms": median * 1000, "min_ms": times.min()! * 1000,
                             "runs": times.count, "images_per_s": Double(b) / median, "gflops": gflops])
         }
-        let conv = try convThroughput()
+        let conv = skipKernels ? (conv: 0.0, gemm: 0.0) : try convThroughput()
         if json {
             let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "classes": config.classCount,
                                          "forward": results, "conv_gflops": conv.conv, "sgemm_gflops": conv.gemm]
