@@ -28,11 +28,13 @@ let package = Package(
         .target(name: "DarkroomTensor", dependencies: ["CBLAS"], swiftSettings: vectorSettings),
         // Neural networks built on the engine (the small UNet).
         .target(name: "DarkroomModels", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
+        // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
+        .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",
             dependencies: [
-                "DarkroomTensor", "DarkroomModels",
+                "DarkroomTensor", "DarkroomModels", "DarkroomTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -42,6 +44,8 @@ let package = Package(
         .testTarget(name: "DarkroomTensorTests", dependencies: ["DarkroomTensor", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomModelsTests", dependencies: ["DarkroomModels", "DarkroomTestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v5]

@@ -22,11 +22,15 @@ public final class WeightReader {
         self.ignoredSuffixes = ignoredSuffixes
     }
 
-    /// Invents weights: Gaussian/√fan-in for weights, zero biases, unit norm scales, mild running statistics.
+    /// Invents weights as PyTorch initialises fresh layers: weights and biases uniform in ±1/√fan-in (fan-in of the
+    /// layer's weight: dimension 1 times the kernel), norm scales 1, norm shifts 0, running mean 0, running variance 1.
     public init(randomSeed: UInt64) {
         source = .random(RandomSource(seed: randomSeed))
         ignoredSuffixes = []
     }
+
+    /// Fan-in of the last weight handed out in random mode; its bias uses the same bound.
+    private var lastFanIn = 1
 
     /// Every name handed out so far, in order of first request.
     public private(set) var requested: [(name: String, shape: [Int])] = []
@@ -37,7 +41,7 @@ public final class WeightReader {
         requested.append((name, shape))
         switch source {
         case .random(var rng):
-            let t = WeightReader.randomTensor(name, shape, &rng)
+            let t = randomTensor(name, shape, &rng)
             source = .random(rng)
             return t
         case .file(let file):
@@ -69,14 +73,13 @@ public final class WeightReader {
         }
     }
 
-    private static func randomTensor(_ name: String, _ shape: [Int], _ rng: inout RandomSource) -> Tensor {
-        if name.hasSuffix("running_var") { return Tensor(repeating: 1, shape: shape) }
-        if name.hasSuffix("running_mean") || name.hasSuffix("bias") { return Tensor(zeros: shape) }
-        if name.hasSuffix("norm.weight") { return Tensor(repeating: 1, shape: shape) }
-        let t = rng.gaussian(shape)
-        // Fan-in of PyTorch layouts: dimension 1 onwards (for transposed convs, dimension 0 and the kernel).
-        let fanIn = shape.count > 1 ? shape.dropFirst().reduce(1, *) : 1
-        Elementwise.affineInPlace(t, scale: 1 / Float(fanIn).squareRoot(), shift: 0)
+    private func randomTensor(_ name: String, _ shape: [Int], _ rng: inout RandomSource) -> Tensor {
+        if name.hasSuffix("running_var") || name.hasSuffix("norm.weight") { return Tensor(repeating: 1, shape: shape) }
+        if name.hasSuffix("running_mean") || name.hasSuffix("norm.bias") { return Tensor(zeros: shape) }
+        if shape.count > 1 { lastFanIn = shape.dropFirst().reduce(1, *) }
+        let bound = 1 / Float(max(lastFanIn, 1)).squareRoot()
+        let t = rng.uniform(shape)
+        Elementwise.affineInPlace(t, scale: 2 * bound, shift: -bound)
         return t
     }
 }

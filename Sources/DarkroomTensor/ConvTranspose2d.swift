@@ -49,29 +49,14 @@ public enum ConvTranspose2d {
                 xs = UnsafePointer(g)
             }
             sgemm(transposeA: true, m: rows, n: ldb, k: ci, a: weight.pointer, b: xs, c: cols.pointer)
-            let colsP = cols.pointer
-            let bp = bias?.pointer
-            parallelRanges(n * co, minimumChunk: max(1, 4096 / max(outPlane, 1))) { range in
-                for idx in range {
-                    let s = idx / co, o = idx % co
-                    let dst = out.pointer + ((start + s) * co + o) * outPlane
-                    dst.update(repeating: bp?[o] ?? 0, count: outPlane)
-                    for ki in 0..<kh {
-                        for kj in 0..<kw {
-                            let src = colsP + ((o * kh + ki) * kw + kj) * ldb + s * inPlane
-                            for iy in 0..<h {
-                                let oy = iy * stride - padding + ki
-                                if oy < 0 || oy >= ho { continue }
-                                let line = dst + oy * wo
-                                let srcLine = src + iy * w
-                                for ix in 0..<w {
-                                    let ox = ix * stride - padding + kj
-                                    if ox >= 0 && ox < wo { line[ox] += srcLine[ix] }
-                                }
-                            }
-                        }
-                    }
+            for s in 0..<n {
+                for o in 0..<co {
+                    (out.pointer + ((start + s) * co + o) * outPlane).update(repeating: bias?.pointer[o] ?? 0, count: outPlane)
                 }
+                // The taps of sample s fold into the output like conv2d's col2im from the ho×wo image to the h×w grid.
+                Conv2d.col2im(cols.pointer + s * inPlane, ld: ldb, channels: co, height: ho, width: wo,
+                              kh: kh, kw: kw, stride: stride, padding: padding, ho: h, wo: w,
+                              into: out.pointer + (start + s) * co * outPlane)
             }
             start += n
         }

@@ -16,6 +16,7 @@ import tiny_unet  # noqa: E402
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 LAYERS = os.path.join(ROOT, "Tests", "DarkroomTensorTests", "Fixtures", "layers")
 UNETS = os.path.join(ROOT, "Tests", "DarkroomModelsTests", "Fixtures")
+STEPS = os.path.join(ROOT, "Tests", "DarkroomTrainingTests", "Fixtures")
 
 g = torch.Generator().manual_seed(180)
 
@@ -140,8 +141,48 @@ def unets():
         save_file({**inputs, "out": out}, os.path.join(folder, "io.safetensors"))
 
 
+def training_steps():
+    """Two Adam steps of MSE training (BatchNorm in training mode) on one random batch."""
+    for name, channels, hidden, classes, batch, lr in [
+        ("step_class_c1_d6_k3", 1, 6, 3, 5, 1e-2),
+        ("step_time_c3_d4", 3, 4, 0, 3, 1e-3),
+    ]:
+        model = tiny_unet.TinyUNet(channels, hidden, classes)
+        tiny_unet.randomize(model, g)
+        folder = os.path.join(STEPS, name)
+        tiny_unet.save_checkpoint(model, tiny_unet.config_for(channels, hidden, classes), folder)
+        inputs = tiny_unet.random_inputs(batch, channels, classes, g)
+        target = torch.randn(batch, channels, 28, 28, generator=g)
+        model.train()
+        # A conv bias that feeds a training-mode BatchNorm has an exactly zero gradient; in float32 it is rounding
+        # noise, which Adam would turn into lr-sized steps in arbitrary directions. Darkroom freezes those biases,
+        # and so does the reference.
+        for n, p in model.named_parameters():
+            if n.endswith("conv.bias") and not n.startswith("out_conv"):
+                p.requires_grad_(False)
+        opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
+        record = dict(inputs)
+        record["target"] = target
+        for step in (1, 2):
+            opt.zero_grad()
+            loss = F.mse_loss(model(inputs["x"], inputs["t"], inputs.get("c")), target)
+            loss.backward()
+            opt.step()
+            record[f"loss{step}"] = loss.detach().reshape(1)
+            if step == 1:
+                for n, p in model.named_parameters():
+                    if p.requires_grad:
+                        record["grad." + n] = p.grad.detach().clone()
+            for n, v in model.state_dict().items():
+                if not n.endswith("num_batches_tracked"):
+                    record[f"after{step}." + n] = v.detach().clone()
+        save_file({k: v.float().contiguous() for k, v in record.items()}, os.path.join(folder, "step.safetensors"),
+                  metadata={"lr": str(lr)})
+
+
 if __name__ == "__main__":
     torch.manual_seed(0)
     layers()
     unets()
+    training_steps()
     print("fixtures written under", os.path.relpath(LAYERS, ROOT), "and", os.path.relpath(UNETS, ROOT))

@@ -1,0 +1,101 @@
+import Foundation
+
+/// Batch normalisation in training mode (batch statistics) and its gradient, as PyTorch's `BatchNorm2d`.
+public enum BatchNormTraining {
+    /// What the backward pass needs from the forward pass.
+    public struct Cache {
+        /// (x − mean)/√(var + ε), the normalised input.
+        public let normalized: Tensor
+        /// 1/√(var + ε) per channel.
+        public let inverseStd: [Float]
+    }
+
+    /// Normalises `x` [B,C,...] with its own per-channel statistics and applies γ, β.
+    ///
+    /// Updates the running statistics in place with `momentum` (PyTorch: 0.1), using the unbiased variance there
+    /// as PyTorch does. Returns the output and the cache for `backward`.
+    public static func forward(
+        _ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor,
+        momentum: Float = 0.1, epsilon: Float = 1e-5
+    ) throws -> (Tensor, Cache) {
+        let (batch, channels) = (x.shape[0], x.shape[1])
+        guard weight.count == channels, bias.count == channels, runningMean.count == channels else {
+            throw TensorError.shapeMismatch("batch norm of \(x.shape) with \(weight.count) channels")
+        }
+        let plane = x.count / max(batch * channels, 1)
+        let n = batch * plane
+        guard n > 1 else { throw TensorError.shapeMismatch("batch norm training needs more than one value per channel, got \(x.shape)") }
+        let normalized = Tensor(uninitialized: x.shape)
+        let out = Tensor(uninitialized: x.shape)
+        var inverseStd = [Float](repeating: 0, count: channels)
+        inverseStd.withUnsafeMutableBufferPointer { inv in
+            let invP = inv.baseAddress!
+            parallelRanges(channels, minimumChunk: max(1, 16_384 / n)) { range in
+                for c in range {
+                    var sum = 0.0
+                    for b in 0..<batch {
+                        let row = x.pointer + (b * channels + c) * plane
+                        for i in 0..<plane { sum += Double(row[i]) }
+                    }
+                    let mean = sum / Double(n)
+                    var sq = 0.0
+                    for b in 0..<batch {
+                        let row = x.pointer + (b * channels + c) * plane
+                        for i in 0..<plane { let d = Double(row[i]) - mean; sq += d * d }
+                    }
+                    let variance = sq / Double(n)
+                    let istd = Float(1 / (variance + Double(epsilon)).squareRoot())
+                    invP[c] = istd
+                    let m = Float(mean), g = weight.pointer[c], be = bias.pointer[c]
+                    for b in 0..<batch {
+                        let off = (b * channels + c) * plane
+                        let src = x.pointer + off, nh = normalized.pointer + off, o = out.pointer + off
+                        for i in 0..<plane {
+                            let v = (src[i] - m) * istd
+                            nh[i] = v
+                            o[i] = v * g + be
+                        }
+                    }
+                    runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * m
+                    let unbiased = Float(sq / Double(n - 1))
+                    runningVariance.pointer[c] = (1 - momentum) * runningVariance.pointer[c] + momentum * unbiased
+                }
+            }
+        }
+        return (out, Cache(normalized: normalized, inverseStd: inverseStd))
+    }
+
+    /// Gradient of the training-mode batch norm: adds dγ, dβ into `weightGrad`, `biasGrad`; returns dL/dx.
+    ///
+    /// dx = (γ·istd/N)·(N·dy − Σdy − x̂·Σ(dy·x̂)) per channel.
+    public static func backward(
+        _ dy: Tensor, cache: Cache, weight: Tensor, weightGrad: Tensor, biasGrad: Tensor
+    ) -> Tensor {
+        let (batch, channels) = (dy.shape[0], dy.shape[1])
+        let plane = dy.count / max(batch * channels, 1)
+        let n = Float(batch * plane)
+        let dx = Tensor(uninitialized: dy.shape)
+        let xhat = cache.normalized
+        cache.inverseStd.withUnsafeBufferPointer { inv in
+            parallelRanges(channels, minimumChunk: max(1, 16_384 / (batch * plane))) { range in
+                for c in range {
+                    var sumDy: Float = 0, sumDyX: Float = 0
+                    for b in 0..<batch {
+                        let off = (b * channels + c) * plane
+                        let d = dy.pointer + off, xh = xhat.pointer + off
+                        for i in 0..<plane { sumDy += d[i]; sumDyX += d[i] * xh[i] }
+                    }
+                    weightGrad.pointer[c] += sumDyX
+                    biasGrad.pointer[c] += sumDy
+                    let k = weight.pointer[c] * inv[c] / n
+                    for b in 0..<batch {
+                        let off = (b * channels + c) * plane
+                        let d = dy.pointer + off, xh = xhat.pointer + off, o = dx.pointer + off
+                        for i in 0..<plane { o[i] = k * (n * d[i] - sumDy - xh[i] * sumDyX) }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+}
