@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "DarkroomTensor", dependencies: ["CBLAS"], swiftSettings: vectorSettings),
         // Neural networks built on the engine (the small UNet).
         .target(name: "DarkroomModels", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
+        // Noise schedules, the forward process, samplers and edits, for any denoiser.
+        .target(name: "DarkroomDiffusion", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
-        .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "CZlib"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",

@@ -6,13 +6,18 @@ extension Activation {
     public static func geluBackward(_ dy: Tensor, input u: Tensor) -> Tensor {
         let dx = Tensor(uninitialized: u.shape)
         let d = dy.pointer, x = u.pointer, o = dx.pointer
+        o.update(from: x, count: u.count)
         parallelRanges(u.count) { range in
-            for i in range {
-                let v = x[i]
+            let start = range.lowerBound
+            SIMDMath.map(o + start, count: range.count, { v, i in
+                let cdf = 0.5 * (1 + SIMDMath.erf(v * 0.70710678118654752))
+                let pdf = 0.3989422804014327 * SIMDMath.exp(-0.5 * v * v)
+                return UnsafeRawPointer(d + start + i).loadUnaligned(as: SIMD8<Float>.self) * (cdf + v * pdf)
+            }, { v, i in
                 let cdf = 0.5 * (1 + erf(v * 0.70710678118654752))
                 let pdf = 0.3989422804014327 * expf(-0.5 * v * v)
-                o[i] = d[i] * (cdf + v * pdf)
-            }
+                return d[start + i] * (cdf + v * pdf)
+            })
         }
         return dx
     }

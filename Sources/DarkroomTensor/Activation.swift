@@ -8,10 +8,9 @@ public enum Activation {
     public static func geluInPlace(_ x: Tensor) {
         let p = x.pointer
         parallelRanges(x.count) { range in
-            for i in range {
-                let v = p[i]
-                p[i] = 0.5 * v * (1 + erf(v * 0.70710678118654752))
-            }
+            SIMDMath.map(p + range.lowerBound, count: range.count, { v, _ in gelu8(v) }, { v, _ in
+                0.5 * v * (1 + erf(v * 0.70710678118654752))
+            })
         }
     }
 
@@ -45,26 +44,7 @@ public enum Activation {
     /// GELU of eight lanes with the same rational erf as `erf(_:)`.
     @inlinable @inline(__always)
     static func gelu8(_ v: SIMD8<Float>) -> SIMD8<Float> {
-        var c = v * 0.70710678118654752
-        c.replace(with: 4, where: c .> 4)
-        c.replace(with: -4, where: c .< -4)
-        let s = c * c
-        var num = SIMD8<Float>(repeating: 2.0272867e-06)
-        num = num * s + 0.00028618800
-        num = num * s + 0.0038447063
-        num = num * s + 0.052981764
-        num = num * s + 0.19230819
-        num = num * s + 1.1283790
-        var den = SIMD8<Float>(repeating: 3.7928556e-05)
-        den = den * s + 0.0011810574
-        den = den * s + 0.015124429
-        den = den * s + 0.11487953
-        den = den * s + 0.50376058
-        den = den * s + 1
-        var e = c * num / den
-        e.replace(with: 1, where: e .> 1)
-        e.replace(with: -1, where: e .< -1)
-        return 0.5 * v * (1 + e)
+        0.5 * v * (1 + SIMDMath.erf(v * 0.70710678118654752))
     }
 
     /// erf(x) as x·P(x²)/Q(x²) on |x| ≤ 4, clamped beyond (erf(4) = 1 − 1.5e−8).

@@ -32,21 +32,33 @@ public enum BatchNormTraining {
             let invP = inv.baseAddress!
             parallelRanges(channels, minimumChunk: max(1, 16_384 / n)) { range in
                 for c in range {
-                    var sum = 0.0
+                    // Eight-lane partial sums keep Float accumulation accurate (pairwise-like) and vectorised.
+                    var acc = SIMD8<Float>()
+                    var tail: Float = 0
                     for b in 0..<batch {
                         let row = x.pointer + (b * channels + c) * plane
-                        for i in 0..<plane { sum += Double(row[i]) }
+                        var i = 0
+                        while i + 8 <= plane { acc += UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self); i += 8 }
+                        while i < plane { tail += row[i]; i += 1 }
                     }
-                    let mean = sum / Double(n)
-                    var sq = 0.0
+                    let m = (acc.sum() + tail) / Float(n)
+                    var accSq = SIMD8<Float>()
+                    var tailSq: Float = 0
                     for b in 0..<batch {
                         let row = x.pointer + (b * channels + c) * plane
-                        for i in 0..<plane { let d = Double(row[i]) - mean; sq += d * d }
+                        var i = 0
+                        while i + 8 <= plane {
+                            let d = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self) - m
+                            accSq += d * d
+                            i += 8
+                        }
+                        while i < plane { let d = row[i] - m; tailSq += d * d; i += 1 }
                     }
+                    let sq = Double(accSq.sum() + tailSq)
                     let variance = sq / Double(n)
                     let istd = Float(1 / (variance + Double(epsilon)).squareRoot())
                     invP[c] = istd
-                    let m = Float(mean), g = weight.pointer[c], be = bias.pointer[c]
+                    let g = weight.pointer[c], be = bias.pointer[c]
                     for b in 0..<batch {
                         let off = (b * channels + c) * plane
                         let src = x.pointer + off, nh = normalized.pointer + off, o = out.pointer + off

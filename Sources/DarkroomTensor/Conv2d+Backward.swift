@@ -3,7 +3,9 @@ extension Conv2d {
     /// Back-propagates `dy` [B,Co,Ho,Wo] through the convolution of `x` with `weight`.
     ///
     /// Adds dL/dW into `weightGrad` [Co,Ci,kh,kw] and dL/db into `biasGrad` [Co] (when given), and returns dL/dx
-    /// (nil when `inputGrad` is false, for a first layer). Columns are recomputed per sample instead of stored.
+    /// (nil when `inputGrad` is false, for a first layer). Samples are processed in groups whose columns fit a
+    /// ~16 MB buffer, so each group costs two wide GEMMs: dW += dy_g·cols_gᵀ and dcols_g = Wᵀ·dy_g. Columns are
+    /// recomputed rather than kept from the forward pass.
     public static func backward(
         _ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, padding: Int,
         weightGrad: Tensor, biasGrad: Tensor?, inputGrad: Bool = true
@@ -17,33 +19,31 @@ extension Conv2d {
         }
         let plane = ho * wo, kdim = ci * kh * kw
         let dx = inputGrad ? Tensor(zeros: x.shape) : nil
-        let cols = TensorStorage(uninitializedCount: kdim * plane)
-        let dcols = inputGrad ? TensorStorage(uninitializedCount: kdim * plane) : nil
-        let pointwise = kh == 1 && kw == 1 && stride == 1 && padding == 0
-        for b in 0..<batch {
-            let xb = x.pointer + b * ci * h * w
-            let dyb = dy.pointer + b * co * plane
-            let colsB: UnsafePointer<Float>
-            if pointwise {
-                colsB = UnsafePointer(xb)
-            } else {
-                im2col(xb, channels: ci, height: h, width: w, kh: kh, kw: kw, stride: stride, padding: padding,
-                       ho: ho, wo: wo, cols: cols.pointer, ld: plane)
-                colsB = UnsafePointer(cols.pointer)
+        let group = max(1, min(batch, (4 << 20) / max(kdim * plane, 1)))
+        let cols = TensorStorage(uninitializedCount: kdim * plane * group)
+        let dcols = inputGrad ? TensorStorage(uninitializedCount: kdim * plane * group) : nil
+        let gathered = TensorStorage(uninitializedCount: co * plane * group)
+        var start = 0
+        while start < batch {
+            let n = min(group, batch - start)
+            let ld = n * plane
+            // dy_g [Co, n·P]
+            for s in 0..<n {
+                for o in 0..<co {
+                    (gathered.pointer + o * ld + s * plane).update(from: dy.pointer + ((start + s) * co + o) * plane, count: plane)
+                }
+                im2col(x.pointer + (start + s) * ci * h * w, channels: ci, height: h, width: w, kh: kh, kw: kw,
+                       stride: stride, padding: padding, ho: ho, wo: wo, cols: cols.pointer + s * plane, ld: ld)
             }
-            // dW [Co,K] += dy_b [Co,P] · cols_bᵀ [P,K]
-            sgemm(transposeB: true, m: co, n: kdim, k: plane, a: dyb, b: colsB, beta: 1, c: weightGrad.pointer)
+            sgemm(transposeB: true, m: co, n: kdim, k: ld, a: gathered.pointer, b: cols.pointer, beta: 1, c: weightGrad.pointer)
             if let dx, let dcols {
-                let dxb = dx.pointer + b * ci * h * w
-                if pointwise {
-                    sgemm(transposeA: true, m: ci, n: plane, k: co, a: weight.pointer, b: dyb, c: dxb)
-                } else {
-                    // dcols [K,P] = Wᵀ [K,Co] · dy_b [Co,P], folded back into dx_b.
-                    sgemm(transposeA: true, m: kdim, n: plane, k: co, a: weight.pointer, b: dyb, c: dcols.pointer)
-                    col2im(dcols.pointer, ld: plane, channels: ci, height: h, width: w, kh: kh, kw: kw,
-                           stride: stride, padding: padding, ho: ho, wo: wo, into: dxb)
+                sgemm(transposeA: true, m: kdim, n: ld, k: co, a: weight.pointer, b: gathered.pointer, c: dcols.pointer)
+                for s in 0..<n {
+                    col2im(dcols.pointer + s * plane, ld: ld, channels: ci, height: h, width: w, kh: kh, kw: kw,
+                           stride: stride, padding: padding, ho: ho, wo: wo, into: dx.pointer + (start + s) * ci * h * w)
                 }
             }
+            start += n
         }
         if let biasGrad { try Reduction.addChannelSums(dy, into: biasGrad) }
         return dx

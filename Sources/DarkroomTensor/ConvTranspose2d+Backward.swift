@@ -18,13 +18,30 @@ extension ConvTranspose2d {
         }
         let inPlane = h * w, rows = co * kh * kw
         let dx = Tensor(uninitialized: x.shape)
-        let cols = TensorStorage(uninitializedCount: rows * inPlane)
-        for b in 0..<batch {
-            Conv2d.im2col(dy.pointer + b * co * ho * wo, channels: co, height: ho, width: wo, kh: kh, kw: kw,
-                          stride: stride, padding: padding, ho: h, wo: w, cols: cols.pointer, ld: inPlane)
-            let xb = x.pointer + b * ci * inPlane
-            sgemm(m: ci, n: inPlane, k: rows, a: weight.pointer, b: cols.pointer, c: dx.pointer + b * ci * inPlane)
-            sgemm(transposeB: true, m: ci, n: rows, k: inPlane, a: xb, b: cols.pointer, beta: 1, c: weightGrad.pointer)
+        let group = max(1, min(batch, (4 << 20) / max(rows * inPlane, 1)))
+        let cols = TensorStorage(uninitializedCount: rows * inPlane * group)
+        let xs = TensorStorage(uninitializedCount: ci * inPlane * group)
+        let dxs = TensorStorage(uninitializedCount: ci * inPlane * group)
+        var start = 0
+        while start < batch {
+            let n = min(group, batch - start)
+            let ld = n * inPlane
+            for s in 0..<n {
+                Conv2d.im2col(dy.pointer + (start + s) * co * ho * wo, channels: co, height: ho, width: wo, kh: kh, kw: kw,
+                              stride: stride, padding: padding, ho: h, wo: w, cols: cols.pointer + s * inPlane, ld: ld)
+                for c in 0..<ci {
+                    (xs.pointer + c * ld + s * inPlane).update(from: x.pointer + ((start + s) * ci + c) * inPlane, count: inPlane)
+                }
+            }
+            // dx_g [Ci, n·HW] = W [Ci, rows] · cols;  dW [Ci, rows] += x_g [Ci, n·HW] · colsᵀ
+            sgemm(m: ci, n: ld, k: rows, a: weight.pointer, b: cols.pointer, c: dxs.pointer)
+            sgemm(transposeB: true, m: ci, n: rows, k: ld, a: xs.pointer, b: cols.pointer, beta: 1, c: weightGrad.pointer)
+            for s in 0..<n {
+                for c in 0..<ci {
+                    (dx.pointer + ((start + s) * ci + c) * inPlane).update(from: dxs.pointer + c * ld + s * inPlane, count: inPlane)
+                }
+            }
+            start += n
         }
         if let biasGrad { try Reduction.addChannelSums(dy, into: biasGrad) }
         return dx

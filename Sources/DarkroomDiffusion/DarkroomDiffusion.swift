@@ -1,0 +1,1 @@
+// DarkroomDiffusion: noise schedules, the forward process, samplers and the edits of the course, model-agnostic.
