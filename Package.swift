@@ -27,16 +27,20 @@ let package = Package(
         // The Float32 NCHW tensor engine on OpenBLAS, and safetensors I/O.
         .target(name: "DarkroomTensor", dependencies: ["CBLAS"], swiftSettings: vectorSettings),
         // Neural networks built on the engine (the small UNet).
-        .target(name: "DarkroomModels", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion"], swiftSettings: vectorSettings),
         // Noise schedules, the forward process, samplers and edits, for any denoiser.
         .target(name: "DarkroomDiffusion", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
+        // PNG and GIF files, resizing, contact sheets.
+        .target(name: "DarkroomImaging", dependencies: ["DarkroomTensor", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
+        // The job contract (sidecar, config.json) and running one job from files to files.
+        .target(name: "DarkroomJobs", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",
             dependencies: [
-                "DarkroomTensor", "DarkroomModels", "DarkroomTraining",
+                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

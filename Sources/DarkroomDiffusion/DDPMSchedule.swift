@@ -1,32 +1,54 @@
 import Foundation
 
-/// A discrete noise schedule: β₁…β_T and ᾱ_t = Π_{s≤t} (1 − β_s), indexed so that ᾱ₀ = 1 (no noise).
+/// A discrete noise schedule as ᾱ per timestep index: x_t = √ᾱ_t·x₀ + √(1 − ᾱ_t)·ε.
 ///
-/// The small UNet uses the linear schedule (β from 1e-4 to 0.02, T = 300); DeepFloyd IF uses the cosine one.
+/// Indices are those the model is trained with. The small UNet's linear schedule puts ᾱ₀ = 1 (no noise) and
+/// ᾱ_t = Π_{s=1..t}(1 − β_s) for t = 1…T; DeepFloyd IF's cosine schedule has ᾱ₀ = α₀ < 1 (diffusers' indexing).
 public struct DDPMSchedule: Sendable, Equatable {
-    /// β_t for t = 1…T, stored at index t (index 0 holds 0).
-    public let betas: [Double]
-    /// ᾱ_t for t = 0…T (ᾱ₀ = 1).
+    /// ᾱ by timestep index.
     public let alphaBars: [Double]
+    /// The largest timestep index the model was trained on.
+    public var maxTimestep: Int { alphaBars.count - 1 }
 
-    /// Number of diffusion steps T.
-    public var timesteps: Int { betas.count - 1 }
-
-    /// Builds a schedule from β₁…β_T.
-    public init(betas b: [Double]) {
-        betas = [0] + b
-        var bars = [1.0]
-        for beta in b { bars.append(bars.last! * (1 - beta)) }
-        alphaBars = bars
+    public init(alphaBars: [Double]) {
+        precondition(!alphaBars.isEmpty)
+        self.alphaBars = alphaBars
     }
 
-    /// β linear from `start` to `end` over `timesteps` steps (PyTorch `linspace`, computed in Double).
+    /// The small UNet's schedule: β linear from `start` to `end` over T steps, ᾱ₀ = 1, indices 0…T.
     public static func linear(timesteps: Int, start: Double = 1e-4, end: Double = 0.02) -> DDPMSchedule {
         precondition(timesteps >= 1)
-        if timesteps == 1 { return DDPMSchedule(betas: [start]) }
-        return DDPMSchedule(betas: (0..<timesteps).map { start + (end - start) * Double($0) / Double(timesteps - 1) })
+        var bars = [1.0]
+        for i in 0..<timesteps {
+            let beta = timesteps == 1 ? start : start + (end - start) * Double(i) / Double(timesteps - 1)
+            bars.append(bars.last! * (1 - beta))
+        }
+        return DDPMSchedule(alphaBars: bars)
     }
 
-    /// α_t = 1 − β_t.
-    public func alpha(_ t: Int) -> Double { 1 - betas[t] }
+    /// DeepFloyd IF's `squaredcos_cap_v2` schedule exactly as diffusers computes it: β in double, stored as float32,
+    /// α = 1 − β in float32, cumulative product accumulated in double and rounded to float32 at every index.
+    public static func cosine(timesteps: Int = 1000) -> DDPMSchedule {
+        func ab(_ u: Double) -> Double {
+            let c = cos((u + 0.008) / 1.008 * Double.pi / 2)
+            return c * c
+        }
+        var bars: [Double] = []
+        var product = 1.0
+        for i in 0..<timesteps {
+            let beta = Float(min(1 - ab(Double(i + 1) / Double(timesteps)) / ab(Double(i) / Double(timesteps)), 0.999))
+            let alpha = 1 - beta
+            product *= Double(alpha)
+            bars.append(Double(Float(product)))
+        }
+        return DDPMSchedule(alphaBars: bars)
+    }
+
+    /// Timesteps from `start` down to 0 in steps of `stride` (0 always included), as the course strides them.
+    public func stridedTimesteps(from start: Int? = nil, stride step: Int) -> [Int] {
+        let top = start ?? maxTimestep
+        var list = Array(Swift.stride(from: top, through: 0, by: -max(step, 1)))
+        if list.last != 0 { list.append(0) }
+        return list
+    }
 }

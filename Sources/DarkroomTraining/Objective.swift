@@ -26,7 +26,7 @@ public enum Objective: String, CaseIterable, Sendable {
             t.pointer.update(repeating: sigma, count: batch)
             return (input, t, x)
         case .ddpm:
-            let steps = schedule.timesteps
+            let steps = schedule.maxTimestep
             for b in 0..<batch {
                 let step = 1 + rng.integer(below: steps)
                 let ab = schedule.alphaBars[step]

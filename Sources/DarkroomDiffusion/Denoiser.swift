@@ -1,0 +1,67 @@
+import DarkroomTensor
+
+/// What conditions one sample of a denoiser call.
+public enum Conditioning: Sendable {
+    /// Unconditional (the "" prompt, or no class).
+    case none
+    /// A class of a class-conditioned model.
+    case classIndex(Int)
+    /// A prompt embedding (DeepFloyd IF: T5 output [77, 4096]).
+    case embedding(Tensor)
+}
+
+/// What the network's main output estimates.
+public enum PredictionKind: String, Sendable {
+    /// The noise ε of a DDPM model.
+    case epsilon
+    /// The flow-matching velocity x₁ − x₀.
+    case flow
+}
+
+/// How the sampler draws the noise it adds at each strided step.
+public enum VarianceKind: String, Sendable {
+    /// σ² = β (the small UNet's sampler in the spec).
+    case fixedLarge
+    /// σ² = β̃, the posterior variance.
+    case fixedSmall
+    /// Interpolated in log space between β̃ and β by the model's variance channel (DeepFloyd IF).
+    case learnedRange
+}
+
+/// A model's estimate for a batch: the main output, and the variance channel when the model has one.
+public struct Prediction {
+    public var output: Tensor
+    public var variance: Tensor?
+
+    public init(output: Tensor, variance: Tensor? = nil) {
+        self.output = output
+        self.variance = variance
+    }
+}
+
+/// Anything that, given noisy images, a time and per-sample conditioning, estimates the noise (or flow).
+///
+/// The sampling loops and every edit are written against this protocol once, for the small UNet and DeepFloyd IF.
+public protocol Denoiser: AnyObject {
+    /// A short name for logs and metadata.
+    var name: String { get }
+    var channels: Int { get }
+    var imageSize: Int { get }
+    /// Pixel values the model works in (the small UNet [0, 1], IF [−1, 1]).
+    var pixelRange: ClosedRange<Float> { get }
+    var prediction: PredictionKind { get }
+    var variance: VarianceKind { get }
+    /// The noise schedule (for ε models).
+    var schedule: DDPMSchedule { get }
+    /// Timesteps of a full default run, descending to 0 (ε models).
+    var defaultTimesteps: [Int] { get }
+    /// Whether the last strided update (to t = 0) adds noise, as the course's IF loop does.
+    var noiseOnFinalStep: Bool { get }
+
+    /// Conditioning for a prompt ("" is unconditional); an unknown prompt is an error that says what is known.
+    func conditioning(forPrompt prompt: String) throws -> Conditioning
+
+    /// One network evaluation: `x` [B,C,H,W] at time `t` (a timestep index for ε models, t ∈ [0, 1] for flow
+    /// models), one conditioning per sample.
+    func predict(_ x: Tensor, t: Double, conditioning: [Conditioning]) throws -> Prediction
+}

@@ -1,0 +1,30 @@
+import DarkroomTensor
+
+/// Lays images out in rows on a dark background (contact strips, comparisons, sample grids).
+public enum ImageGrid {
+    /// Tiles `rows` of [1,C,H,W] images (all the same size) into one [1,C,H',W'] image with `gap` pixels between.
+    public static func compose(_ rows: [[Tensor]], gap: Int = 2, background: Float = 0.15) -> Tensor {
+        guard let first = rows.first?.first else { return Tensor(zeros: [1, 1, 1, 1]) }
+        let (c, h, w) = (first.shape[1], first.shape[2], first.shape[3])
+        let columns = rows.map(\.count).max() ?? 1
+        let height = rows.count * h + (rows.count + 1) * gap
+        let width = columns * w + (columns + 1) * gap
+        let out = Tensor(repeating: background, shape: [1, c, height, width])
+        for (r, row) in rows.enumerated() {
+            for (k, tile) in row.enumerated() {
+                let (y0, x0) = (gap + r * (h + gap), gap + k * (w + gap))
+                let tc = tile.shape[1]
+                for ch in 0..<c {
+                    let src = tile.pointer + min(ch, tc - 1) * h * w
+                    for y in 0..<h {
+                        (out.pointer + (ch * height + y0 + y) * width + x0).update(from: src + y * w, count: w)
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    /// The integer factor that brings an image of `size` pixels to at least `target` (28 → 224 for 224).
+    public static func viewingFactor(size: Int, target: Int = 224) -> Int { max(1, (target + size - 1) / size) }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import DarkroomDiffusion
+import DarkroomImaging
+import DarkroomTensor
+
+/// Runs one job: a sidecar (and the files it names) in, result PNGs and a comparison sheet out.
+public struct JobRunner {
+    /// What a finished job wrote and the exact parameters it ran with.
+    public struct Result {
+        public var request: EditRequest
+        public var model: String
+        public var outputs: [String]
+        public var seconds: [String: Double]
+    }
+
+    public let config: DarkroomConfig
+    public let library: ModelLibrary
+    /// Progress of the sampler (step, phase label); return false to cancel.
+    public var progress: ((StepInfo, String) -> Bool)?
+
+    public init(config: DarkroomConfig, library: ModelLibrary = ModelLibrary(), progress: ((StepInfo, String) -> Bool)? = nil) {
+        self.config = config
+        self.library = library
+        self.progress = progress
+    }
+
+    /// Reads and validates the sidecar at `path`, resolving the image it names or implies (NAME.png beside it).
+    public static func readSidecar(_ path: String) throws -> (Sidecar, image: String?, mask: String?) {
+        guard let data = FileManager.default.contents(atPath: path) else { throw JobError(field: nil, "\(path): cannot read") }
+        var sidecar = try Sidecar(json: data)
+        let folder = (path as NSString).deletingLastPathComponent
+        let needsImage = [.noise, .denoise, .sdedit, .inpaint].contains(sidecar.resolvedMode)
+        if sidecar.image == nil, needsImage {
+            let implied = ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".png"
+            sidecar.image = implied
+        }
+        func locate(_ field: String, _ relative: String?) throws -> String? {
+            guard let relative else { return nil }
+            let full = (folder as NSString).appendingPathComponent(relative)
+            guard FileManager.default.fileExists(atPath: full) else { throw JobError(field: field, "file '\(relative)' not found beside the sidecar") }
+            return full
+        }
+        return (sidecar, try locate("image", sidecar.image), try locate("mask", sidecar.mask))
+    }
+
+    /// Fills every parameter from the sidecar, the config's defaults and the model's; picks a seed if none is given.
+    public func resolve(_ s: Sidecar, for denoiser: Denoiser) throws -> EditRequest {
+        var r = EditRequest(mode: s.resolvedMode)
+        let maxT = denoiser.schedule.maxTimestep
+        let defaultStride = denoiser.defaultTimesteps.count > 1 ? denoiser.defaultTimesteps[0] - denoiser.defaultTimesteps[1] : 1
+        r.prompt = s.prompt ?? ""
+        r.prompts = s.prompts ?? []
+        r.noiseLevels = s.noiseLevels ?? []
+        r.strength = s.strength
+        r.t = s.t ?? [maxT / 4, maxT / 2, 3 * maxT / 4].map { max(1, $0) }
+        r.guidance = Float(s.guidance ?? config.guidance ?? 5)
+        r.stride = s.steps.map { max(1, maxT / $0) } ?? s.stride ?? config.stride ?? defaultStride
+        r.steps = s.steps
+        r.seed = s.seed ?? config.seed ?? UInt64.random(in: 0...UInt64(Int32.max))
+        r.count = s.count ?? 1
+        r.view = s.view ?? .flip
+        r.weight = Float(s.weight ?? 0.5)
+        r.frameEvery = s.frameEvery ?? 0
+        if let bad = s.t?.first(where: { $0 > maxT }) { throw JobError(field: "t", "\(bad) is beyond the model's last timestep \(maxT)") }
+        if r.stride >= maxT { throw JobError(field: s.steps != nil ? "steps" : "stride", "leaves fewer than two timesteps (the model has \(maxT))") }
+        for p in [r.prompt] + r.prompts {
+            do { _ = try denoiser.conditioning(forPrompt: p) } catch {
+                throw JobError(field: r.prompts.isEmpty ? "prompt" : "prompts", "\(error)")
+            }
+        }
+        return r
+    }
+
+    /// Runs the sidecar at `path` and writes results into `outFolder`.
+    public func run(sidecarPath path: String, outFolder: String) throws -> Result {
+        var seconds: [String: Double] = [:]
+        var clock = Date()
+        func lap(_ phase: String) {
+            seconds[phase] = Date().timeIntervalSince(clock)
+            clock = Date()
+        }
+        let (sidecar, imagePath, maskPath) = try JobRunner.readSidecar(path)
+        let (modelName, modelPath) = try config.modelPath(sidecar.model)
+        let denoiser = try library.denoiser(at: modelPath, name: modelName)
+        let request = try resolve(sidecar, for: denoiser)
+        let image = try imagePath.map { ImageResize.fit(try PNGReader.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
+        let mask = try maskPath.map { ImageResize.fit(try PNGReader.read(path: $0, channels: 1), size: denoiser.imageSize) }
+        lap("load")
+        let output = try Editor(denoiser: denoiser, progress: progress).run(request, image: image, mask: mask)
+        lap("sample")
+        try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
+        let outputs = try ResultWriter(folder: outFolder, request: request, model: modelName, size: denoiser.imageSize)
+            .write(output, image: image, mask: mask)
+        lap("write")
+        return Result(request: request, model: modelName, outputs: outputs, seconds: seconds)
+    }
+}

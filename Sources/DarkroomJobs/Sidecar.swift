@@ -1,0 +1,164 @@
+import Foundation
+import DarkroomDiffusion
+
+/// A job's sidecar JSON, validated field by field. Field names are a contract: see the README.
+public struct Sidecar: Equatable {
+    public var mode: EditMode?
+    public var image: String?
+    public var mask: String?
+    public var prompt: String?
+    public var prompts: [String]?
+    public var noiseLevels: [Int]?
+    public var strength: Double?
+    public var t: [Int]?
+    public var guidance: Double?
+    public var stride: Int?
+    public var steps: Int?
+    public var seed: UInt64?
+    public var count: Int?
+    public var view: ImageView?
+    public var weight: Double?
+    public var model: String?
+    public var frameEvery: Int?
+
+    /// Every accepted field.
+    public static let fields: Set<String> = [
+        "mode", "image", "mask", "prompt", "prompts", "noise_level", "noise_levels", "strength", "t", "guidance",
+        "stride", "steps", "seed", "count", "view", "weight", "model", "frame_every",
+    ]
+
+    /// Parses and validates sidecar JSON; errors name the field.
+    public init(json data: Data) throws {
+        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw JobError(field: nil, "the sidecar is not a JSON object")
+        }
+        if let unknown = object.keys.sorted().first(where: { !Sidecar.fields.contains($0) }) {
+            throw JobError(field: unknown, "unknown field (known: \(Sidecar.fields.sorted().joined(separator: ", ")))")
+        }
+        let f = FieldReader(object)
+        if let m = try f.string("mode") {
+            guard let mode = EditMode(rawValue: m) else {
+                throw JobError(field: "mode", "unknown mode '\(m)' (known: \(EditMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            self.mode = mode
+        }
+        image = try f.relativePath("image")
+        mask = try f.relativePath("mask")
+        prompt = try f.string("prompt")
+        prompts = try f.strings("prompts")
+        if let p = prompts, p.count != 2 { throw JobError(field: "prompts", "needs exactly two prompts, got \(p.count)") }
+        let level = try f.int("noise_level", in: 0...10_000)
+        let levels = try f.ints("noise_levels", in: 0...10_000)
+        strength = try f.double("strength", in: 0...1)
+        if strength == 0 { throw JobError(field: "strength", "must be greater than 0") }
+        let given = [level != nil ? "noise_level" : nil, levels != nil ? "noise_levels" : nil, strength != nil ? "strength" : nil].compactMap { $0 }
+        if given.count > 1 { throw JobError(field: given[1], "give only one of noise_level, noise_levels and strength") }
+        noiseLevels = levels ?? level.map { [$0] }
+        t = try f.ints("t", in: 1...100_000, allowScalar: true)
+        guidance = try f.double("guidance", in: 0...100)
+        stride = try f.int("stride", in: 1...10_000)
+        steps = try f.int("steps", in: 1...10_000)
+        if stride != nil, steps != nil { throw JobError(field: "steps", "give stride or steps, not both") }
+        if let s = try f.int("seed", in: 0...Int.max) { seed = UInt64(s) }
+        count = try f.int("count", in: 1...64)
+        if let v = try f.string("view") {
+            guard let view = ImageView(rawValue: v), view != .identity else {
+                throw JobError(field: "view", "unknown view '\(v)' (known: flip, rotate90, rotate180, rotate270, negate)")
+            }
+            self.view = view
+        }
+        weight = try f.double("weight", in: 0...1)
+        model = try f.string("model")
+        frameEvery = try f.int("frame_every", in: 1...10_000)
+        try checkModeFields()
+    }
+
+    /// The mode: as given, or `generate` for a sidecar without an image.
+    public var resolvedMode: EditMode { mode ?? (image == nil ? .generate : .sdedit) }
+
+    private func checkModeFields() throws {
+        if mode == nil, image != nil { throw JobError(field: "mode", "is required when an image is given") }
+        let m = resolvedMode
+        switch m {
+        case .generate, .anagram, .hybrid:
+            if image != nil { throw JobError(field: "image", "mode '\(m.rawValue)' starts from noise and takes no image") }
+        case .noise, .denoise, .sdedit, .inpaint:
+            break
+        }
+        if m == .inpaint, mask == nil { throw JobError(field: "mask", "mode 'inpaint' needs a mask") }
+        if m != .inpaint, mask != nil { throw JobError(field: "mask", "only mode 'inpaint' takes a mask") }
+        if [.anagram, .hybrid].contains(m), prompts == nil { throw JobError(field: "prompts", "mode '\(m.rawValue)' needs two prompts") }
+        if ![.anagram, .hybrid].contains(m), prompts != nil { throw JobError(field: "prompts", "only anagram and hybrid take two prompts; use prompt") }
+        if [.noise, .denoise].contains(m) == false, t != nil { throw JobError(field: "t", "only noise and denoise take t") }
+        if m != .sdedit, noiseLevels != nil || strength != nil {
+            throw JobError(field: noiseLevels != nil ? "noise_levels" : "strength", "only sdedit takes a noise level or strength")
+        }
+        if m != .anagram, view != nil { throw JobError(field: "view", "only anagram takes a view") }
+        if ![.anagram].contains(m), weight != nil { throw JobError(field: "weight", "only anagram takes a weight") }
+    }
+}
+
+/// Typed access to a JSON object's fields with errors that name the field.
+struct FieldReader {
+    let object: [String: Any]
+    init(_ object: [String: Any]) { self.object = object }
+
+    func string(_ key: String) throws -> String? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let s = v as? String else { throw JobError(field: key, "must be a string") }
+        return s
+    }
+
+    func strings(_ key: String) throws -> [String]? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let a = v as? [Any], let s = a as? [String] else { throw JobError(field: key, "must be a list of strings") }
+        return s
+    }
+
+    private func integer(_ v: Any, _ key: String) throws -> Int {
+        guard let n = v as? NSNumber, !isBoolean(n), n.doubleValue == n.doubleValue.rounded(),
+              abs(n.doubleValue) < 9.2e18 else {
+            throw JobError(field: key, "must be an integer")
+        }
+        return n.intValue
+    }
+
+    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        let i = try integer(v, key)
+        guard range.contains(i) else { throw JobError(field: key, "must be in \(range.lowerBound)…\(range.upperBound), got \(i)") }
+        return i
+    }
+
+    func ints(_ key: String, in range: ClosedRange<Int>, allowScalar: Bool = false) throws -> [Int]? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        let items: [Any]
+        if let a = v as? [Any] { items = a } else if allowScalar { items = [v] } else { throw JobError(field: key, "must be a list of integers") }
+        guard !items.isEmpty else { throw JobError(field: key, "must not be empty") }
+        return try items.map { item in
+            let i = try integer(item, key)
+            guard range.contains(i) else { throw JobError(field: key, "values must be in \(range.lowerBound)…\(range.upperBound), got \(i)") }
+            return i
+        }
+    }
+
+    func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let n = v as? NSNumber, !isBoolean(n) else { throw JobError(field: key, "must be a number") }
+        let d = n.doubleValue
+        guard d.isFinite, range.contains(d) else { throw JobError(field: key, "must be in \(range.lowerBound)…\(range.upperBound), got \(d)") }
+        return d
+    }
+
+    /// JSON true/false arrive as NSNumber too; their Objective-C type code is "c".
+    private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
+
+    /// A path relative to the sidecar's folder that stays inside it.
+    func relativePath(_ key: String) throws -> String? {
+        guard let p = try string(key) else { return nil }
+        if p.isEmpty { throw JobError(field: key, "must not be empty") }
+        if p.hasPrefix("/") || p.hasPrefix("~") { throw JobError(field: key, "must be relative to the sidecar's folder, not absolute") }
+        if p.split(separator: "/").contains("..") { throw JobError(field: key, "must not leave the sidecar's folder ('..')") }
+        return p
+    }
+}
