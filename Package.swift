@@ -51,6 +51,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomModelsTests", dependencies: ["DarkroomModels", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "DarkroomDiffusionTests", dependencies: ["DarkroomDiffusion", "DarkroomModels", "DarkroomTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
     ],

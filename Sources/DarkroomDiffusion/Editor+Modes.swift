@@ -124,19 +124,12 @@ extension Editor {
         }
         var out = EditOutput()
         let (c1, c2) = (try conditioning(r.prompts[0], count: r.count), try conditioning(r.prompts[1], count: r.count))
-        let (w, view) = (r.weight, r.view)
-        let estimator: NoiseEstimator = { x, t in
-            let p1 = try Guidance.guided(denoiser, x, t: t, conditioning: c1, scale: r.guidance)
-            let p2 = try Guidance.guided(denoiser, view.apply(x), t: t, conditioning: c2, scale: r.guidance)
-            let e = blend(p1.output, view.inverse.apply(p2.output), w)
-            let v = p1.variance.flatMap { v1 in p2.variance.map { blend(v1, view.inverse.apply($0), w) } }
-            return Prediction(output: e, variance: v)
-        }
+        let estimator = EditEstimators.anagram(denoiser, c1, c2, view: r.view, weight: r.weight, guidance: r.guidance)
         let x = try sample(r, from: rng.gaussian(shape(r.count)), timesteps: fullTimesteps(r), estimator: estimator, rng: &rng,
                            output: &out, label: "anagram")
         out.images = splitSamples(x)
         out.labels = (1...r.count).map { "sample \($0)" }
-        out.rows = out.images.map { [("upright: \(r.prompts[0])", $0), ("\(view.rawValue): \(r.prompts[1])", view.apply($0))] }
+        out.rows = out.images.map { [("upright: \(r.prompts[0])", $0), ("\(r.view.rawValue): \(r.prompts[1])", r.view.apply($0))] }
         return out
     }
 
@@ -144,17 +137,7 @@ extension Editor {
         guard r.prompts.count == 2 else { throw DiffusionError.invalidRequest("hybrid needs exactly two prompts") }
         var out = EditOutput()
         let (c1, c2) = (try conditioning(r.prompts[0], count: r.count), try conditioning(r.prompts[1], count: r.count))
-        let (k, sigma) = (r.hybridKernel, r.hybridSigma)
-        let estimator: NoiseEstimator = { x, t in
-            let p1 = try Guidance.guided(denoiser, x, t: t, conditioning: c1, scale: r.guidance)
-            let p2 = try Guidance.guided(denoiser, x, t: t, conditioning: c2, scale: r.guidance)
-            let low = try GaussianBlur.apply(p1.output, size: k, sigma: sigma)
-            let blurred2 = try GaussianBlur.apply(p2.output, size: k, sigma: sigma)
-            let e = Tensor(uninitialized: low.shape)
-            for i in 0..<e.count { e.pointer[i] = low.pointer[i] + p2.output.pointer[i] - blurred2.pointer[i] }
-            let v = p1.variance.flatMap { v1 in p2.variance.map { blend(v1, $0, 0.5) } }
-            return Prediction(output: e, variance: v)
-        }
+        let estimator = EditEstimators.hybrid(denoiser, c1, c2, kernel: r.hybridKernel, sigma: r.hybridSigma, guidance: r.guidance)
         let x = try sample(r, from: rng.gaussian(shape(r.count)), timesteps: fullTimesteps(r), estimator: estimator, rng: &rng,
                            output: &out, label: "hybrid")
         out.images = splitSamples(x)
