@@ -25,6 +25,26 @@ public enum ImageGrid {
         return out
     }
 
+    /// Like `compose`, with a caption under every tile (clipped to the tile's width).
+    public static func composeLabelled(_ rows: [[(label: String, image: Tensor)]], gap: Int = 4, background: Float = 0.15) -> Tensor {
+        guard let first = rows.first?.first?.image else { return Tensor(zeros: [1, 1, 1, 1]) }
+        let (c, h, w) = (first.shape[1], first.shape[2], first.shape[3])
+        let captionHeight = 11
+        let padded = rows.map { row in
+            row.map { tile -> Tensor in
+                let out = Tensor(repeating: background, shape: [1, c, h + captionHeight, w])
+                for ch in 0..<c {
+                    (out.pointer + ch * (h + captionHeight) * w).update(from: tile.image.pointer + min(ch, tile.image.shape[1] - 1) * h * w, count: h * w)
+                }
+                var text = tile.label
+                while BitmapFont.width(text) > w, !text.isEmpty { text.removeLast() }
+                BitmapFont.draw(text, into: out, x: max(0, (w - BitmapFont.width(text)) / 2), y: h + 2, value: 0.9)
+                return out
+            }
+        }
+        return compose(padded, gap: gap, background: background)
+    }
+
     /// The integer factor that brings an image of `size` pixels to at least `target` (28 → 224 for 224).
     public static func viewingFactor(size: Int, target: Int = 224) -> Int { max(1, (target + size - 1) / size) }
 }

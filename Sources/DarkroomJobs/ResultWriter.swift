@@ -34,9 +34,18 @@ struct ResultWriter {
         }
         let factor = ImageGrid.viewingFactor(size: size, target: 112)
         if !output.rows.isEmpty {
-            let rows = output.rows.map { $0.map { ImageResize.enlarge($0.image, factor: factor) } }
-            try PNGWriter.write(ImageGrid.compose(rows), to: path("comparison.png"))
+            let rows = output.rows.map { $0.map { (label: $0.label, image: ImageResize.enlarge($0.image, factor: factor)) } }
+            try PNGWriter.write(ImageGrid.composeLabelled(rows), to: path("comparison.png"))
             written.append(path("comparison.png"))
+        }
+        if !output.frames.isEmpty {
+            // x_t beside x̂₀, enlarged so that small models are viewable.
+            let frames = output.frames.map { frame -> Tensor in
+                let pairs = (0..<frame.xt.shape[0]).map { [frame.xt.slice(batch: $0..<($0 + 1)), frame.x0.slice(batch: $0..<($0 + 1))] }
+                return ImageResize.enlarge(ImageGrid.compose([pairs.flatMap { $0 }], gap: 1), factor: factor)
+            }
+            try GIFWriter.write(frames, to: path("progress.gif"))
+            written.append(path("progress.gif"))
         }
         if let image {
             try PNGWriter.write(image, to: path("input.png"))

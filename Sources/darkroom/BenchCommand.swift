@@ -23,6 +23,12 @@ struct BenchCommand: ParsableCommand {
     var model: String?
     @Option(help: "Seconds to spend timing each case (after one warm-up run).")
     var seconds = 3.0
+    @Flag(help: "Time a full generate (every DDPM step, CFG) per batch size instead of single forwards.")
+    var generate = false
+    @Flag(help: "Time training steps (batch from --batch, first value) instead of forwards.")
+    var train = false
+    @Option(help: "Training steps to time with --train.")
+    var steps = 5
     @Flag(help: "Skip the conv and sgemm throughput measurements.")
     var skipKernels = false
     @Flag(help: "Print one JSON object instead of text.")
@@ -39,6 +45,23 @@ struct BenchCommand: ParsableCommand {
             unet = TinyUNet(config: TinyUNetConfig(channels: channels, hidden: hidden, classes: names), randomSeed: 0)
         }
         let config = unet.config
+        if train {
+            let rate = try benchTrain(config, batch: batch.first ?? 128, steps: steps)
+            if json {
+                print(#"{"train_images_per_s": \#(rate), "hidden": \#(config.hidden), "batch": \#(batch.first ?? 128), "threads": \#(Engine.threads)}"#)
+            } else {
+                print(String(format: "training D=%d batch %d, %d threads: %.1f images/s", config.hidden, batch.first ?? 128, Engine.threads, rate))
+            }
+            return
+        }
+        if generate {
+            for r in try benchGenerate(unet) {
+                print(String(format: "generate batch %3d, %d DDPM steps with CFG: %.2f s total, %.2f s in the network, %.1f%% outside",
+                             r["batch"] as! Int, r["steps"] as! Int, r["seconds"] as! Double, r["network_seconds"] as! Double,
+                             100 * (r["outside_share"] as! Double)))
+            }
+            return
+        }
         var results: [[String: Any]] = []
         var rng = RandomSource(seed: 1)
         for b in batch {

@@ -45,10 +45,17 @@ struct TrainCommand: ParsableCommand {
     var checkpointEvery = 100
     @Flag(help: "Continue the run saved in OUT/checkpoint.")
     var resume = false
+    @Flag(help: "Only redraw OUT's loss curve, sample grid and denoising GIF from OUT/model, then stop.")
+    var reportOnly = false
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
         engine.apply()
+        if reportOnly {
+            try TrainingReport.write(out: out, modelFolder: (out as NSString).appendingPathComponent("model"), seed: seed)
+            print("wrote \(out)/loss.png, samples.png, denoising.gif")
+            return
+        }
         var options = TrainingOptions(data: data)
         options.objective = objective
         options.hidden = hidden
@@ -79,6 +86,8 @@ struct TrainCommand: ParsableCommand {
         trainer.onEpochEnd = { epoch, dir in
             bar.finishLine()
             print(String(format: "epoch %d done: mean loss %.5f; model written to %@", epoch + 1, trainer.state.epochLosses.last ?? 0, dir))
+            try TrainingReport.write(out: out, modelFolder: dir, seed: seed)
+            print("  loss curve, sample grid and denoising GIF in \(out)")
         }
         let finished = try trainer.run()
         bar.finishLine()
