@@ -70,6 +70,7 @@ public final class Trainer {
     @discardableResult
     public func run() throws -> Bool {
         let steps = stepsPerEpoch
+        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         var lossLog = try LossLog(path: (out as NSString).appendingPathComponent("loss.csv"), keepingSteps: state.epoch * steps + state.step)
         while state.epoch < options.epochs {
             let order = dataset.shuffled(seed: mix(options.seed, UInt64(state.epoch), 0x5EED))

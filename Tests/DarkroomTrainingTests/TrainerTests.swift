@@ -1,0 +1,101 @@
+import XCTest
+import DarkroomModels
+import DarkroomTensor
+import DarkroomTestSupport
+@testable import DarkroomTraining
+
+/// The training loop on a tiny IDX dataset written by the test: data loading, learning, exact resume.
+final class TrainerTests: XCTestCase {
+    /// Writes `count` 28×28 images (class k: a bright horizontal bar at row 4 + 2k) and their labels as IDX files.
+    private func writeDataset(_ dir: URL, count: Int, gzipped: Bool = false) throws {
+        var images = Data([0, 0, 8, 3])
+        for v in [count, 28, 28] { images.append(contentsOf: withUnsafeBytes(of: UInt32(v).bigEndian) { Array($0) }) }
+        var labels = Data([0, 0, 8, 1])
+        labels.append(contentsOf: withUnsafeBytes(of: UInt32(count).bigEndian) { Array($0) })
+        for i in 0..<count {
+            let k = i % 3
+            var pixels = [UInt8](repeating: 10, count: 784)
+            for y in (4 + 6 * k)..<(7 + 6 * k) { for x in 4..<24 { pixels[y * 28 + x] = 240 } }
+            images.append(contentsOf: pixels)
+            labels.append(UInt8(k))
+        }
+        try images.write(to: dir.appendingPathComponent("train-images-idx3-ubyte"))
+        try labels.write(to: dir.appendingPathComponent("train-labels-idx1-ubyte"))
+    }
+
+    private func options(_ data: URL) -> TrainingOptions {
+        var o = TrainingOptions(data: data.path)
+        o.hidden = 4
+        o.epochs = 2
+        o.batchSize = 8
+        o.learningRate = 3e-3
+        o.checkpointEvery = 2
+        o.seed = 5
+        return o
+    }
+
+    func testDatasetReadsIDXAndNamesClasses() throws {
+        let dir = try temporaryFolder(self)
+        try writeDataset(dir, count: 12)
+        let data = try Dataset(folder: dir.path)
+        XCTAssertEqual(data.count, 12)
+        XCTAssertEqual(data.classCount, 3)
+        let (x, labels) = data.batch([4, 5])
+        XCTAssertEqual(labels, [1, 2])
+        XCTAssertEqual(x[0, 0, 10, 10], 240 / 255, accuracy: 1e-6)
+        XCTAssertEqual(x[0, 0, 0, 0], 10 / 255, accuracy: 1e-6)
+        XCTAssertEqual(data.shuffled(seed: 1), data.shuffled(seed: 1))
+        XCTAssertEqual(data.shuffled(seed: 1).sorted(), Array(0..<12))
+        XCTAssertThrowsError(try Dataset(folder: dir.appendingPathComponent("missing").path)) {
+            XCTAssertTrue("\($0)".contains("train or t10k"))
+        }
+        XCTAssertEqual(options(dir).resolvedClassNames(count: 3, source: data.source), ["0", "1", "2"])
+    }
+
+    func testTrainingLowersTheLossAndWritesALoadableModel() throws {
+        let dir = try temporaryFolder(self)
+        try writeDataset(dir, count: 48)
+        let out = dir.appendingPathComponent("run").path
+        var o = options(dir)
+        o.epochs = 3
+        let trainer = try Trainer(options: o, out: out, resume: false)
+        XCTAssertTrue(try trainer.run())
+        let losses = trainer.state.epochLosses
+        XCTAssertEqual(losses.count, 3)
+        XCTAssertLessThan(losses[2], losses[0])
+        let model = try TinyUNet(checkpoint: out + "/model")
+        XCTAssertEqual(model.config.classes, ["0", "1", "2"])
+        let csv = try String(contentsOfFile: out + "/loss.csv", encoding: .utf8)
+        XCTAssertEqual(csv.split(separator: "\n").count, 1 + 3 * 6)
+    }
+
+    func testInterruptedRunResumesToTheSameWeights() throws {
+        let dir = try temporaryFolder(self)
+        try writeDataset(dir, count: 40)
+        let straight = dir.appendingPathComponent("straight").path
+        XCTAssertTrue(try Trainer(options: options(dir), out: straight, resume: false).run())
+
+        let interrupted = dir.appendingPathComponent("interrupted").path
+        let first = try Trainer(options: options(dir), out: interrupted, resume: false)
+        var steps = 0
+        first.onProgress = { _ in
+            steps += 1
+            if steps == 7 { trainingStopRequested = 1 }
+        }
+        defer { trainingStopRequested = 0 }
+        XCTAssertFalse(try first.run())
+        trainingStopRequested = 0
+        let second = try Trainer(options: options(dir), out: interrupted, resume: true)
+        XCTAssertEqual(second.state.epoch, 1)
+        XCTAssertEqual(second.state.step, 2)
+        XCTAssertTrue(try second.run())
+
+        let a = try SafeTensorsFile(path: straight + "/model/model.safetensors")
+        let b = try SafeTensorsFile(path: interrupted + "/model/model.safetensors")
+        XCTAssertEqual(a.names, b.names)
+        for name in a.names where !name.hasSuffix("num_batches_tracked") {
+            XCTAssertEqual(try a.tensor(name).scalars, try b.tensor(name).scalars, name)
+        }
+        XCTAssertEqual(try a.int64Values("in_block.first.norm.num_batches_tracked"), try b.int64Values("in_block.first.norm.num_batches_tracked"))
+    }
+}
