@@ -53,6 +53,8 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomDiffusionTests", dependencies: ["DarkroomDiffusion", "DarkroomModels", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "DarkroomImagingTests", dependencies: ["DarkroomImaging", "DarkroomTestSupport"],
+                    exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
     ],

@@ -20,20 +20,34 @@ public enum PNGReader {
             png_image_free(&image)
             throw ImageError.tooLarge(path: path, width: w, height: h, limit: maxPixels)
         }
-        image.format = channels == 1 ? png_uint_32(PNG_FORMAT_GRAY) : png_uint_32(PNG_FORMAT_RGB)
-        var bytes = [UInt8](repeating: 0, count: w * h * channels)
-        var black = png_color(red: 0, green: 0, blue: 0)
-        let ok = bytes.withUnsafeMutableBytes { png_image_finish_read(&image, &black, $0.baseAddress, 0, nil) }
-        guard ok != 0 else { throw ImageError.unreadable(path: path, reason: message(&image)) }
+        // libpng's simplified API takes 16-bit samples as linear light and would gamma-encode them on the way to
+        // 8 bits; read them as 16-bit values instead and scale, so 16-bit files look like their 8-bit versions.
+        let sixteen = image.format & png_uint_32(PNG_FORMAT_FLAG_LINEAR) != 0
+        image.format = (channels == 1 ? png_uint_32(PNG_FORMAT_GRAY) : png_uint_32(PNG_FORMAT_RGB))
+            | (sixteen ? png_uint_32(PNG_FORMAT_FLAG_LINEAR) : 0)
         let out = Tensor(uninitialized: [1, channels, h, w])
-        for y in 0..<h {
-            for x in 0..<w {
-                for c in 0..<channels {
-                    out.pointer[(c * h + y) * w + x] = Float(bytes[(y * w + x) * channels + c]) / 255
-                }
-            }
+        var black = png_color(red: 0, green: 0, blue: 0)
+        if sixteen {
+            var samples = [UInt16](repeating: 0, count: w * h * channels)
+            let ok = samples.withUnsafeMutableBytes { png_image_finish_read(&image, &black, $0.baseAddress, 0, nil) }
+            guard ok != 0 else { throw ImageError.unreadable(path: path, reason: message(&image)) }
+            fill(out, channels: channels, h: h, w: w) { Float(samples[$0]) / 65535 }
+        } else {
+            var bytes = [UInt8](repeating: 0, count: w * h * channels)
+            let ok = bytes.withUnsafeMutableBytes { png_image_finish_read(&image, &black, $0.baseAddress, 0, nil) }
+            guard ok != 0 else { throw ImageError.unreadable(path: path, reason: message(&image)) }
+            fill(out, channels: channels, h: h, w: w) { Float(bytes[$0]) / 255 }
         }
         return out
+    }
+
+    /// Interleaved samples (HWC) → planar tensor (CHW).
+    private static func fill(_ out: Tensor, channels: Int, h: Int, w: Int, _ sample: (Int) -> Float) {
+        for y in 0..<h {
+            for x in 0..<w {
+                for c in 0..<channels { out.pointer[(c * h + y) * w + x] = sample((y * w + x) * channels + c) }
+            }
+        }
     }
 
     static func message(_ image: inout png_image) -> String {
