@@ -55,6 +55,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomImagingTests", dependencies: ["DarkroomImaging", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
+        .testTarget(name: "DarkroomJobsTests", dependencies: ["DarkroomJobs", "DarkroomTraining", "DarkroomTestSupport"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
     ],

@@ -1,0 +1,93 @@
+import XCTest
+import DarkroomDiffusion
+import DarkroomImaging
+import DarkroomJobs
+import DarkroomModels
+import DarkroomTensor
+import DarkroomTestSupport
+import DarkroomTraining
+
+/// One job from files to files on a small random model, and config.json validation.
+final class JobRunnerTests: XCTestCase {
+    /// A folder with config.json, a random class-conditioned model and an inbox.
+    private func workspace() throws -> (URL, DarkroomConfig) {
+        let dir = try temporaryFolder(self)
+        let model = TrainableUNet(config: TinyUNetConfig(channels: 1, hidden: 4, classes: ["cat", "dog"]), seed: 3)
+        try TrainingCheckpoint.saveModel(model, to: dir.appendingPathComponent("models/tiny").path)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("inbox"), withIntermediateDirectories: true)
+        let config = #"{"models": {"tiny": "models/tiny"}, "defaults": {"stride": 30}}"#
+        try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        return (dir, try DarkroomConfig.load(path: dir.appendingPathComponent("config.json").path))
+    }
+
+    func testSDEditJobWritesResultsWithMetadataAndInputs() throws {
+        let (dir, config) = try workspace()
+        let inbox = dir.appendingPathComponent("inbox")
+        var rng = RandomSource(seed: 1)
+        try PNGWriter.write(rng.uniform([1, 3, 40, 56]), to: inbox.appendingPathComponent("photo.png").path)
+        try #"{"mode": "sdedit", "prompt": "a dog", "noise_levels": [2, 5], "seed": 11}"#
+            .write(to: inbox.appendingPathComponent("photo.json"), atomically: true, encoding: .utf8)
+        let out = dir.appendingPathComponent("out").path
+        let result = try JobRunner(config: config).run(sidecarPath: inbox.appendingPathComponent("photo.json").path, outFolder: out)
+        XCTAssertEqual(result.request.seed, 11)
+        XCTAssertEqual(result.request.stride, 30, "default from config.json")
+        let names = Set(result.outputs.map { ($0 as NSString).lastPathComponent })
+        XCTAssertEqual(names, ["result-1.png", "result-2.png", "comparison.png", "progress.gif", "input.png"])
+        let png = try Data(contentsOf: URL(fileURLWithPath: out + "/result-1.png"))
+        let text = PNGWriter.textChunks(of: png)
+        XCTAssertTrue(text["parameters"]!.hasPrefix("a dog\n"))
+        XCTAssertTrue(text["parameters"]!.contains("Seed: 11"))
+        XCTAssertTrue(text["parameters"]!.contains("Mode: sdedit"))
+        let stored = try JSONDecoder().decode(EditRequest.self, from: Data(text["darkroom"]!.utf8))
+        XCTAssertEqual(stored, result.request, "a result can be re-run from its PNG alone")
+        XCTAssertEqual(try PNGReader.read(path: out + "/input.png", channels: 1).shape, [1, 1, 28, 28])
+    }
+
+    func testSameSidecarTwiceGivesTheSameBytes() throws {
+        let (dir, config) = try workspace()
+        let sidecar = dir.appendingPathComponent("inbox/gen.json")
+        try #"{"prompt": "a cat", "count": 2, "seed": 5}"#.write(to: sidecar, atomically: true, encoding: .utf8)
+        let a = try JobRunner(config: config).run(sidecarPath: sidecar.path, outFolder: dir.appendingPathComponent("a").path)
+        let b = try JobRunner(config: config).run(sidecarPath: sidecar.path, outFolder: dir.appendingPathComponent("b").path)
+        for (x, y) in zip(a.outputs, b.outputs) {
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: x)), try Data(contentsOf: URL(fileURLWithPath: y)))
+        }
+    }
+
+    func testMissingFilesUnknownModelsAndPromptsAreRejectedByField() throws {
+        let (dir, config) = try workspace()
+        let runner = JobRunner(config: config)
+        func expect(_ json: String, field: String, line: UInt = #line) throws {
+            let path = dir.appendingPathComponent("inbox/job.json")
+            try json.write(to: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try runner.run(sidecarPath: path.path, outFolder: dir.appendingPathComponent("x").path), line: line) {
+                XCTAssertEqual(($0 as? JobError)?.field, field, "\($0)", line: line)
+            }
+        }
+        try expect(#"{"mode": "sdedit"}"#, field: "image")
+        try expect(#"{"mode": "sdedit", "image": "nope.png"}"#, field: "image")
+        try expect(#"{"model": "giant"}"#, field: "model")
+        try expect(#"{"prompt": "a giraffe"}"#, field: "prompt")
+        try expect(#"{"mode": "noise", "image": "x.png", "t": [5000]}"#, field: "image")
+    }
+
+    func testConfigValidation() throws {
+        let dir = try temporaryFolder(self)
+        let path = dir.appendingPathComponent("config.json").path
+        func expect(_ json: String, field: String?, line: UInt = #line) throws {
+            try json.write(toFile: path, atomically: true, encoding: .utf8)
+            XCTAssertThrowsError(try DarkroomConfig.load(path: path), line: line) {
+                XCTAssertEqual(($0 as? JobError)?.field, field, "\($0)", line: line)
+            }
+        }
+        try expect(#"{"models": {}}"#, field: "models")
+        try expect(#"{"models": {"a": "m"}, "default_model": "b"}"#, field: "default_model")
+        try expect(#"{"models": {"a": "m"}, "colour": 1}"#, field: "colour")
+        try expect(#"{"models": {"a": "m"}, "defaults": {"guidance": "x"}}"#, field: "guidance")
+        try expect(#"{"models": {"a": "m"}, "threads": 0}"#, field: "threads")
+        try #"{"models": {"a": "m"}, "gallery": "g"}"#.write(toFile: path, atomically: true, encoding: .utf8)
+        let config = try DarkroomConfig.load(path: path)
+        XCTAssertEqual(config.gallery, dir.appendingPathComponent("g").standardized.path, "relative to the config file")
+        XCTAssertEqual(config.defaultModel, "a")
+    }
+}
