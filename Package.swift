@@ -16,6 +16,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev).
@@ -34,6 +35,8 @@ let package = Package(
         .target(name: "DarkroomImaging", dependencies: ["DarkroomTensor", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
         // The job contract (sidecar, config.json) and running one job from files to files.
         .target(name: "DarkroomJobs", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
+        // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery.
+        .target(name: "DarkroomStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.
@@ -56,6 +59,7 @@ let package = Package(
         .testTarget(name: "DarkroomImagingTests", dependencies: ["DarkroomImaging", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomJobsTests", dependencies: ["DarkroomJobs", "DarkroomTraining", "DarkroomTestSupport"]),
+        .testTarget(name: "DarkroomStoreTests", dependencies: ["DarkroomStore"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
     ],

@@ -1,0 +1,164 @@
+import Foundation
+import GRDB
+
+/// The job queue: SQLite in WAL mode with a busy timeout, versioned migrations, one-statement claims.
+public final class JobStore: @unchecked Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (creating and migrating) the database at `path`.
+    public init(path: String) throws {
+        var config = Configuration()
+        config.busyMode = .timeout(10)
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
+        writer = try DatabasePool(path: path, configuration: config)
+        try JobStore.migrator.migrate(writer)
+    }
+
+    /// An in-memory store (tests).
+    public init() throws {
+        var config = Configuration()
+        config.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
+        writer = try DatabaseQueue(configuration: config)
+        try JobStore.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var m = DatabaseMigrator()
+        m.registerMigration("v1: jobs and results") { db in
+            try db.create(table: "jobs") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("state", .text).notNull().indexed()
+                    .check(sql: "state IN ('queued', 'running', 'done', 'failed', 'rejected')")
+                t.column("mode", .text).notNull()
+                t.column("model", .text).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("parameters", .text).notNull()
+                t.column("input_hash", .text).notNull().unique()
+                t.column("folder", .text).notNull()
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("error", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("timings", .text)
+            }
+            try db.create(table: "results") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("job_id", .integer).notNull().indexed().references("jobs", onDelete: .cascade)
+                t.column("kind", .text).notNull()
+                t.column("path", .text).notNull()
+                t.column("size", .integer).notNull()
+                t.column("step", .integer)
+            }
+        }
+        return m
+    }
+
+    /// Adds a job unless one with the same input hash exists; returns the job and whether it is new.
+    public func enqueue(_ job: JobRecord) throws -> (job: JobRecord, inserted: Bool) {
+        try writer.write { db in
+            if let existing = try JobRecord.filter(Column("input_hash") == job.inputHash).fetchOne(db) {
+                return (existing, false)
+            }
+            var j = job
+            try j.insert(db)
+            return (j, true)
+        }
+    }
+
+    /// Atomically moves the oldest queued job to `running` (one UPDATE … RETURNING) and returns it.
+    public func claimNext(now: Date = Date()) throws -> JobRecord? {
+        try writer.write { db in
+            try JobRecord.fetchOne(db, sql: """
+                UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, error = NULL
+                WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1)
+                RETURNING *
+                """, arguments: [now])
+        }
+    }
+
+    /// Marks a running job done and records its files and timings.
+    public func finish(_ id: Int64, results: [ResultRecord], timings: [String: Double], now: Date = Date()) throws {
+        let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
+        try writer.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = 'done', finished_at = ?, timings = ?, error = NULL WHERE id = ?",
+                           arguments: [now, json, id])
+            try db.execute(sql: "DELETE FROM results WHERE job_id = ?", arguments: [id])
+            for var r in results {
+                r.jobID = id
+                try r.insert(db)
+            }
+        }
+    }
+
+    /// Marks a job failed (or rejected), keeping the error text.
+    public func fail(_ id: Int64, error: String, state: JobState = .failed, now: Date = Date()) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+                           arguments: [state.rawValue, error, now, id])
+        }
+    }
+
+    /// After a crash: jobs left `running` go back to `queued`, or become `failed` once they have used up
+    /// `maxAttempts` (a job that keeps crashing the worker is poison). Returns (requeued, failed) counts.
+    @discardableResult
+    public func recoverInterrupted(maxAttempts: Int) throws -> (requeued: Int, failed: Int) {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE jobs SET state = 'failed',
+                    error = COALESCE(error, 'the worker stopped during this job ' || attempts || ' times')
+                WHERE state = 'running' AND attempts >= ?
+                """, arguments: [maxAttempts])
+            let failed = db.changesCount
+            try db.execute(sql: "UPDATE jobs SET state = 'queued' WHERE state = 'running'")
+            return (db.changesCount, failed)
+        }
+    }
+
+    /// Puts a failed or rejected job back in the queue with a fresh attempt count.
+    public func retry(_ id: Int64) throws -> Bool {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = 0, error = NULL WHERE id = ? AND state IN ('failed', 'rejected')",
+                           arguments: [id])
+            return db.changesCount == 1
+        }
+    }
+
+    public func job(_ id: Int64) throws -> JobRecord? { try writer.read { try JobRecord.fetchOne($0, key: id) } }
+
+    /// Jobs, newest first, optionally of one state.
+    public func jobs(state: JobState? = nil, limit: Int? = nil) throws -> [JobRecord] {
+        try writer.read { db in
+            var request = JobRecord.order(Column("id").desc)
+            if let state { request = request.filter(Column("state") == state.rawValue) }
+            if let limit { request = request.limit(limit) }
+            return try request.fetchAll(db)
+        }
+    }
+
+    public func results(of jobID: Int64) throws -> [ResultRecord] {
+        try writer.read { try ResultRecord.filter(Column("job_id") == jobID).order(Column("id")).fetchAll($0) }
+    }
+
+    /// Number of jobs per state.
+    public func counts() throws -> [JobState: Int] {
+        try writer.read { db in
+            var out: [JobState: Int] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
+                if let s = JobState(rawValue: row["state"]) { out[s] = row["n"] }
+            }
+            return out
+        }
+    }
+
+    /// Removes result rows whose files are gone; returns how many.
+    public func forgetMissingResults() throws -> Int {
+        let missing = try writer.read { db in
+            try ResultRecord.fetchAll(db).filter { !FileManager.default.fileExists(atPath: $0.path) }.compactMap(\.id)
+        }
+        try writer.write { db in _ = try ResultRecord.deleteAll(db, keys: missing) }
+        return missing.count
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import GRDB
+import XCTest
+@testable import DarkroomStore
+
+/// The queue's guarantees, each on a fresh database.
+final class JobStoreTests: XCTestCase {
+    private func job(_ n: Int, hash: String? = nil) -> JobRecord {
+        JobRecord(name: "job\(n)", mode: "generate", model: "fashion", prompt: "a bag", seed: Int64(n),
+                  parameters: #"{"mode":"generate"}"#, inputHash: hash ?? "hash\(n)", folder: "/tmp/job\(n)")
+    }
+
+    func testSameInputsMakeOneJob() throws {
+        let store = try JobStore()
+        let (first, inserted) = try store.enqueue(job(1, hash: "same"))
+        let (second, insertedAgain) = try store.enqueue(job(2, hash: "same"))
+        XCTAssertTrue(inserted)
+        XCTAssertFalse(insertedAgain)
+        XCTAssertEqual(first.id, second.id)
+        XCTAssertEqual(try store.jobs().count, 1)
+    }
+
+    func testClaimsTakeTheOldestQueuedJobOnce() throws {
+        let store = try JobStore()
+        for n in 1...3 { _ = try store.enqueue(job(n)) }
+        let a = try XCTUnwrap(try store.claimNext())
+        XCTAssertEqual(a.name, "job1")
+        XCTAssertEqual(a.state, .running)
+        XCTAssertEqual(a.attempts, 1)
+        XCTAssertNotNil(a.startedAt)
+        XCTAssertEqual(try store.claimNext()?.name, "job2")
+        XCTAssertEqual(try store.claimNext()?.name, "job3")
+        XCTAssertNil(try store.claimNext())
+    }
+
+    func testConcurrentClaimersNeverShareAJob() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("q.sqlite").path
+        let store = try JobStore(path: path)
+        for n in 0..<200 { _ = try store.enqueue(job(n)) }
+        let other = try JobStore(path: path)
+        let lock = NSLock()
+        var claimed: [Int64] = []
+        DispatchQueue.concurrentPerform(iterations: 4) { worker in
+            let s = worker % 2 == 0 ? store : other
+            while let j = try? s.claimNext() {
+                lock.lock(); claimed.append(j.id!); lock.unlock()
+            }
+        }
+        XCTAssertEqual(claimed.count, 200)
+        XCTAssertEqual(Set(claimed).count, 200)
+        let mode = try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
+        XCTAssertEqual(mode, "wal")
+    }
+
+    func testFinishRecordsResultsAndTimings() throws {
+        let store = try JobStore()
+        _ = try store.enqueue(job(1))
+        let j = try XCTUnwrap(try store.claimNext())
+        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: "result", path: "/tmp/r.png", size: 120, step: 1)],
+                         timings: ["sample": 1.5])
+        let done = try XCTUnwrap(try store.job(j.id!))
+        XCTAssertEqual(done.state, .done)
+        XCTAssertNotNil(done.duration)
+        XCTAssertEqual(try store.results(of: j.id!).map(\.path), ["/tmp/r.png"])
+        XCTAssertEqual(try JSONDecoder().decode([String: Double].self, from: Data(done.timings!.utf8)), ["sample": 1.5])
+        XCTAssertEqual(try store.counts(), [.done: 1])
+    }
+
+    func testCrashRecoveryRequeuesThenGivesUpOnPoisonJobs() throws {
+        let store = try JobStore()
+        _ = try store.enqueue(job(1))
+        for attempt in 1...3 {
+            let j = try XCTUnwrap(try store.claimNext(), "attempt \(attempt)")
+            XCTAssertEqual(j.attempts, attempt)
+            // the worker dies here; a restart recovers
+            let (requeued, failed) = try store.recoverInterrupted(maxAttempts: 3)
+            XCTAssertEqual(requeued + failed, 1)
+        }
+        let poisoned = try XCTUnwrap(try store.jobs().first)
+        XCTAssertEqual(poisoned.state, .failed)
+        XCTAssertTrue(poisoned.error!.contains("3 times"))
+        XCTAssertTrue(try store.retry(poisoned.id!))
+        XCTAssertEqual(try store.job(poisoned.id!)?.state, .queued)
+        XCTAssertFalse(try store.retry(poisoned.id!), "only failed or rejected jobs are retried")
+    }
+
+    func testMissingResultFilesAreForgotten() throws {
+        let store = try JobStore()
+        _ = try store.enqueue(job(1))
+        let j = try XCTUnwrap(try store.claimNext())
+        let existing = FileManager.default.temporaryDirectory.appendingPathComponent("exists-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: existing, contents: Data([1]))
+        defer { try? FileManager.default.removeItem(atPath: existing) }
+        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: "result", path: existing, size: 1),
+                                          ResultRecord(jobID: 0, kind: "gif", path: "/nonexistent/x.gif", size: 1)], timings: [:])
+        XCTAssertEqual(try store.forgetMissingResults(), 1)
+        XCTAssertEqual(try store.results(of: j.id!).map(\.path), [existing])
+    }
+}
