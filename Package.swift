@@ -37,13 +37,15 @@ let package = Package(
         .target(name: "DarkroomJobs", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
         // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery.
         .target(name: "DarkroomStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The inbox daemon: inotify watcher, intake, worker, systemd notification.
+        .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomDiffusion", "DarkroomTensor"]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",
             dependencies: [
-                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs",
+                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),

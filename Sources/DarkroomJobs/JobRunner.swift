@@ -71,27 +71,53 @@ public struct JobRunner {
         return r
     }
 
-    /// Runs the sidecar at `path` and writes results into `outFolder`.
-    public func run(sidecarPath path: String, outFolder: String) throws -> Result {
+    /// A job whose parameters are resolved (seed included) and whose files are located: ready to record and run.
+    public struct Prepared {
+        public var request: EditRequest
+        public var model: String
+        public var image: String?
+        public var mask: String?
+
+        public init(request: EditRequest, model: String, image: String?, mask: String?) {
+            self.request = request
+            self.model = model
+            self.image = image
+            self.mask = mask
+        }
+    }
+
+    /// Validates the sidecar at `path` against its model and resolves every parameter; throws `JobError`s naming
+    /// the field for anything wrong.
+    public func prepare(sidecarPath path: String) throws -> Prepared {
+        let (sidecar, imagePath, maskPath) = try JobRunner.readSidecar(path)
+        let (modelName, modelPath) = try config.modelPath(sidecar.model)
+        let denoiser = try library.denoiser(at: modelPath, name: modelName)
+        return Prepared(request: try resolve(sidecar, for: denoiser), model: modelName, image: imagePath, mask: maskPath)
+    }
+
+    /// Runs a prepared job and writes results into `outFolder`.
+    public func execute(_ job: Prepared, outFolder: String) throws -> Result {
         var seconds: [String: Double] = [:]
         var clock = Date()
         func lap(_ phase: String) {
             seconds[phase] = Date().timeIntervalSince(clock)
             clock = Date()
         }
-        let (sidecar, imagePath, maskPath) = try JobRunner.readSidecar(path)
-        let (modelName, modelPath) = try config.modelPath(sidecar.model)
-        let denoiser = try library.denoiser(at: modelPath, name: modelName)
-        let request = try resolve(sidecar, for: denoiser)
-        let image = try imagePath.map { ImageResize.fit(try PNGReader.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
-        let mask = try maskPath.map { ImageResize.fit(try PNGReader.read(path: $0, channels: 1), size: denoiser.imageSize) }
+        let denoiser = try library.denoiser(at: try config.modelPath(job.model).path, name: job.model)
+        let image = try job.image.map { ImageResize.fit(try PNGReader.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
+        let mask = try job.mask.map { ImageResize.fit(try PNGReader.read(path: $0, channels: 1), size: denoiser.imageSize) }
         lap("load")
-        let output = try Editor(denoiser: denoiser, progress: progress).run(request, image: image, mask: mask)
+        let output = try Editor(denoiser: denoiser, progress: progress).run(job.request, image: image, mask: mask)
         lap("sample")
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
-        let outputs = try ResultWriter(folder: outFolder, request: request, model: modelName, size: denoiser.imageSize)
+        let outputs = try ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
             .write(output, image: image, mask: mask)
         lap("write")
-        return Result(request: request, model: modelName, outputs: outputs, seconds: seconds)
+        return Result(request: job.request, model: job.model, outputs: outputs, seconds: seconds)
+    }
+
+    /// Prepares and runs the sidecar at `path`, writing results into `outFolder`.
+    public func run(sidecarPath path: String, outFolder: String) throws -> Result {
+        try execute(try prepare(sidecarPath: path), outFolder: outFolder)
     }
 }

@@ -19,6 +19,9 @@ public struct JobRecord: Codable, Equatable, Sendable, FetchableRecord, MutableP
     public var inputHash: String
     /// The job's own folder (inputs moved there, outputs written there).
     public var folder: String
+    /// File names of the input image and mask inside `folder`.
+    public var image: String?
+    public var mask: String?
     public var attempts: Int
     public var error: String?
     public var createdAt: Date
@@ -43,7 +46,7 @@ public struct JobRecord: Codable, Equatable, Sendable, FetchableRecord, MutableP
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, state, mode, model, prompt, seed, parameters, folder, attempts, error, timings
+        case id, name, state, mode, model, prompt, seed, parameters, folder, image, mask, attempts, error, timings
         case inputHash = "input_hash", createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
 

@@ -37,6 +37,8 @@ public final class JobStore: @unchecked Sendable {
                 t.column("parameters", .text).notNull()
                 t.column("input_hash", .text).notNull().unique()
                 t.column("folder", .text).notNull()
+                t.column("image", .text)
+                t.column("mask", .text)
                 t.column("attempts", .integer).notNull().defaults(to: 0)
                 t.column("error", .text)
                 t.column("created_at", .datetime).notNull()
@@ -65,6 +67,19 @@ public final class JobStore: @unchecked Sendable {
             var j = job
             try j.insert(db)
             return (j, true)
+        }
+    }
+
+    /// Sets a job's folder (known once its id is).
+    public func setFolder(_ id: Int64, _ folder: String) throws {
+        try writer.write { try $0.execute(sql: "UPDATE jobs SET folder = ? WHERE id = ?", arguments: [folder, id]) }
+    }
+
+    /// Returns a running job to the queue without counting the attempt (a clean stop, not a crash).
+    public func requeue(_ id: Int64) throws {
+        try writer.write { db in
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'running'",
+                           arguments: [id])
         }
     }
 

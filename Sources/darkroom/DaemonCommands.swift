@@ -1,0 +1,117 @@
+import ArgumentParser
+import DarkroomDaemon
+import DarkroomJobs
+import DarkroomStore
+import DarkroomTensor
+import Foundation
+
+/// Options shared by the commands that read config.json.
+struct ConfigOption: ParsableArguments {
+    @Option(help: "Config file.")
+    var config = "config.json"
+
+    func load() throws -> DarkroomConfig { try DarkroomConfig.load(path: config) }
+}
+
+/// `darkroom watch`: the daemon.
+struct WatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Watch the inbox and run every job dropped there (the systemd service runs this).",
+        discussion: "SIGTERM or Ctrl-C stops cleanly: the running job is returned to the queue. Logs go to stderr with journald priority prefixes."
+    )
+
+    @OptionGroup var configOption: ConfigOption
+    @Flag(help: "Process what is in the inbox and the queue, then exit.")
+    var once = false
+    @OptionGroup var engine: EngineOptions
+
+    func run() throws {
+        let config = try configOption.load()
+        if engine.threads == nil, let t = config.threads { Engine.threads = t } else { engine.apply() }
+        signal(SIGTERM) { _ in daemonStopRequested = 1 }
+        signal(SIGINT) { _ in daemonStopRequested = 1 }
+        let daemon = try Daemon(config: config)
+        if once {
+            try daemon.runOnce()
+            let counts = try daemon.store.counts()
+            print("done: \(counts[.done] ?? 0), failed: \(counts[.failed] ?? 0), rejected: \(counts[.rejected] ?? 0), queued: \(counts[.queued] ?? 0)")
+            print("results in \(config.gallery)/jobs/<id>/")
+        } else {
+            try daemon.run()
+        }
+    }
+}
+
+/// `darkroom status`: the jobs in the database.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "status", abstract: "List jobs, newest first.")
+
+    @OptionGroup var configOption: ConfigOption
+    @Option(help: "Only jobs in this state (queued, running, done, failed, rejected).")
+    var state: String?
+    @Option(help: "At most this many jobs.")
+    var limit = 50
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let config = try configOption.load()
+        let store = try JobStore(path: config.database)
+        var filter: JobState?
+        if let state {
+            guard let s = JobState(rawValue: state) else { throw ValidationError("unknown state '\(state)'") }
+            filter = s
+        }
+        let jobs = try store.jobs(state: filter, limit: limit)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            encoder.dateEncodingStrategy = .iso8601
+            print(String(decoding: try encoder.encode(jobs), as: UTF8.self))
+            return
+        }
+        for j in jobs {
+            let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
+            print(String(format: "%5lld  %-9@ %-8@ %-24@ %6@  %@", j.id ?? 0, j.state.rawValue, j.mode, String(j.name.prefix(24)), duration,
+                         j.error.map { String($0.prefix(60)) } ?? j.prompt))
+        }
+        let counts = try store.counts()
+        print(JobState.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", "))
+    }
+}
+
+/// `darkroom retry`: put a failed or rejected job back in the queue.
+struct RetryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Queue a failed job again.")
+
+    @OptionGroup var configOption: ConfigOption
+    @Argument(help: "Job id.")
+    var id: Int64
+
+    func run() throws {
+        let store = try JobStore(path: try configOption.load().database)
+        guard try store.job(id) != nil else { throw ValidationError("no job \(id)") }
+        guard try store.retry(id) else { throw ValidationError("job \(id) is not failed or rejected") }
+        print("job \(id) queued again")
+    }
+}
+
+/// `darkroom reconcile`: repair the database after files were removed by hand.
+struct ReconcileCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "reconcile", abstract: "Forget result files that no longer exist; re-queue interrupted jobs.")
+
+    @OptionGroup var configOption: ConfigOption
+
+    func run() throws {
+        let config = try configOption.load()
+        let store = try JobStore(path: config.database)
+        let forgotten = try store.forgetMissingResults()
+        var missingFolders = 0
+        for job in try store.jobs(state: .queued) where !FileManager.default.fileExists(atPath: job.folder) {
+            try store.fail(job.id!, error: "job folder \(job.folder) was removed")
+            missingFolders += 1
+        }
+        print("forgot \(forgotten) missing result file(s); failed \(missingFolders) queued job(s) whose folder is gone")
+    }
+}
