@@ -62,6 +62,7 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomJobsTests", dependencies: ["DarkroomJobs", "DarkroomTraining", "DarkroomTestSupport"]),
         .testTarget(name: "DarkroomStoreTests", dependencies: ["DarkroomStore"]),
+        .testTarget(name: "DarkroomDaemonTests", dependencies: ["DarkroomDaemon", "DarkroomStore", "DarkroomTraining", "DarkroomImaging", "DarkroomTestSupport"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
     ],

@@ -25,6 +25,7 @@ public final class Worker {
         guard let job = try store.claimNext() else { return false }
         let id = job.id!
         DaemonLog.info("job \(id) '\(job.name)' started (\(job.mode), attempt \(job.attempts))")
+        Worker.removeStaleTemporaries(in: job.folder)
         do {
             let request = try JSONDecoder().decode(EditRequest.self, from: Data(job.parameters.utf8))
             let prepared = JobRunner.Prepared(request: request, model: job.model,
@@ -54,6 +55,14 @@ public final class Worker {
         }
         if let finished = try store.job(id) { onJobEnd?(finished) }
         return true
+    }
+
+    /// Removes `.NAME.PID.tmp` files a killed worker left behind (outputs are renamed into place only when complete).
+    static func removeStaleTemporaries(in folder: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for n in names where n.hasPrefix(".") && n.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(n))
+        }
     }
 
     static func kind(of name: String) -> String {

@@ -1,0 +1,167 @@
+import Foundation
+import XCTest
+import DarkroomImaging
+import DarkroomModels
+import DarkroomStore
+import DarkroomTensor
+import DarkroomTestSupport
+import DarkroomTraining
+
+/// The daemon as users run it: a real `darkroom watch` process, real files, real SQLite.
+final class DaemonProcessTests: XCTestCase {
+    /// The `darkroom` executable built beside the test bundle.
+    var binary: String {
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("darkroom").path
+    }
+
+    /// A workspace: config.json (stride from `stride`), a random tiny model, an empty inbox.
+    func workspace(stride: Int = 100) throws -> URL {
+        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "build the darkroom executable first (\(binary))")
+        let dir = try temporaryFolder(self)
+        let model = TrainableUNet(config: TinyUNetConfig(channels: 1, hidden: 4, classes: ["cat", "dog"]), seed: 3)
+        try TrainingCheckpoint.saveModel(model, to: dir.appendingPathComponent("models/tiny").path)
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("inbox"), withIntermediateDirectories: true)
+        try #"{"models": {"tiny": "models/tiny"}, "defaults": {"stride": \#(stride)}, "threads": 1, "image_wait_seconds": 2}"#
+            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    func start(_ dir: URL, once: Bool = false) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = ["watch", "--config", dir.appendingPathComponent("config.json").path] + (once ? ["--once"] : [])
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        addTeardownBlock { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        return p
+    }
+
+    func store(_ dir: URL) throws -> JobStore { try JobStore(path: dir.appendingPathComponent("darkroom.sqlite").path) }
+
+    /// Polls `condition` every 50 ms for up to `seconds`.
+    func waitFor(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try? condition()) == true { return }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        XCTFail("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+
+    /// Writes `data` to `path` through a temporary name and a rename (an atomic drop).
+    func drop(_ data: Data, _ path: URL) throws {
+        let tmp = path.deletingLastPathComponent().appendingPathComponent("." + path.lastPathComponent + ".part")
+        try data.write(to: tmp)
+        try FileManager.default.moveItem(at: tmp, to: path)
+    }
+
+    func pngData() throws -> Data {
+        var rng = RandomSource(seed: 4)
+        return try PNGWriter.encode(rng.uniform([1, 1, 32, 32]))
+    }
+
+    func testDroppedPairsBecomeFinishedJobs() throws {
+        let dir = try workspace()
+        let daemon = try start(dir)
+        let inbox = dir.appendingPathComponent("inbox")
+        // Atomic rename drop: image first, then the sidecar.
+        try drop(try pngData(), inbox.appendingPathComponent("a.png"))
+        try drop(Data(#"{"mode": "sdedit", "prompt": "a dog", "strength": 0.5, "seed": 1}"#.utf8), inbox.appendingPathComponent("a.json"))
+        // Slow copy: the sidecar is written in pieces with pauses (complete only at close).
+        let handle = try FileHandle(forWritingTo: { FileManager.default.createFile(atPath: inbox.appendingPathComponent("b.json").path, contents: nil); return inbox.appendingPathComponent("b.json") }())
+        for piece in [#"{"prompt": "#, #""a cat", "#, #""count": 2}"#] {
+            handle.write(Data(piece.utf8))
+            Thread.sleep(forTimeInterval: 0.15)
+        }
+        try handle.close()
+        try waitFor(60, "two finished jobs") { try store(dir).counts()[.done] == 2 }
+        let jobs = try store(dir).jobs()
+        XCTAssertEqual(Set(jobs.map(\.name)), ["a", "b"])
+        for j in jobs {
+            let results = try store(dir).results(of: j.id!)
+            XCTAssertFalse(results.isEmpty)
+            for r in results { XCTAssertTrue(FileManager.default.fileExists(atPath: r.path), r.path) }
+            XCTAssertTrue(j.folder.hasSuffix("gallery/jobs/\(j.id!)"))
+        }
+        let a = try XCTUnwrap(jobs.first { $0.name == "a" })
+        XCTAssertTrue(FileManager.default.fileExists(atPath: a.folder + "/a.png"), "inputs moved into the job folder")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { !$0.hasPrefix(".") }, [])
+        daemon.terminate()
+        daemon.waitUntilExit()
+        XCTAssertEqual(daemon.terminationStatus, 0, "SIGTERM stops cleanly")
+    }
+
+    func testBadDropsAreRejectedWithTheirReasonAndNothingIsLost() throws {
+        let dir = try workspace()
+        let inbox = dir.appendingPathComponent("inbox")
+        try drop(try pngData(), inbox.appendingPathComponent("bad.png"))
+        try drop(Data(#"{"mode": "sdedit", "colour": "red"}"#.utf8), inbox.appendingPathComponent("bad.json"))
+        try drop(Data(#"{"mode": "noise", "image": "gone.png"}"#.utf8), inbox.appendingPathComponent("lonely.json"))
+        try drop(Data("not json".utf8), inbox.appendingPathComponent("garbage.json"))
+        try drop(try pngData(), inbox.appendingPathComponent("waiting.png"))
+        try drop(Data("x".utf8), inbox.appendingPathComponent(".hidden.json"))
+        let daemon = try start(dir)
+        let rejected = inbox.appendingPathComponent("rejected")
+        try waitFor(30, "three rejections") { try store(dir).counts()[.rejected] == 3 }
+        let files = Set(try FileManager.default.contentsOfDirectory(atPath: rejected.path))
+        XCTAssertEqual(files, ["bad.json", "bad.png", "bad.error.json", "lonely.json", "lonely.error.json", "garbage.json", "garbage.error.json"])
+        let note = try JSONSerialization.jsonObject(with: Data(contentsOf: rejected.appendingPathComponent("bad.error.json"))) as! [String: Any]
+        XCTAssertEqual(note["field"] as? String, "colour")
+        let lonely = try JSONSerialization.jsonObject(with: Data(contentsOf: rejected.appendingPathComponent("lonely.error.json"))) as! [String: Any]
+        XCTAssertEqual(lonely["field"] as? String, "image")
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: inbox.path))
+        XCTAssertTrue(left.contains("waiting.png"), "an image without a sidecar waits")
+        XCTAssertTrue(left.contains(".hidden.json"), "dotfiles are ignored")
+        daemon.terminate()
+        daemon.waitUntilExit()
+    }
+
+    func testKilledDuringAJobTheJobCompletesExactlyOnceAfterRestart() throws {
+        let dir = try workspace(stride: 1)
+        let inbox = dir.appendingPathComponent("inbox")
+        try drop(Data(#"{"prompt": "a cat", "count": 4, "stride": 2, "seed": 3}"#.utf8), inbox.appendingPathComponent("slow.json"))
+        let first = try start(dir)
+        try waitFor(30, "the job to start") { try store(dir).jobs(state: .running).count == 1 }
+        Thread.sleep(forTimeInterval: 0.3)
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        let job = try XCTUnwrap(try store(dir).jobs().first)
+        XCTAssertEqual(job.state, .running, "killed mid-job")
+        XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: job.folder).contains { $0.hasPrefix("result") },
+                       "no result file before the job finished")
+        let second = try start(dir)
+        try waitFor(120, "the job to finish after the restart") { try store(dir).job(job.id!)?.state == .done }
+        let done = try XCTUnwrap(try store(dir).job(job.id!))
+        XCTAssertEqual(done.attempts, 2)
+        XCTAssertEqual(try store(dir).jobs().count, 1)
+        let names = try FileManager.default.contentsOfDirectory(atPath: done.folder)
+        XCTAssertEqual(names.filter { $0.hasPrefix("result-") }.count, 4)
+        XCTAssertFalse(names.contains { $0.hasSuffix(".tmp") }, "no partial output remains")
+        second.terminate()
+        second.waitUntilExit()
+    }
+
+    func testABurstOf300JobsAllComplete() throws {
+        let dir = try workspace(stride: 150)
+        let inbox = dir.appendingPathComponent("inbox")
+        let daemon = try start(dir)
+        for k in 0..<300 {
+            try drop(Data(#"{"prompt": "\#(k % 2 == 0 ? "a cat" : "a dog")", "seed": \#(k)}"#.utf8), inbox.appendingPathComponent("burst\(k).json"))
+        }
+        try waitFor(240, "300 finished jobs") { try store(dir).counts()[.done] == 300 }
+        XCTAssertEqual(try store(dir).jobs(limit: 1000).count, 300)
+        daemon.terminate()
+        daemon.waitUntilExit()
+    }
+
+    func testOnceProcessesTheInboxAndExits() throws {
+        let dir = try workspace()
+        try drop(Data(#"{"prompt": "a cat", "seed": 9}"#.utf8), dir.appendingPathComponent("inbox/one.json"))
+        let p = try start(dir, once: true)
+        p.waitUntilExit()
+        XCTAssertEqual(p.terminationStatus, 0)
+        XCTAssertEqual(try store(dir).counts()[.done], 1)
+    }
+}
