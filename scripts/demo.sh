@@ -1,20 +1,14 @@
 #!/usr/bin/env bash
-# The main job on a fresh Debian machine with Swift: install packages, build, then run every example job
-# (examples/inbox: one sidecar per edit mode) on the shipped default model and write the results to gallery/.
+# The main job on a fresh Debian machine with Swift: install packages, build, drop every example job
+# (examples/inbox: one per edit mode) into inbox/, and let the daemon process them once on the shipped
+# default model. Results land in gallery/jobs/<id>/; `darkroom status` lists the jobs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release
-mkdir -p gallery/runs
-status=0
-for sidecar in examples/inbox/*.json; do
-  name=$(basename "$sidecar" .json)
-  echo "== $name"
-  if ! .build/release/darkroom run "$sidecar" --config config.json --out "gallery/runs/$name" > "gallery/runs/$name.json"; then
-    status=1
-  fi
-  grep -E '"(status|error)"' "gallery/runs/$name.json" | tr -d ' ,'
-done
+mkdir -p inbox
+cp examples/inbox/* inbox/
+.build/release/darkroom watch --once --config config.json
+.build/release/darkroom status --config config.json --limit 20
 echo
-echo "results: $(pwd)/gallery/runs/<job>/ (result PNGs, comparison.png, progress.gif); summaries in gallery/runs/<job>.json"
-exit $status
+echo "gallery: $(pwd)/gallery/jobs/<id>/ (result PNGs with their parameters, comparison.png, progress.gif)"
