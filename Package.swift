@@ -17,6 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev).
@@ -37,15 +38,18 @@ let package = Package(
         .target(name: "DarkroomJobs", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
         // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery.
         .target(name: "DarkroomStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        // The static HTML gallery rendered from the database with Mustache templates.
+        .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", .product(name: "Mustache", package: "swift-mustache")],
+                resources: [.copy("Templates")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
-        .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomDiffusion", "DarkroomTensor"]),
+        .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDiffusion", "DarkroomTensor"]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",
             dependencies: [
-                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon",
+                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon", "DarkroomGallery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -63,6 +67,7 @@ let package = Package(
         .testTarget(name: "DarkroomJobsTests", dependencies: ["DarkroomJobs", "DarkroomTraining", "DarkroomTestSupport"]),
         .testTarget(name: "DarkroomStoreTests", dependencies: ["DarkroomStore"]),
         .testTarget(name: "DarkroomDaemonTests", dependencies: ["DarkroomDaemon", "DarkroomStore", "DarkroomTraining", "DarkroomImaging", "DarkroomTestSupport"]),
+        .testTarget(name: "DarkroomGalleryTests", dependencies: ["DarkroomGallery", "DarkroomStore", "DarkroomTestSupport"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomGallery
 import DarkroomJobs
 import DarkroomStore
 
@@ -12,23 +13,30 @@ public final class Daemon {
     let intake: Intake
     let worker: Worker
     let notifier = SystemdNotifier()
+    /// The HTML gallery, re-rendered after every job and rejection.
+    public let gallery: Gallery
     private let wake = DispatchSemaphore(value: 0)
-    /// Called after each job (the gallery regenerates here).
-    public var onJobEnd: ((JobRecord) -> Void)? {
-        get { worker.onJobEnd }
-        set { worker.onJobEnd = newValue }
-    }
-
     public init(config: DarkroomConfig, runner: JobRunner? = nil) throws {
         self.config = config
         for folder in [config.inbox, config.gallery] {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         }
         store = try JobStore(path: config.database)
+        gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
         let runner = runner ?? JobRunner(config: config)
         intake = Intake(config: config, store: store, runner: runner)
         worker = Worker(store: store, runner: runner)
         worker.stopRequested = { daemonStopRequested != 0 }
+        let gallery = self.gallery
+        let galleryLock = NSLock()
+        worker.onJobEnd = { job in
+            galleryLock.lock(); defer { galleryLock.unlock() }
+            do { try gallery.update(job) } catch { DaemonLog.error("gallery: \(error)") }
+        }
+        intake.onReject = { job in
+            galleryLock.lock(); defer { galleryLock.unlock() }
+            do { try gallery.update(job) } catch { DaemonLog.error("gallery: \(error)") }
+        }
         worker.onStep = { [notifier] job, info in
             if info.index % 10 == 0 || info.index == info.count {
                 notifier.send("STATUS=job \(job.id!) \(job.name): step \(info.index)/\(info.count)")
@@ -41,6 +49,7 @@ public final class Daemon {
     /// Processes everything in the inbox and the queue, then returns (`--once`).
     public func runOnce() throws {
         notifier.send("READY=1")
+        try gallery.writeIndex()
         // Files already there count as settled once they are older than the settle time.
         Thread.sleep(forTimeInterval: intake.settleSeconds)
         intake.scan()
@@ -53,6 +62,7 @@ public final class Daemon {
     /// Watches until SIGTERM/SIGINT: the watch is added before the first scan; overflow and a periodic timer rescan.
     public func run(rescanEvery: Double = 30) throws {
         let watcher = try InboxWatcher(folder: config.inbox)
+        try gallery.writeIndex()
         intake.scan()
         let workerDone = DispatchSemaphore(value: 0)
         let workerThread = Thread { [self] in

@@ -13,6 +13,8 @@ public final class Intake {
     let runner: JobRunner
     /// How long a file must stay unchanged when no close-after-write event vouched for it.
     let settleSeconds: Double
+    /// Called with the job row of every rejection.
+    public var onReject: ((JobRecord) -> Void)?
     private var confirmed: Set<String> = []
     private var firstSeen: [String: Date] = [:]
     private var observed: [String: (size: Int, mtime: Date)] = [:]
@@ -150,8 +152,9 @@ public final class Intake {
             var record = JobRecord(name: base, mode: "-", model: "-", prompt: "", seed: 0, parameters: "{}",
                                    inputHash: hasher.hex, folder: rejected, state: .rejected)
             record.error = "\(reason)"
-            _ = try store.enqueue(record)
+            let (row, _) = try store.enqueue(record)
             DaemonLog.warning("rejected '\(base)': \(reason)")
+            onReject?(row)
         } catch {
             DaemonLog.error("could not reject '\(base)': \(error)")
         }

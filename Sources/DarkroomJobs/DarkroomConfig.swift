@@ -5,6 +5,8 @@ public struct DarkroomConfig: Equatable {
     public var inbox: String
     public var gallery: String
     public var database: String
+    /// Folder of the gallery's Mustache templates and stylesheet (nil: the built-in ones).
+    public var templates: String?
     /// Model name → checkpoint folder.
     public var models: [String: String]
     public var defaultModel: String
@@ -20,7 +22,7 @@ public struct DarkroomConfig: Equatable {
     /// The file this was read from.
     public var path: String
 
-    static let keys: Set<String> = ["inbox", "gallery", "database", "models", "default_model", "defaults", "threads",
+    static let keys: Set<String> = ["inbox", "gallery", "database", "templates", "models", "default_model", "defaults", "threads",
                                     "image_wait_seconds", "max_attempts"]
 
     /// Reads and validates `path`; every problem names the key.
@@ -46,7 +48,8 @@ public struct DarkroomConfig: Equatable {
         }
         var config = DarkroomConfig(
             inbox: resolve(try f.string("inbox") ?? "inbox"), gallery: resolve(try f.string("gallery") ?? "gallery"),
-            database: resolve(try f.string("database") ?? "darkroom.sqlite"), models: rawModels.mapValues(resolve),
+            database: resolve(try f.string("database") ?? "darkroom.sqlite"), templates: try f.string("templates").map(resolve),
+            models: rawModels.mapValues(resolve),
             defaultModel: defaultModel, path: path)
         if let d = object["defaults"] {
             guard let defaults = d as? [String: Any] else { throw JobError(field: "defaults", "\(path): must be an object") }
@@ -65,10 +68,11 @@ public struct DarkroomConfig: Equatable {
         return config
     }
 
-    public init(inbox: String, gallery: String, database: String, models: [String: String], defaultModel: String, path: String) {
+    public init(inbox: String, gallery: String, database: String, templates: String?, models: [String: String], defaultModel: String, path: String) {
         self.inbox = inbox
         self.gallery = gallery
         self.database = database
+        self.templates = templates
         self.models = models
         self.defaultModel = defaultModel
         self.path = path

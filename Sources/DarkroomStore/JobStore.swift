@@ -157,6 +157,17 @@ public final class JobStore: @unchecked Sendable {
         try writer.read { try ResultRecord.filter(Column("job_id") == jobID).order(Column("id")).fetchAll($0) }
     }
 
+    /// The first result image of every job that has one (job id → path), in one query.
+    public func thumbnails() throws -> [Int64: String] {
+        try writer.read { db in
+            var out: [Int64: String] = [:]
+            for row in try Row.fetchAll(db, sql: "SELECT job_id, path FROM results WHERE kind = 'result' ORDER BY id DESC") {
+                out[row["job_id"]] = row["path"]
+            }
+            return out
+        }
+    }
+
     /// Number of jobs per state.
     public func counts() throws -> [JobState: Int] {
         try writer.read { db in

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DarkroomDaemon
+import DarkroomGallery
 import DarkroomJobs
 import DarkroomStore
 import DarkroomTensor
@@ -113,5 +114,23 @@ struct ReconcileCommand: ParsableCommand {
             missingFolders += 1
         }
         print("forgot \(forgotten) missing result file(s); failed \(missingFolders) queued job(s) whose folder is gone")
+    }
+}
+
+/// `darkroom gallery`: re-render the HTML gallery.
+struct GalleryCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gallery", abstract: "Re-render the static HTML gallery from the database.")
+
+    @OptionGroup var configOption: ConfigOption
+    @Flag(help: "Rebuild every page (index and all job pages) from the database alone.")
+    var rebuild = false
+
+    func run() throws {
+        let config = try configOption.load()
+        let store = try JobStore(path: config.database)
+        let gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
+        let start = Date()
+        if rebuild { try gallery.rebuild() } else { try gallery.writeIndex() }
+        print(String(format: "gallery written to %@/index.html in %.2f s", config.gallery, Date().timeIntervalSince(start)))
     }
 }

@@ -1,0 +1,135 @@
+// DarkroomGallery: the static HTML gallery (index and one page per job) rendered from the database.
+import Foundation
+import DarkroomStore
+import Mustache
+
+/// Renders `gallery/index.html` and `gallery/jobs/<id>/index.html` from the store with Mustache templates.
+///
+/// Templates (`index.mustache`, `job.mustache`, `style.css`) live in a folder users may restyle. Every value is
+/// HTML-escaped by Mustache's `{{…}}`. Files are written to temporary names and renamed. Links are relative, so
+/// the gallery works from `file://` and from any static web server.
+public final class Gallery {
+    public let folder: String
+    let store: JobStore
+    let index: MustacheTemplate
+    let job: MustacheTemplate
+    let style: String
+
+    /// The templates that ship with Darkroom (copy the folder, edit, and set "templates" in config.json).
+    public static var builtInTemplates: String { Bundle.module.url(forResource: "Templates", withExtension: nil)!.path }
+
+    public init(folder: String, templates: String? = nil, store: JobStore) throws {
+        let templates = templates ?? Gallery.builtInTemplates
+        self.folder = folder
+        self.store = store
+        func read(_ name: String) throws -> String {
+            let path = (templates as NSString).appendingPathComponent(name)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+                throw GalleryError("cannot read template \(path)")
+            }
+            return text
+        }
+        do {
+            index = try MustacheTemplate(string: try read("index.mustache"))
+            job = try MustacheTemplate(string: try read("job.mustache"))
+        } catch let error as GalleryError {
+            throw error
+        } catch {
+            throw GalleryError("template error in \(templates): \(error)")
+        }
+        style = try read("style.css")
+    }
+
+    /// Re-renders one job's page and the index (after each job).
+    public func update(_ record: JobRecord) throws {
+        try writeJobPage(record)
+        try writeIndex()
+    }
+
+    /// Re-renders every page from the database alone.
+    public func rebuild() throws {
+        for record in try store.jobs() { try writeJobPage(record) }
+        try writeIndex()
+    }
+
+    public func writeIndex() throws {
+        let jobs = try store.jobs()
+        let thumbnails = try store.thumbnails()
+        let cards: [[String: Any]] = jobs.map { j in
+            var card = basics(j)
+            card["page"] = "jobs/\(j.id!)/index.html"
+            if let thumb = thumbnails[j.id!] { card["thumbnail"] = relative(thumb) }
+            return card
+        }
+        let context: [String: Any] = [
+            "count": jobs.count, "jobs": cards, "updated": Gallery.timestamp(Date()),
+            "modes": Array(Set(jobs.map(\.mode)).filter { $0 != "-" }).sorted(),
+            "states": JobState.allCases.map(\.rawValue),
+        ]
+        try write(index.render(context), to: (folder as NSString).appendingPathComponent("index.html"))
+        try write(style, to: (folder as NSString).appendingPathComponent("style.css"))
+    }
+
+    public func writeJobPage(_ j: JobRecord) throws {
+        let dir = (((folder as NSString).appendingPathComponent("jobs")) as NSString).appendingPathComponent(String(j.id!))
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        var context = basics(j)
+        let results = try store.results(of: j.id!)
+        func name(_ r: ResultRecord) -> String { Gallery.relativePath(r.path, from: dir) }
+        context["results"] = results.filter { $0.kind == "result" }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
+        context["inputs"] = results.filter { $0.kind == "input" || $0.kind == "mask" }.map { ["file": name($0), "label": $0.kind] }
+        if let gif = results.first(where: { $0.kind == "gif" }) { context["gif"] = name(gif) }
+        if let cmp = results.first(where: { $0.kind == "comparison" }) { context["comparison"] = name(cmp) }
+        context["attempts"] = j.attempts
+        context["created"] = Gallery.timestamp(j.createdAt)
+        if let s = j.startedAt { context["started"] = Gallery.timestamp(s) }
+        context["parameters"] = Gallery.pretty(j.parameters)
+        if let t = j.timings, let phases = try? JSONDecoder().decode([String: Double].self, from: Data(t.utf8)) {
+            context["timings"] = phases.sorted { $0.key < $1.key }.map { ["phase": $0.key, "seconds": String(format: "%.2f", $0.value)] }
+        }
+        try write(job.render(context), to: (dir as NSString).appendingPathComponent("index.html"))
+    }
+
+    private func basics(_ j: JobRecord) -> [String: Any] {
+        var d: [String: Any] = ["id": j.id!, "name": j.name, "state": j.state.rawValue, "mode": j.mode, "model": j.model,
+                                "prompt": j.prompt, "seed": j.seed]
+        if let e = j.error { d["error"] = e }
+        if let s = j.duration { d["duration"] = String(format: "%.1f s", s) }
+        return d
+    }
+
+    private func relative(_ path: String) -> String { Gallery.relativePath(path, from: folder) }
+
+    /// `path` relative to `base` when inside it; otherwise a file:// URL.
+    static func relativePath(_ path: String, from base: String) -> String {
+        let p = URL(fileURLWithPath: path).standardized.path, b = URL(fileURLWithPath: base).standardized.path
+        if p.hasPrefix(b + "/") { return String(p.dropFirst(b.count + 1)) }
+        // Sibling inside the gallery's jobs folder (page in jobs/<id>, file in jobs/<id>): handled above; else absolute.
+        return URL(fileURLWithPath: p).absoluteString
+    }
+
+    static func timestamp(_ d: Date) -> String {
+        let f = DateFormatter()
+        f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        f.timeZone = TimeZone(identifier: "UTC")
+        return f.string(from: d) + " UTC"
+    }
+
+    static func pretty(_ json: String) -> String {
+        guard let o = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
+              let d = try? JSONSerialization.data(withJSONObject: o, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) else { return json }
+        return String(decoding: d, as: UTF8.self)
+    }
+
+    private func write(_ text: String, to path: String) throws {
+        let tmp = (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
+        try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+        guard rename(tmp, path) == 0 else { throw GalleryError("cannot write \(path): \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// A problem rendering or writing the gallery.
+public struct GalleryError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
