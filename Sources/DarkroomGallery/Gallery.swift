@@ -48,7 +48,20 @@ public final class Gallery {
 
     /// Re-renders every page from the database alone.
     public func rebuild() throws {
-        for record in try store.jobs() { try writeJobPage(record) }
+        let results = try store.allResults()
+        let jobs = try store.jobs()
+        // Pages are independent files: render and write them on every core.
+        let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, jobs.count))
+        let lock = NSLock()
+        var firstError: Error?
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            for i in stride(from: part, to: jobs.count, by: parts) {
+                do { try writeJobPage(jobs[i], results: results[jobs[i].id!] ?? []) } catch {
+                    lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
+                }
+            }
+        }
+        if let firstError { throw firstError }
         try writeIndex()
     }
 
@@ -70,11 +83,11 @@ public final class Gallery {
         try write(style, to: (folder as NSString).appendingPathComponent("style.css"))
     }
 
-    public func writeJobPage(_ j: JobRecord) throws {
+    public func writeJobPage(_ j: JobRecord, results known: [ResultRecord]? = nil) throws {
         let dir = (((folder as NSString).appendingPathComponent("jobs")) as NSString).appendingPathComponent(String(j.id!))
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var context = basics(j)
-        let results = try store.results(of: j.id!)
+        let results = try known ?? store.results(of: j.id!)
         func name(_ r: ResultRecord) -> String { Gallery.relativePath(r.path, from: dir) }
         context["results"] = results.filter { $0.kind == "result" }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
         context["inputs"] = results.filter { $0.kind == "input" || $0.kind == "mask" }.map { ["file": name($0), "label": $0.kind] }
@@ -108,12 +121,14 @@ public final class Gallery {
         return URL(fileURLWithPath: p).absoluteString
     }
 
-    static func timestamp(_ d: Date) -> String {
+    nonisolated(unsafe) static let formatter: DateFormatter = {
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd HH:mm:ss"
         f.timeZone = TimeZone(identifier: "UTC")
-        return f.string(from: d) + " UTC"
-    }
+        return f
+    }()
+
+    static func timestamp(_ d: Date) -> String { formatter.string(from: d) + " UTC" }
 
     static func pretty(_ json: String) -> String {
         guard let o = try? JSONSerialization.jsonObject(with: Data(json.utf8)),
@@ -121,9 +136,12 @@ public final class Gallery {
         return String(decoding: d, as: UTF8.self)
     }
 
+    /// Writes `text` atomically unless the file already holds exactly that (only what changed is rewritten).
     private func write(_ text: String, to path: String) throws {
+        let data = Data(text.utf8)
+        if let existing = FileManager.default.contents(atPath: path), existing == data { return }
         let tmp = (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
-        try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+        try data.write(to: URL(fileURLWithPath: tmp))
         guard rename(tmp, path) == 0 else { throw GalleryError("cannot write \(path): \(String(cString: strerror(errno)))") }
     }
 }

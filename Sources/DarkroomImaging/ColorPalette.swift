@@ -46,25 +46,29 @@ public struct ColorPalette {
                 index += 1
             }
         }
-        var boxes: [[(UInt8, UInt8, UInt8)]] = [pixels]
-        while boxes.count < count {
-            // Split the box with the widest channel range at its median.
-            var bestBox = -1, bestRange = 0, bestChannel = 0
-            for (i, box) in boxes.enumerated() where box.count > 1 {
-                for ch in 0..<3 {
-                    let values = box.map { ch == 0 ? $0.0 : ch == 1 ? $0.1 : $0.2 }
-                    let range = Int(values.max()!) - Int(values.min()!)
-                    if range > bestRange { bestBox = i; bestRange = range; bestChannel = ch }
-                }
+        // Each box remembers its widest channel and that channel's range, so a split only measures the two halves.
+        typealias Box = (pixels: [(UInt8, UInt8, UInt8)], channel: Int, range: Int)
+        func measure(_ p: [(UInt8, UInt8, UInt8)]) -> Box {
+            guard !p.isEmpty else { return (p, 0, 0) }
+            var lo = (UInt8.max, UInt8.max, UInt8.max), hi = (UInt8.min, UInt8.min, UInt8.min)
+            for v in p {
+                lo = (min(lo.0, v.0), min(lo.1, v.1), min(lo.2, v.2))
+                hi = (max(hi.0, v.0), max(hi.1, v.1), max(hi.2, v.2))
             }
-            if bestBox < 0 { break }
-            let ch = bestChannel
-            let sorted = boxes[bestBox].sorted { (ch == 0 ? $0.0 : ch == 1 ? $0.1 : $0.2) < (ch == 0 ? $1.0 : ch == 1 ? $1.1 : $1.2) }
-            let mid = sorted.count / 2
-            boxes[bestBox] = Array(sorted[..<mid])
-            boxes.append(Array(sorted[mid...]))
+            let ranges = [Int(hi.0) - Int(lo.0), Int(hi.1) - Int(lo.1), Int(hi.2) - Int(lo.2)]
+            let ch = ranges.indices.max { ranges[$0] < ranges[$1] }!
+            return (p, ch, p.count > 1 ? ranges[ch] : 0)
         }
-        let colors = boxes.filter { !$0.isEmpty }.map { box -> (UInt8, UInt8, UInt8) in
+        var boxes: [Box] = [measure(pixels)]
+        while boxes.count < count {
+            guard let best = boxes.indices.max(by: { boxes[$0].range < boxes[$1].range }), boxes[best].range > 0 else { break }
+            let ch = boxes[best].channel
+            let sorted = boxes[best].pixels.sorted { (ch == 0 ? $0.0 : ch == 1 ? $0.1 : $0.2) < (ch == 0 ? $1.0 : ch == 1 ? $1.1 : $1.2) }
+            let mid = sorted.count / 2
+            boxes[best] = measure(Array(sorted[..<mid]))
+            boxes.append(measure(Array(sorted[mid...])))
+        }
+        let colors = boxes.map(\.pixels).filter { !$0.isEmpty }.map { box -> (UInt8, UInt8, UInt8) in
             let n = box.count
             let sums = box.reduce((0, 0, 0)) { ($0.0 + Int($1.0), $0.1 + Int($1.1), $0.2 + Int($1.2)) }
             return (UInt8(sums.0 / n), UInt8(sums.1 / n), UInt8(sums.2 / n))

@@ -157,6 +157,11 @@ public final class JobStore: @unchecked Sendable {
         try writer.read { try ResultRecord.filter(Column("job_id") == jobID).order(Column("id")).fetchAll($0) }
     }
 
+    /// Every result row, grouped by job (one query, for gallery rebuilds).
+    public func allResults() throws -> [Int64: [ResultRecord]] {
+        try writer.read { db in Dictionary(grouping: try ResultRecord.order(Column("id")).fetchAll(db), by: \.jobID) }
+    }
+
     /// The first result image of every job that has one (job id → path), in one query.
     public func thumbnails() throws -> [Int64: String] {
         try writer.read { db in

@@ -29,6 +29,8 @@ struct BenchCommand: ParsableCommand {
     var train = false
     @Option(help: "Training steps to time with --train.")
     var steps = 5
+    @Option(help: "Time a gallery rebuild for this many synthetic jobs, and a 60-frame 256×256 colour GIF encode.")
+    var outputs: Int?
     @Flag(help: "Skip the conv and sgemm throughput measurements.")
     var skipKernels = false
     @Flag(help: "Print one JSON object instead of text.")
@@ -37,6 +39,13 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        if let jobs = outputs {
+            let g = try OutputBench.gallery(jobs: jobs)
+            print(String(format: "gallery for %d jobs: first full rebuild %.2f s (every job page + index), rebuild with nothing changed %.2f s, index alone %.2f s",
+                         jobs, g.rebuild, g.again, g.index))
+            print(String(format: "GIF: 60 frames of 256x256 colour encoded in %.3f s (median-cut palette included)", try OutputBench.gif()))
+            return
+        }
         let unet: TinyUNet
         if let model {
             unet = try TinyUNet(checkpoint: model)

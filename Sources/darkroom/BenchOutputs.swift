@@ -1,0 +1,68 @@
+import DarkroomGallery
+import DarkroomImaging
+import DarkroomStore
+import DarkroomTensor
+import Foundation
+
+/// Benchmarks of what people look at: the gallery and the progress GIFs.
+enum OutputBench {
+    /// Seconds to rebuild the gallery (every page, and the index alone) for `count` synthetic jobs.
+    static func gallery(jobs count: Int) throws -> (rebuild: Double, again: Double, index: Double) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-bench-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try JobStore(path: dir.appendingPathComponent("db.sqlite").path)
+        let modes = ["generate", "sdedit", "inpaint", "anagram", "hybrid", "noise", "denoise"]
+        try store.writer.write { db in
+            for k in 0..<count {
+                let folder = dir.appendingPathComponent("gallery/jobs/\(k + 1)").path
+                // Job folders exist in a real gallery (they hold the job's files).
+                try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                var j = JobRecord(name: "job\(k)", mode: modes[k % modes.count], model: "fashion", prompt: "a photo of a sneaker #\(k)",
+                                  seed: Int64(k), parameters: #"{"mode":"generate","seed":\#(k)}"#, inputHash: "h\(k)", folder: folder,
+                                  state: k % 50 == 0 ? .failed : .done)
+                j.startedAt = j.createdAt
+                j.finishedAt = j.createdAt.addingTimeInterval(2.5)
+                j.error = k % 50 == 0 ? "synthetic failure" : nil
+                try j.insert(db)
+                for (kind, name) in [("result", "result.png"), ("gif", "progress.gif"), ("comparison", "comparison.png")] {
+                    var r = ResultRecord(jobID: j.id!, kind: kind, path: folder + "/" + name, size: 1000)
+                    try r.insert(db)
+                }
+            }
+        }
+        let gallery = try Gallery(folder: dir.appendingPathComponent("gallery").path, store: store)
+        var start = Date()
+        try gallery.rebuild()
+        let rebuild = Date().timeIntervalSince(start)
+        start = Date()
+        try gallery.rebuild()
+        let again = Date().timeIntervalSince(start)
+        start = Date()
+        try gallery.writeIndex()
+        return (rebuild, again, Date().timeIntervalSince(start))
+    }
+
+    /// Seconds to encode `frames` colour frames of `size`×`size` into a GIF (palette fitting included).
+    static func gif(frames: Int = 60, size: Int = 256) throws -> Double {
+        var rng = RandomSource(seed: 1)
+        let images = (0..<frames).map { k -> Tensor in
+            let t = Tensor(uninitialized: [1, 3, size, size])
+            for c in 0..<3 {
+                for y in 0..<size {
+                    for x in 0..<size {
+                        // Smooth gradients that drift per frame, plus a little noise: like a denoising sequence.
+                        let v = 0.5 + 0.4 * sin(Float(x + 3 * k) / 23 + Float(c)) * cos(Float(y - 2 * k) / 31) + 0.05 * rng.gaussian()
+                        t.pointer[(c * size + y) * size + x] = min(max(v, 0), 1)
+                    }
+                }
+            }
+            return t
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-bench-\(UUID().uuidString).gif").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        let start = Date()
+        try GIFWriter.write(images, to: path)
+        return Date().timeIntervalSince(start)
+    }
+}
