@@ -74,8 +74,10 @@ struct StatusCommand: ParsableCommand {
         }
         for j in jobs {
             let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
-            print(String(format: "%5lld  %-9@ %-8@ %-24@ %6@  %@", j.id ?? 0, j.state.rawValue, j.mode, String(j.name.prefix(24)), duration,
-                         j.error.map { String($0.prefix(60)) } ?? j.prompt))
+            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
+            let id = String(j.id ?? 0)
+            print(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 9) + pad(j.mode, 8)
+                  + pad(j.name, 24) + " " + pad(duration, 7) + " " + (j.error.map { String($0.prefix(60)) } ?? j.prompt))
         }
         let counts = try store.counts()
         print(JobState.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", "))

@@ -61,7 +61,7 @@ struct EvalCommand: ParsableCommand {
             let predicted = try classifier.predict(batch)
             let accuracy = Double(predicted.filter { $0 == k }.count) / Double(samples)
             perClass.append(accuracy)
-            log(String(format: "  %-12@ %6.1f%%", name, 100 * accuracy))
+            log("  " + name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%6.1f%%", 100 * accuracy))
         }
         let mean = perClass.reduce(0, +) / Double(perClass.count)
         if json {
