@@ -16,6 +16,19 @@ public final class Daemon {
     /// The HTML gallery, re-rendered after every job and rejection.
     public let gallery: Gallery
     private let wake = DispatchSemaphore(value: 0)
+    private let galleryLock = NSLock()
+    private var indexDirty = false
+    private var lastIndexWrite = Date.distantPast
+    private var workerIdle = true
+
+    /// Writes the gallery index if jobs ended since the last write and a second has passed or the worker is idle.
+    func refreshIndex(force: Bool = false, now: Date = Date()) {
+        galleryLock.lock(); defer { galleryLock.unlock() }
+        guard indexDirty, force || workerIdle || now.timeIntervalSince(lastIndexWrite) >= 1 else { return }
+        do { try gallery.writeIndex() } catch { DaemonLog.error("gallery: \(error)") }
+        indexDirty = false
+        lastIndexWrite = now
+    }
     public init(config: DarkroomConfig, runner: JobRunner? = nil) throws {
         self.config = config
         for folder in [config.inbox, config.gallery] {
@@ -27,20 +40,20 @@ public final class Daemon {
         intake = Intake(config: config, store: store, runner: runner)
         worker = Worker(store: store, runner: runner)
         worker.stopRequested = { daemonStopRequested != 0 }
+        // Job pages are written at once; the index (which lists every job) at most once a second while work
+        // flows, and as soon as the queue is idle, so a burst of jobs does not re-render it per job.
         let gallery = self.gallery
-        let galleryLock = NSLock()
-        worker.onJobEnd = { job in
+        worker.onJobEnd = { [weak self] job in
+            guard let self else { return }
             galleryLock.lock(); defer { galleryLock.unlock() }
-            do { try gallery.update(job) } catch { DaemonLog.error("gallery: \(error)") }
+            do { try gallery.writeJobPage(job) } catch { DaemonLog.error("gallery: \(error)") }
+            indexDirty = true
         }
-        intake.onReject = { job in
+        intake.onReject = { [weak self] job in
+            guard let self else { return }
             galleryLock.lock(); defer { galleryLock.unlock() }
-            do { try gallery.update(job) } catch { DaemonLog.error("gallery: \(error)") }
-        }
-        worker.onStep = { [notifier] job, info in
-            if info.index % 10 == 0 || info.index == info.count {
-                notifier.send("STATUS=job \(job.id!) \(job.name): step \(info.index)/\(info.count)")
-            }
+            do { try gallery.writeJobPage(job) } catch { DaemonLog.error("gallery: \(error)") }
+            indexDirty = true
         }
         let (requeued, failed) = try store.recoverInterrupted(maxAttempts: config.maxAttempts)
         if requeued + failed > 0 { DaemonLog.warning("recovered after a stop: \(requeued) job(s) re-queued, \(failed) marked failed") }
@@ -54,8 +67,10 @@ public final class Daemon {
         Thread.sleep(forTimeInterval: intake.settleSeconds)
         intake.scan()
         while try worker.runNext() {
+            refreshIndex()
             if daemonStopRequested != 0 { break }
         }
+        refreshIndex(force: true)
         notifier.send("STOPPING=1")
     }
 
@@ -68,7 +83,9 @@ public final class Daemon {
         let workerThread = Thread { [self] in
             while daemonStopRequested == 0 {
                 do {
-                    if try !worker.runNext() { _ = wake.wait(timeout: .now() + 1) }
+                    let worked = try worker.runNext()
+                    galleryLock.lock(); workerIdle = !worked; galleryLock.unlock()
+                    if !worked { _ = wake.wait(timeout: .now() + 1) }
                 } catch {
                     DaemonLog.error("worker: \(error)")
                     Thread.sleep(forTimeInterval: 1)
@@ -94,6 +111,7 @@ public final class Daemon {
                 if !intake.scan(now: now).isEmpty { wake.signal() }
                 lastScan = now
             }
+            refreshIndex(now: now)
             if let w = watchdog, now.timeIntervalSince(lastBeat) >= w / 2 {
                 notifier.send("WATCHDOG=1")
                 lastBeat = now
@@ -103,5 +121,6 @@ public final class Daemon {
         DaemonLog.info("stopping: finishing or returning the running job")
         wake.signal()
         workerDone.wait()
+        refreshIndex(force: true)
     }
 }
