@@ -47,28 +47,10 @@ public enum Activation {
         0.5 * v * (1 + SIMDMath.erf(v * 0.70710678118654752))
     }
 
-    /// erf(x) as x·P(x²)/Q(x²) on |x| ≤ 4, clamped beyond (erf(4) = 1 − 1.5e−8).
-    ///
-    /// Degree 5/5 in x², fitted to erf by iteratively reweighted least squares (scripts/reference/fit_erf.py);
-    /// the largest absolute error in Float32 is 3.8e−7.
+    /// erf(x) by the rational approximation of `SIMDMath.erf` (x·P(x²)/Q(x²) on |x| ≤ 4, clamped beyond; largest
+    /// absolute error 3.8e−7 in Float32; coefficients fitted by scripts/reference/fit_erf.py), one value at a time.
     @inlinable @inline(__always)
-    public static func erf(_ x: Float) -> Float {
-        let c = Swift.max(-4, Swift.min(4, x))
-        let s = c * c
-        var num: Float = 2.0272867e-06
-        num = num * s + 0.00028618800
-        num = num * s + 0.0038447063
-        num = num * s + 0.052981764
-        num = num * s + 0.19230819
-        num = num * s + 1.1283790
-        var den: Float = 3.7928556e-05
-        den = den * s + 0.0011810574
-        den = den * s + 0.015124429
-        den = den * s + 0.11487953
-        den = den * s + 0.50376058
-        den = den * s + 1
-        return Swift.max(-1, Swift.min(1, c * num / den))
-    }
+    public static func erf(_ x: Float) -> Float { SIMDMath.erf(SIMD8(repeating: x))[0] }
 
     /// SiLU (swish): x·σ(x).
     public static func siluInPlace(_ x: Tensor) {
