@@ -11,4 +11,4 @@ cp examples/inbox/* inbox/
 .build/release/darkroom watch --once --config config.json
 .build/release/darkroom status --config config.json --limit 20
 echo
-echo "gallery: $(pwd)/gallery/jobs/<id>/ (result PNGs with their parameters, comparison.png, progress.gif)"
+echo "gallery: file://$(pwd)/gallery/index.html (job folders: gallery/jobs/<id>/ with the result PNGs, comparison.png, progress.gif)"

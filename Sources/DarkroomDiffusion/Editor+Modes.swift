@@ -57,7 +57,7 @@ extension Editor {
             for s in strengths {
                 guard s > 0, s <= 1 else { throw DiffusionError.invalidRequest("strength must be in (0, 1], got \(s)") }
                 let start = 1 - s
-                var xt = rng.gaussian(x0.shape)
+                let xt = rng.gaussian(x0.shape)
                 for i in 0..<xt.count { xt.pointer[i] = Float(1 - start) * xt.pointer[i] + Float(start) * x0.pointer[i] }
                 let result = toPixels(try flowSample(r, from: xt, start: start, estimator: estimator, output: &out, label: "strength \(s)"))
                 out.images.append(result)

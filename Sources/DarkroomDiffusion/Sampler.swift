@@ -51,7 +51,7 @@ public enum Sampler {
     public static func flow(
         _ x: Tensor, steps: Int, estimator: NoiseEstimator, from start: Double = 0, progress: ProgressCallback? = nil
     ) throws -> Tensor {
-        var current = x.copy()
+        let current = x.copy()
         let n = max(steps, 1)
         let dt = (1 - start) / Double(n)
         for k in 0..<n {

@@ -121,7 +121,7 @@ public final class Gallery {
         return URL(fileURLWithPath: p).absoluteString
     }
 
-    nonisolated(unsafe) static let formatter: DateFormatter = {
+    static let formatter: DateFormatter = {
         let f = DateFormatter()
         f.dateFormat = "yyyy-MM-dd HH:mm:ss"
         f.timeZone = TimeZone(identifier: "UTC")

@@ -76,7 +76,7 @@ struct StatusCommand: ParsableCommand {
             let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
             func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
             let id = String(j.id ?? 0)
-            print(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 9) + pad(j.mode, 8)
+            print(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 9) + pad(j.mode, 9)
                   + pad(j.name, 24) + " " + pad(duration, 7) + " " + (j.error.map { String($0.prefix(60)) } ?? j.prompt))
         }
         let counts = try store.counts()
