@@ -56,6 +56,20 @@ final class PNGTests: XCTestCase {
         }
     }
 
+    func testLowBitDepthPalettesReadExactly() throws {
+        for depth in [1, 2, 4] {
+            let img = try PNGReader.read(path: Fixtures.path("png/palette\(depth).png"), channels: 3)
+            for y in 0..<h {
+                for x in 0..<w {
+                    let k = (x + 2 * y) % (1 << depth)
+                    let e = ((k * 37) % 256, 255 - (k * 37) % 256, (k * 50) % 256)
+                    XCTAssertEqual([byte(img[0, 0, y, x]), byte(img[0, 1, y, x]), byte(img[0, 2, y, x])], [e.0, e.1, e.2],
+                                   "palette\(depth) (\(x),\(y))")
+                }
+            }
+        }
+    }
+
     func testColourToGrayIsALuminanceBetweenTheChannels() throws {
         let img = try PNGReader.read(path: Fixtures.path("png/rgb8.png"), channels: 1)
         for y in 0..<h {

@@ -88,6 +88,23 @@ def write(name, color_type, depth, interlace=False):
         f.write(data)
 
 
+def palette_color(k):
+    return (k * 37) % 256, 255 - (k * 37) % 256, (k * 50) % 256
+
+
+def write_small_palette(depth):
+    """Palette files of 1, 2 and 4 bits: pixel (x, y) uses entry (x + 2y) mod 2^depth, entry k = palette_color(k)."""
+    n = 2 ** depth
+    raw = b""
+    for y in range(H):
+        raw += b"\x00" + pack_row([(x + 2 * y) % n for x in range(W)], depth)
+    entries = b"".join(bytes(palette_color(k)) for k in range(n))
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, depth, 3, 0, 0, 0)) + chunk(b"PLTE", entries)
+            + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+    with open(os.path.join(OUT, f"palette{depth}.png"), "wb") as f:
+        f.write(data)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for depth in (1, 2, 4, 8, 16):
@@ -97,6 +114,8 @@ def main():
         write(f"rgb{depth}", 2, depth)
         write(f"rgba{depth}", 6, depth)
     write("palette8", 3, 8)
+    for depth in (1, 2, 4):
+        write_small_palette(depth)
     write("rgb8_interlaced", 2, 8, interlace=True)
     write("gray8_interlaced", 0, 8, interlace=True)
     with open(os.path.join(OUT, "truncated.png"), "wb") as f, open(os.path.join(OUT, "rgb8.png"), "rb") as src:
