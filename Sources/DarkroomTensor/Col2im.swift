@@ -23,7 +23,19 @@ extension Conv2d {
                             if iy < 0 || iy >= h { continue }
                             let line = plane + iy * w + shift
                             let from = src + oy * wo
-                            for ox in lo..<hi { line[ox &* stride] += from[ox] }
+                            if stride == 1 {
+                                // Eight lanes at a time: the compiler cannot vectorise through possibly aliasing pointers.
+                                var ox = lo
+                                while ox + 8 <= hi {
+                                    let sum = UnsafeRawPointer(line + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                        + UnsafeRawPointer(from + ox).loadUnaligned(as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(line + ox).storeBytes(of: sum, as: SIMD8<Float>.self)
+                                    ox += 8
+                                }
+                                while ox < hi { line[ox] += from[ox]; ox += 1 }
+                            } else {
+                                for ox in lo..<hi { line[ox &* stride] += from[ox] }
+                            }
                         }
                     }
                 }
