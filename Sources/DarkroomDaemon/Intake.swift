@@ -1,6 +1,7 @@
 import Foundation
 import DarkroomJobs
 import DarkroomStore
+import DarkroomTensor
 
 /// Turns settled sidecar/image pairs in the inbox into queued jobs, or rejects them with a reason.
 ///
@@ -215,9 +216,6 @@ public enum JobFolders {
     }
 
     static func writeNote(_ object: [String: Any], to path: String) throws {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        let tmp = path + ".tmp"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, path) == 0 else { throw JobFolderError("cannot write \(path)") }
+        try AtomicFile.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), to: path)
     }
 }

@@ -41,8 +41,8 @@ public final class Worker {
             let result = try r.execute(prepared, outFolder: job.folder)
             let records = result.outputs.map { path -> ResultRecord in
                 let name = (path as NSString).lastPathComponent
-                let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64) ?? 0
-                return ResultRecord(jobID: id, kind: Worker.kind(of: name), path: path, size: size ?? 0, step: Worker.index(of: name))
+                let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int).map(Int64.init) ?? 0
+                return ResultRecord(jobID: id, kind: Worker.kind(of: name), path: path, size: size, step: Worker.index(of: name))
             }
             try store.finish(id, results: records, timings: result.seconds)
             DaemonLog.info("job \(id) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(records.count) files")

@@ -39,6 +39,14 @@ public struct Prediction {
     }
 }
 
+extension Denoiser {
+    /// The distance between the model's default timesteps (1 for the small UNet, 30 for IF's course loop).
+    public var defaultStride: Int {
+        let d = defaultTimesteps
+        return d.count > 1 ? d[0] - d[1] : 1
+    }
+}
+
 /// Anything that, given noisy images, a time and per-sample conditioning, estimates the noise (or flow).
 ///
 /// The sampling loops and every edit are written against this protocol once, for the small UNet and DeepFloyd IF.

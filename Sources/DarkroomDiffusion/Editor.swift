@@ -11,12 +11,6 @@ public struct Editor {
         self.progress = progress
     }
 
-    /// The stride of the model's default timesteps.
-    public var defaultStride: Int {
-        let d = denoiser.defaultTimesteps
-        return d.count > 1 ? d[0] - d[1] : 1
-    }
-
     /// Runs `request`; `image` is required by every mode but `generate`, `mask` by `inpaint`.
     public func run(_ request: EditRequest, image: Tensor? = nil, mask: Tensor? = nil) throws -> EditOutput {
         var rng = RandomSource(seed: request.seed)

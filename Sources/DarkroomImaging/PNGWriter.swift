@@ -90,17 +90,3 @@ public enum PNGWriter {
         return result
     }
 }
-
-/// Writes files through a temporary name in the same folder and a rename, so readers never see half a file.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        do { try data.write(to: temporary) } catch { throw ImageError.unwritable(path: path, reason: "\(error)") }
-        guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw ImageError.unwritable(path: path, reason: reason)
-        }
-    }
-}

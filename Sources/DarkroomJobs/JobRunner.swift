@@ -47,14 +47,13 @@ public struct JobRunner {
     public func resolve(_ s: Sidecar, for denoiser: Denoiser) throws -> EditRequest {
         var r = EditRequest(mode: s.resolvedMode)
         let maxT = denoiser.schedule.maxTimestep
-        let defaultStride = denoiser.defaultTimesteps.count > 1 ? denoiser.defaultTimesteps[0] - denoiser.defaultTimesteps[1] : 1
         r.prompt = s.prompt ?? ""
         r.prompts = s.prompts ?? []
         r.noiseLevels = s.noiseLevels ?? []
         r.strength = s.strength
         r.t = s.t ?? [maxT / 4, maxT / 2, 3 * maxT / 4].map { max(1, $0) }
         r.guidance = Float(s.guidance ?? config.guidance ?? 5)
-        r.stride = s.steps.map { max(1, maxT / $0) } ?? s.stride ?? config.stride ?? defaultStride
+        r.stride = s.steps.map { max(1, maxT / $0) } ?? s.stride ?? config.stride ?? denoiser.defaultStride
         r.steps = s.steps
         r.seed = s.seed ?? config.seed ?? UInt64.random(in: 0...UInt64(Int32.max))
         r.count = s.count ?? 1

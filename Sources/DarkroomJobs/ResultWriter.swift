@@ -15,9 +15,9 @@ struct ResultWriter {
     /// The PNG text chunks: `parameters` in the usual prompt-then-settings form and `darkroom` with the job's JSON.
     func metadata(label: String) -> [(String, String)] {
         let prompt = request.prompts.isEmpty ? request.prompt : request.prompts.joined(separator: " | ")
-        var settings = "Steps: \(request.steps ?? 0 > 0 ? request.steps! : 0), CFG scale: \(request.guidance), Seed: \(request.seed), "
+        let schedule = request.steps.map { "Steps: \($0)" } ?? "Stride: \(request.stride)"
+        var settings = "\(schedule), CFG scale: \(request.guidance), Seed: \(request.seed), "
             + "Size: \(size)x\(size), Model: \(model), Mode: \(request.mode.rawValue)"
-        if request.steps == nil { settings = settings.replacingOccurrences(of: "Steps: 0", with: "Stride: \(request.stride)") }
         if !request.noiseLevels.isEmpty { settings += ", Noise level: \(label)" }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -73,8 +73,8 @@ public struct Sidecar: Equatable {
         try checkModeFields()
     }
 
-    /// The mode: as given, or `generate` for a sidecar without an image.
-    public var resolvedMode: EditMode { mode ?? (image == nil ? .generate : .sdedit) }
+    /// The mode: as given, or `generate` (validation refuses a missing mode when an image is given).
+    public var resolvedMode: EditMode { mode ?? .generate }
 
     private func checkModeFields() throws {
         if mode == nil, image != nil { throw JobError(field: "mode", "is required when an image is given") }

@@ -35,13 +35,6 @@ public enum SafeTensorsWriter {
             var v = integers[name]!.littleEndian
             withUnsafeBytes(of: &v) { data.append(contentsOf: $0) }
         }
-        let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
-        try data.write(to: temporary)
-        guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: temporary)
-            throw TensorError.malformedFile(path: path, tensor: nil, reason: "cannot write: \(reason)")
-        }
+        try AtomicFile.write(data, to: path)
     }
 }

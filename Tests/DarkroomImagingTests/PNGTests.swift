@@ -120,7 +120,8 @@ final class PNGTests: XCTestCase {
         let checker = Tensor(zeros: [1, 1, 4, 4])
         for y in 0..<4 { for x in 0..<4 where (x + y) % 2 == 0 { checker[0, 0, y, x] = 1 } }
         XCTAssertEqual(ImageResize.area(checker, size: 2).scalars, [0.5, 0.5, 0.5, 0.5], "area averaging, not subsampling")
-        let third = ImageResize.area(Tensor(shape: [1, 1, 1, 3], data: [0, 3, 6]).reshaped([1, 1, 1, 3]), size: 1)
-        XCTAssertEqual(third.count, 1)
+        // 3×3 → 2×2: each output covers 1.5×1.5 input pixels, the middle row and column shared between two.
+        let ramp = Tensor(shape: [1, 1, 3, 3], data: [0, 3, 6, 0, 3, 6, 0, 3, 6])
+        assertClose(ImageResize.area(ramp, size: 2), Tensor(shape: [1, 1, 2, 2], data: [1, 5, 1, 5]), tolerance: 1e-5, "fractional edge weights")
     }
 }

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Writes files through a temporary name in the same folder and a rename, so readers never see half a file.
+public enum AtomicFile {
+    /// A file that could not be written; names the path.
+    public struct WriteError: Error, CustomStringConvertible {
+        public let path: String
+        public let reason: String
+        public var description: String { "\(path): cannot write: \(reason)" }
+    }
+
+    /// Writes `data` to `path` atomically (`.NAME.PID.tmp`, then rename).
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        do { try data.write(to: temporary) } catch { throw WriteError(path: path, reason: "\(error)") }
+        guard rename(temporary.path, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: temporary)
+            throw WriteError(path: path, reason: reason)
+        }
+    }
+}
