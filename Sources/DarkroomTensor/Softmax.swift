@@ -18,17 +18,29 @@ public enum Softmax {
         return out
     }
 
+    /// Softmax of one row of `count` floats in place, optionally scaling the logits first (eight lanes at a time).
     @inlinable
-    static func rowInPlace(_ row: UnsafeMutablePointer<Float>, count: Int) {
+    public static func rowInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float = 1) {
         var maxValue = -Float.infinity
         for i in 0..<count { maxValue = max(maxValue, row[i]) }
-        var sum: Float = 0
-        for i in 0..<count {
-            let e = expf(row[i] - maxValue)
+        let shift = maxValue * scale
+        var sum8 = SIMD8<Float>(repeating: 0)
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(row + i).loadUnaligned(as: SIMD8<Float>.self)
+            let e = SIMDMath.exp(v * scale - shift)
+            UnsafeMutableRawPointer(row + i).storeBytes(of: e, as: SIMD8<Float>.self)
+            sum8 += e
+            i += 8
+        }
+        var sum = sum8.sum()
+        while i < count {
+            let e = expf(row[i] * scale - shift)
             row[i] = e
             sum += e
+            i += 1
         }
         let inv = 1 / sum
-        for i in 0..<count { row[i] *= inv }
+        for j in 0..<count { row[j] *= inv }
     }
 }

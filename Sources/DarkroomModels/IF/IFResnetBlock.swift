@@ -1,0 +1,56 @@
+import DarkroomTensor
+
+/// diffusers' `ResnetBlock2D` as IF configures it: GroupNorm+GELU, optional 2× average-pool or nearest resampling
+/// of both paths, conv, scale-shift by the time embedding, GroupNorm, GELU, conv, residual (1×1 shortcut when the
+/// width changes).
+struct IFResnetBlock {
+    enum Resample { case none, down, up }
+
+    let norm1, norm2: NormLayer
+    let conv1, conv2: ConvLayer
+    let timeProjection: DenseLayer
+    let shortcut: ConvLayer?
+    let resample: Resample
+    let groups: Int
+    let epsilon: Float
+    let outputs: Int
+
+    init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int, config: IFUNetConfig, resample: Resample = .none) {
+        norm1 = NormLayer(r, prefix + "norm1.", inputs)
+        conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3)
+        timeProjection = DenseLayer(r, prefix + "time_emb_proj.", config.timeEmbeddingDim, 2 * outputs)
+        norm2 = NormLayer(r, prefix + "norm2.", outputs)
+        conv2 = ConvLayer(r, prefix + "conv2.", outputs, outputs, kernel: 3)
+        shortcut = inputs != outputs ? ConvLayer(r, prefix + "conv_shortcut.", inputs, outputs, kernel: 1) : nil
+        self.resample = resample
+        self.outputs = outputs
+        groups = config.normGroups
+        epsilon = config.normEpsilon
+    }
+
+    /// `x` [B,Ci,H,W]; `activeEmbedding` is GELU(emb) [B,T], shared by every resnet of a forward pass.
+    func callAsFunction(_ x: Tensor, activeEmbedding: Tensor) throws -> Tensor {
+        var h = Tensor(uninitialized: x.shape)
+        try Normalization.groupNorm(x, into: h, groups: groups, weight: norm1.weight, bias: norm1.bias, epsilon: epsilon,
+                                    epilogue: .init(gelu: true))
+        var skip = x
+        switch resample {
+        case .none: break
+        case .down:
+            h = try Pooling.averagePool(h, kernel: 2)
+            skip = try Pooling.averagePool(skip, kernel: 2)
+        case .up:
+            h = try Pooling.upsampleNearest(h, factor: 2)
+            skip = try Pooling.upsampleNearest(skip, factor: 2)
+        }
+        h = try conv1(h)
+        let film = try timeProjection(activeEmbedding)   // [B, 2·Cout]: scale, then shift
+        try Normalization.groupNorm(h, into: h, groups: groups, weight: norm2.weight, bias: norm2.bias, epsilon: epsilon,
+                                    epilogue: .init(scale: film.pointer, shift: film.pointer + outputs, stride: 2 * outputs, gelu: true))
+        h = try conv2(h)
+        if let shortcut { skip = try shortcut(skip) }
+        let hp = h.pointer, sp = skip.pointer
+        parallelRanges(h.count) { range in for i in range { hp[i] += sp[i] } }
+        return h
+    }
+}

@@ -1,0 +1,90 @@
+import Foundation
+import DarkroomTensor
+
+/// diffusers' `TextTimeEmbedding` (IF's `add_embedding`): LayerNorm over the raw encoder states, attention pooling
+/// with a mean class token, projection to the time-embedding width, LayerNorm.
+struct IFTextPooling {
+    let norm1, norm2: NormLayer
+    let positional: Tensor
+    let q, k, v, proj: DenseLayer
+    let heads: Int
+
+    init(_ r: WeightReader, _ prefix: String, config: IFUNetConfig) {
+        let e = config.encoderHidDim
+        norm1 = NormLayer(r, prefix + "norm1.", e)
+        positional = r.take(prefix + "pool.positional_embedding", [1, e])
+        q = DenseLayer(r, prefix + "pool.q_proj.", e, e)
+        k = DenseLayer(r, prefix + "pool.k_proj.", e, e)
+        v = DenseLayer(r, prefix + "pool.v_proj.", e, e)
+        proj = DenseLayer(r, prefix + "proj.", e, config.timeEmbeddingDim)
+        norm2 = NormLayer(r, prefix + "norm2.", config.timeEmbeddingDim)
+        heads = config.poolingHeads
+    }
+
+    /// The pooled text term [T] for one sample's encoder states `e` [L, E].
+    func callAsFunction(_ e: Tensor) throws -> Tensor {
+        let (tokens, width) = (e.shape[0], e.shape[1])
+        let h = try Normalization.layerNorm(e, weight: norm1.weight, bias: norm1.bias, epsilon: 1e-5)
+        // X = [class token; h], the class token being the mean of all L rows plus the positional embedding.
+        let x = Tensor(uninitialized: [tokens + 1, width])
+        for c in 0..<width {
+            var sum: Float = 0
+            for t in 0..<tokens { sum += h.pointer[t * width + c] }
+            x.pointer[c] = sum / Float(tokens) + positional.pointer[c]
+        }
+        (x.pointer + width).update(from: h.pointer, count: tokens * width)
+        let query = try q(Tensor(shape: [1, width], storage: TensorStorage(borrowing: x.pointer, count: width, owner: x.storage)))
+        let keys = try k(x), values = try v(x)
+        // Per head j (channels [j·d, (j+1)·d)): softmax over the L+1 rows of q_j·k_j/√d, then the weighted sum of v_j.
+        let d = width / heads
+        let pooled = Tensor(zeros: [1, width])
+        let weights = UnsafeMutablePointer<Float>.allocate(capacity: tokens + 1)
+        defer { weights.deallocate() }
+        for j in 0..<heads {
+            for s in 0...tokens {
+                var dot: Float = 0
+                for c in (j * d)..<((j + 1) * d) { dot += query.pointer[c] * keys.pointer[s * width + c] }
+                weights[s] = dot
+            }
+            Softmax.rowInPlace(weights, count: tokens + 1, scale: 1 / Float(d).squareRoot())
+            for s in 0...tokens {
+                let w = weights[s]
+                for c in (j * d)..<((j + 1) * d) { pooled.pointer[c] += w * values.pointer[s * width + c] }
+            }
+        }
+        let projected = try proj(pooled)
+        return try Normalization.layerNorm(projected, weight: norm2.weight, bias: norm2.bias, epsilon: 1e-5).reshaped([projected.count])
+    }
+}
+
+/// The sinusoidal timestep embedding and its MLP (`time_proj` + `time_embedding`): [cos | sin] of t·10000^(−i/half)
+/// in float32, then Linear, GELU, Linear.
+struct IFTimeEmbedding {
+    let linear1, linear2: DenseLayer
+    let width: Int
+
+    init(_ r: WeightReader, config: IFUNetConfig) {
+        width = config.blockOutChannels[0]
+        linear1 = DenseLayer(r, "time_embedding.linear_1.", width, config.timeEmbeddingDim)
+        linear2 = DenseLayer(r, "time_embedding.linear_2.", config.timeEmbeddingDim, config.timeEmbeddingDim)
+    }
+
+    /// emb [B, T] for one timestep per sample.
+    func callAsFunction(_ timesteps: [Float]) throws -> Tensor {
+        let half = width / 2
+        let sinusoid = Tensor(uninitialized: [timesteps.count, width])
+        let logPeriod = Float(-log(10000.0))
+        for (b, t) in timesteps.enumerated() {
+            let row = sinusoid.pointer + b * width
+            for i in 0..<half {
+                let frequency = expf(logPeriod * Float(i) / Float(half))
+                let angle = t * frequency
+                row[i] = cosf(angle)
+                row[half + i] = sinf(angle)
+            }
+        }
+        let hidden = try linear1(sinusoid)
+        Activation.geluInPlace(hidden)
+        return try linear2(hidden)
+    }
+}

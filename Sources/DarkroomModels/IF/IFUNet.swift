@@ -1,0 +1,185 @@
+import Foundation
+import DarkroomTensor
+
+/// DeepFloyd IF stage I's pixel UNet (diffusers `UNet2DConditionModel` with IF's config), for inference.
+///
+/// Follows `../shared/spec/deepfloyd-if-stage1.md` §2: sinusoidal time embedding and MLP plus pooled text, text
+/// projection, resnets with scale-shift, joint self/cross attention with added K/V, average-pool / nearest
+/// resampling inside resnets, skips concatenated as [h, skip], GroupNorm+GELU+conv out to ε and variance.
+public final class IFUNet: @unchecked Sendable {
+    struct Block {
+        var resnets: [IFResnetBlock]
+        var attentions: [IFAttention]
+        var resampler: IFResnetBlock?
+    }
+
+    public let config: IFUNetConfig
+    /// The weight file the network was loaded from (nil for random weights).
+    public let weightsPath: String?
+
+    private let convIn, convOut: ConvLayer
+    private let time: IFTimeEmbedding
+    private let pooling: IFTextPooling
+    private let textProjection: DenseLayer
+    private let down, up: [Block]
+    private let midResnets: [IFResnetBlock]
+    private let midAttention: IFAttention
+    private let normOut: NormLayer
+    private let attentionCount: Int
+
+    /// Builds the network, taking every tensor from `reader` (call `reader.finish()` afterwards to check the fit).
+    public init(config: IFUNetConfig, reader r: WeightReader, weightsPath: String? = nil) {
+        self.config = config
+        self.weightsPath = weightsPath
+        let widths = config.blockOutChannels, layers = config.layersPerBlock
+        var slot = 0
+        func attention(_ prefix: String, _ channels: Int) -> IFAttention {
+            defer { slot += 1 }
+            return IFAttention(r, prefix, channels: channels, config: config, slot: slot)
+        }
+        convIn = ConvLayer(r, "conv_in.", config.inChannels, widths[0], kernel: 3)
+        time = IFTimeEmbedding(r, config: config)
+        textProjection = DenseLayer(r, "encoder_hid_proj.", config.encoderHidDim, config.crossAttentionDim)
+        pooling = IFTextPooling(r, "add_embedding.", config: config)
+
+        var down: [Block] = []
+        var channels = widths[0]
+        for (i, width) in widths.enumerated() {
+            let p = "down_blocks.\(i)."
+            var block = Block(resnets: [], attentions: [], resampler: nil)
+            for k in 0..<layers {
+                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", k == 0 ? channels : width, width, config: config))
+                if config.downBlockHasAttention[i] { block.attentions.append(attention(p + "attentions.\(k).", width)) }
+            }
+            if i < widths.count - 1 {
+                block.resampler = IFResnetBlock(r, p + "downsamplers.0.", width, width, config: config, resample: .down)
+            }
+            down.append(block)
+            channels = width
+        }
+        self.down = down
+
+        midResnets = [IFResnetBlock(r, "mid_block.resnets.0.", channels, channels, config: config),
+                      IFResnetBlock(r, "mid_block.resnets.1.", channels, channels, config: config)]
+        midAttention = attention("mid_block.attentions.0.", channels)
+
+        var up: [Block] = []
+        let reversed = Array(widths.reversed())
+        for (i, width) in reversed.enumerated() {
+            let p = "up_blocks.\(i)."
+            let skipWidth = reversed[min(i + 1, reversed.count - 1)]
+            var block = Block(resnets: [], attentions: [], resampler: nil)
+            for k in 0...layers {
+                let inputs = (k == 0 ? channels : width) + (k == layers ? skipWidth : width)
+                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", inputs, width, config: config))
+                if config.upBlockHasAttention[i] { block.attentions.append(attention(p + "attentions.\(k).", width)) }
+            }
+            if i < reversed.count - 1 {
+                block.resampler = IFResnetBlock(r, p + "upsamplers.0.", width, width, config: config, resample: .up)
+            }
+            up.append(block)
+            channels = width
+        }
+        self.up = up
+        normOut = NormLayer(r, "conv_norm_out.", widths[0])
+        convOut = ConvLayer(r, "conv_out.", widths[0], config.outChannels, kernel: 3)
+        attentionCount = slot
+    }
+
+    /// Computes what one prompt embedding `e` [L, E] (or [1, L, E]) contributes to every forward pass.
+    public func encodeText(_ e: Tensor) throws -> IFTextContext {
+        let width = config.encoderHidDim
+        guard e.count % width == 0, e.shape.last == width, e.rank == 2 || (e.rank == 3 && e.shape[0] == 1) else {
+            throw ModelError.badInput("encoder_hidden_states for one sample must be [L,\(width)], got \(e.shape)")
+        }
+        let states = e.reshaped([e.count / width, width])
+        let tokens = states.shape[0]
+        let pooled = try pooling(states)
+        // The projected context, channel-major [1, D, L], as norm_cross normalises it.
+        let d = config.crossAttentionDim
+        let ctxT = Tensor(uninitialized: [1, d, tokens])
+        for o in 0..<d { (ctxT.pointer + o * tokens).update(repeating: textProjection.bias.pointer[o], count: tokens) }
+        sgemm(transposeB: true, m: d, n: tokens, k: width, a: textProjection.weight.pointer, b: states.pointer, beta: 1, c: ctxT.pointer)
+        var keys: [Tensor] = [], values: [Tensor] = []
+        for layer in attentionLayers {
+            let (k, v) = try layer.textKeysValues(ctxT)
+            keys.append(k)
+            values.append(v)
+        }
+        return IFTextContext(pooled: pooled, keys: keys, values: values)
+    }
+
+    private var attentionLayers: [IFAttention] {
+        (down.flatMap(\.attentions) + [midAttention] + up.flatMap(\.attentions)).sorted { $0.slot < $1.slot }
+    }
+
+    /// Runs the network: `sample` [B,C,H,W], one timestep per sample, `encoderHiddenStates` [B,L,E].
+    public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor) throws -> Tensor {
+        guard encoderHiddenStates.rank == 3, encoderHiddenStates.shape[0] == sample.shape.first else {
+            throw ModelError.badInput("encoder_hidden_states must be [B,L,\(config.encoderHidDim)] with B = \(sample.shape.first ?? 0), got \(encoderHiddenStates.shape)")
+        }
+        let contexts = try (0..<encoderHiddenStates.shape[0]).map { try encodeText(encoderHiddenStates.slice(batch: $0..<($0 + 1))) }
+        return try forward(sample, timesteps: timesteps, contexts: contexts)
+    }
+
+    /// Runs the network with text contexts from `encodeText`, one per sample.
+    public func forward(_ sample: Tensor, timesteps: [Float], contexts: [IFTextContext]) throws -> Tensor {
+        let m = config.sizeMultiple
+        guard sample.rank == 4, sample.shape[1] == config.inChannels, sample.shape[2] % m == 0, sample.shape[3] % m == 0,
+              sample.shape[2] > 0, sample.shape[3] > 0 else {
+            throw ModelError.badInput("sample must be [B,\(config.inChannels),H,W] with H and W multiples of \(m), got \(sample.shape)")
+        }
+        let batch = sample.shape[0]
+        guard timesteps.count == batch, contexts.count == batch else {
+            throw ModelError.badInput("\(timesteps.count) timesteps and \(contexts.count) text contexts for a batch of \(batch)")
+        }
+        guard contexts.allSatisfy({ $0.keys.count == attentionCount }) else {
+            throw ModelError.badInput("a text context was encoded by a different model")
+        }
+        if batch == 1 || Engine.threads == 1 { return try run(sample, timesteps: timesteps, contexts: contexts) }
+        let outShape = [batch, config.outChannels, sample.shape[2], sample.shape[3]]
+        let out = Tensor(uninitialized: outShape)
+        let per = out.count / batch
+        try Engine.shards(batch) { range in
+            let y = try run(sample.slice(batch: range), timesteps: Array(timesteps[range]), contexts: Array(contexts[range]))
+            (out.pointer + range.lowerBound * per).update(from: y.pointer, count: y.count)
+        }
+        return out
+    }
+
+    private func run(_ x: Tensor, timesteps: [Float], contexts: [IFTextContext]) throws -> Tensor {
+        let emb = try time(timesteps)
+        let t = config.timeEmbeddingDim
+        for (b, context) in contexts.enumerated() {
+            for i in 0..<t { emb.pointer[b * t + i] += context.pooled.pointer[i] }
+        }
+        Activation.geluInPlace(emb)   // every resnet applies GELU to emb before its projection
+
+        var h = try convIn(x)
+        var skips = [h]
+        for block in down {
+            for (k, resnet) in block.resnets.enumerated() {
+                h = try resnet(h, activeEmbedding: emb)
+                if !block.attentions.isEmpty { h = try block.attentions[k](h, contexts: contexts) }
+                skips.append(h)
+            }
+            if let resampler = block.resampler {
+                h = try resampler(h, activeEmbedding: emb)
+                skips.append(h)
+            }
+        }
+        h = try midResnets[0](h, activeEmbedding: emb)
+        h = try midAttention(h, contexts: contexts)
+        h = try midResnets[1](h, activeEmbedding: emb)
+        for block in up {
+            for (k, resnet) in block.resnets.enumerated() {
+                h = try resnet(Elementwise.concatChannels([h, skips.removeLast()]), activeEmbedding: emb)
+                if !block.attentions.isEmpty { h = try block.attentions[k](h, contexts: contexts) }
+            }
+            if let resampler = block.resampler { h = try resampler(h, activeEmbedding: emb) }
+        }
+        try Normalization.groupNorm(h, into: h, groups: config.normGroups, weight: normOut.weight, bias: normOut.bias,
+                                    epsilon: config.normEpsilon, epilogue: .init(gelu: true))
+        return try convOut(h)
+    }
+}

@@ -1,0 +1,73 @@
+"""Random DeepFloyd IF stage I UNets built by diffusers, shared by the fixture, check and benchmark scripts.
+
+The config is IF-I-XL's (../shared/spec/deepfloyd-if-stage1.md §1.1) with widths, text sizes and depth made small.
+"""
+import json
+import os
+
+import torch
+from diffusers import UNet2DConditionModel
+
+
+def if_config(widths, cross_dim, encoder_dim, *, layers=3, head_dim=64, groups=32, pool_heads=64, sample_size=64,
+              attention_blocks=None):
+    """A diffusers UNet2DConditionModel config in IF stage I's shape. `attention_blocks` marks which down blocks
+    (mirrored for the up blocks) are SimpleCrossAttn blocks; IF has all but the first."""
+    n = len(widths)
+    attention_blocks = attention_blocks or [i > 0 for i in range(n)]
+    down = ["SimpleCrossAttnDownBlock2D" if a else "ResnetDownsampleBlock2D" for a in attention_blocks]
+    up = ["SimpleCrossAttnUpBlock2D" if a else "ResnetUpsampleBlock2D" for a in reversed(attention_blocks)]
+    return dict(
+        sample_size=sample_size, in_channels=3, out_channels=6, layers_per_block=layers,
+        block_out_channels=list(widths), down_block_types=down, up_block_types=up,
+        mid_block_type="UNetMidBlock2DSimpleCrossAttn", cross_attention_dim=cross_dim, attention_head_dim=head_dim,
+        norm_num_groups=groups, norm_eps=1e-5, act_fn="gelu", resnet_time_scale_shift="scale_shift",
+        addition_embed_type="text", addition_embed_type_num_heads=pool_heads, encoder_hid_dim=encoder_dim,
+        encoder_hid_dim_type="text_proj", cross_attention_norm="group_norm", flip_sin_to_cos=True, freq_shift=0,
+        resnet_skip_time_act=False, resnet_out_scale_factor=1.0, mid_block_scale_factor=1,
+    )
+
+
+def random_unet(config, seed, spread_norms=True):
+    """The model with PyTorch's default initialisation from `seed`; norm scales and shifts are spread around 1 and 0
+    so that a mix-up of norm parameters cannot go unnoticed."""
+    torch.manual_seed(seed)
+    model = UNet2DConditionModel(**config).eval()
+    if spread_norms:
+        with torch.no_grad():
+            for name, p in model.named_parameters():
+                if "norm" in name and name.endswith("weight"):
+                    p.copy_(1 + 0.2 * torch.randn_like(p))
+                elif "norm" in name and name.endswith("bias"):
+                    p.copy_(0.2 * torch.randn_like(p))
+    return model
+
+
+def save_unet(model, folder, fp16=False):
+    """Writes `folder/unet/config.json` and the weights as diffusers does (fp16: the `.fp16.safetensors` variant,
+    and the model's own weights are rounded to fp16 so that its outputs are those of the file)."""
+    if fp16:
+        with torch.no_grad():
+            for p in model.parameters():
+                p.copy_(p.half().float())
+        model.half().save_pretrained(os.path.join(folder, "unet"), variant="fp16")
+        model.float()
+    else:
+        model.save_pretrained(os.path.join(folder, "unet"))
+
+
+def random_inputs(batch, height, width, encoder_dim, seed, tokens=77):
+    g = torch.Generator().manual_seed(seed)
+    sample = torch.randn(batch, 3, height, width, generator=g)
+    timestep = torch.randint(0, 1000, (batch,), generator=g, dtype=torch.int64)
+    states = torch.randn(batch, tokens, encoder_dim, generator=g)
+    return {"sample": sample, "timestep": timestep, "encoder_hidden_states": states}
+
+
+def forward(model, inputs):
+    with torch.no_grad():
+        return model(inputs["sample"], inputs["timestep"], encoder_hidden_states=inputs["encoder_hidden_states"]).sample
+
+
+def parameter_count(model):
+    return sum(p.numel() for p in model.parameters())
