@@ -42,7 +42,7 @@ let package = Package(
         .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
-        .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDiffusion", "DarkroomTensor"]),
+        .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor"]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.

@@ -36,7 +36,7 @@ public final class Daemon {
         }
         store = try JobStore(path: config.database)
         gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
-        let runner = runner ?? JobRunner(config: config)
+        let runner = runner ?? JobRunner(config: config, library: ModelLibrary(embeddingCache: StoredPromptEmbeddings(store: store)))
         intake = Intake(config: config, store: store, runner: runner)
         worker = Worker(store: store, runner: runner)
         worker.stopRequested = { daemonStopRequested != 0 }

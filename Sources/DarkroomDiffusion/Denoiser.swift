@@ -40,6 +40,9 @@ public struct Prediction {
 }
 
 extension Denoiser {
+    /// Guidance scale γ when neither the job nor config.json gives one (5 for the small UNet).
+    public var defaultGuidance: Float { 5 }
+
     /// The distance between the model's default timesteps (1 for the small UNet, 30 for IF's course loop).
     public var defaultStride: Int {
         let d = defaultTimesteps
@@ -65,6 +68,8 @@ public protocol Denoiser: AnyObject {
     var defaultTimesteps: [Int] { get }
     /// Whether the last strided update (to t = 0) adds noise, as the course's IF loop does.
     var noiseOnFinalStep: Bool { get }
+    /// Guidance scale γ when neither the job nor config.json gives one.
+    var defaultGuidance: Float { get }
 
     /// Conditioning for a prompt ("" is unconditional); an unknown prompt is an error that says what is known.
     func conditioning(forPrompt prompt: String) throws -> Conditioning

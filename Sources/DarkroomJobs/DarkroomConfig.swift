@@ -9,6 +9,8 @@ public struct DarkroomConfig: Equatable {
     public var templates: String?
     /// Model name → checkpoint folder.
     public var models: [String: String]
+    /// Model name → what a model entry given as an object adds to its folder.
+    public var modelOptions: [String: ModelOptions] = [:]
     public var defaultModel: String
     /// Defaults for jobs that leave a field out.
     public var guidance: Double?
@@ -39,8 +41,21 @@ public struct DarkroomConfig: Equatable {
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardized.path }
         let f = FieldReader(object)
-        guard let rawModels = object["models"] as? [String: String], !rawModels.isEmpty else {
+        guard let modelObject = object["models"] as? [String: Any], !modelObject.isEmpty else {
             throw JobError(field: "models", "\(path): must map model names to checkpoint folders")
+        }
+        var rawModels: [String: String] = [:]
+        var options: [String: ModelOptions] = [:]
+        for (name, value) in modelObject {
+            if let folder = value as? String {
+                rawModels[name] = folder
+            } else if let entry = value as? [String: Any] {
+                let (folder, o) = try ModelOptions.read(entry, field: "models.\(name)", path: path)
+                rawModels[name] = folder
+                options[name] = ModelOptions(promptEmbeddings: o.promptEmbeddings.map(resolve), guidance: o.guidance, stride: o.stride)
+            } else {
+                throw JobError(field: "models.\(name)", "\(path): must be a checkpoint folder or an object with \"path\"")
+            }
         }
         let defaultModel = try f.string("default_model") ?? rawModels.keys.sorted()[0]
         guard rawModels[defaultModel] != nil else {
@@ -51,6 +66,7 @@ public struct DarkroomConfig: Equatable {
             database: resolve(try f.string("database") ?? "darkroom.sqlite"), templates: try f.string("templates").map(resolve),
             models: rawModels.mapValues(resolve),
             defaultModel: defaultModel, path: path)
+        config.modelOptions = options
         if let d = object["defaults"] {
             guard let defaults = d as? [String: Any] else { throw JobError(field: "defaults", "\(path): must be an object") }
             let allowed: Set<String> = ["guidance", "stride", "seed"]
@@ -78,6 +94,9 @@ public struct DarkroomConfig: Equatable {
         self.path = path
     }
 
+    /// The options of model `name` (empty for a model given as a plain folder).
+    public func options(forModel name: String) -> ModelOptions { modelOptions[name] ?? ModelOptions() }
+
     /// The checkpoint folder for a sidecar's `model` field (nil: the default model).
     public func modelPath(_ name: String?) throws -> (name: String, path: String) {
         let key = name ?? defaultModel
@@ -85,5 +104,42 @@ public struct DarkroomConfig: Equatable {
             throw JobError(field: "model", "unknown model '\(key)' (known: \(models.keys.sorted().joined(separator: ", ")))")
         }
         return (key, path)
+    }
+}
+
+/// A model entry of config.json given as an object: `{"path": FOLDER, "prompt_embeddings": FILE, "defaults":
+/// {"guidance": G, "stride": S}}`. The defaults apply to jobs on this model before the global ones.
+public struct ModelOptions: Equatable {
+    /// The prompt-embedding file of a DeepFloyd IF model (default: `prompt_embeddings.safetensors` in its folder).
+    public var promptEmbeddings: String?
+    public var guidance: Double?
+    public var stride: Int?
+
+    public init(promptEmbeddings: String? = nil, guidance: Double? = nil, stride: Int? = nil) {
+        self.promptEmbeddings = promptEmbeddings
+        self.guidance = guidance
+        self.stride = stride
+    }
+
+    static func read(_ entry: [String: Any], field: String, path: String) throws -> (folder: String, options: ModelOptions) {
+        let known: Set<String> = ["path", "prompt_embeddings", "defaults"]
+        if let unknown = entry.keys.sorted().first(where: { !known.contains($0) }) {
+            throw JobError(field: "\(field).\(unknown)", "\(path): unknown key (known: defaults, path, prompt_embeddings)")
+        }
+        let f = FieldReader(entry)
+        guard let folder = try f.string("path"), !folder.isEmpty else {
+            throw JobError(field: "\(field).path", "\(path): the model's checkpoint folder is missing")
+        }
+        var options = ModelOptions(promptEmbeddings: try f.string("prompt_embeddings"))
+        if let d = entry["defaults"] {
+            guard let defaults = d as? [String: Any] else { throw JobError(field: "\(field).defaults", "\(path): must be an object") }
+            if let unknown = defaults.keys.sorted().first(where: { !["guidance", "stride"].contains($0) }) {
+                throw JobError(field: "\(field).defaults.\(unknown)", "\(path): unknown key (known: guidance, stride)")
+            }
+            let g = FieldReader(defaults)
+            options.guidance = try g.double("guidance", in: 0...100)
+            options.stride = try g.int("stride", in: 1...10_000)
+        }
+        return (folder, options)
     }
 }

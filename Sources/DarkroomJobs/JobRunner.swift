@@ -44,16 +44,17 @@ public struct JobRunner {
     }
 
     /// Fills every parameter from the sidecar, the config's defaults and the model's; picks a seed if none is given.
-    public func resolve(_ s: Sidecar, for denoiser: Denoiser) throws -> EditRequest {
+    public func resolve(_ s: Sidecar, for denoiser: Denoiser, model: String? = nil) throws -> EditRequest {
         var r = EditRequest(mode: s.resolvedMode)
+        let options = config.options(forModel: model ?? config.defaultModel)
         let maxT = denoiser.schedule.maxTimestep
         r.prompt = s.prompt ?? ""
         r.prompts = s.prompts ?? []
         r.noiseLevels = s.noiseLevels ?? []
         r.strength = s.strength
         r.t = s.t ?? [maxT / 4, maxT / 2, 3 * maxT / 4].map { max(1, $0) }
-        r.guidance = Float(s.guidance ?? config.guidance ?? 5)
-        r.stride = s.steps.map { max(1, maxT / $0) } ?? s.stride ?? config.stride ?? denoiser.defaultStride
+        r.guidance = s.guidance.map(Float.init) ?? (options.guidance ?? config.guidance).map(Float.init) ?? denoiser.defaultGuidance
+        r.stride = s.steps.map { max(1, maxT / $0) } ?? s.stride ?? options.stride ?? config.stride ?? denoiser.defaultStride
         r.steps = s.steps
         r.seed = s.seed ?? config.seed ?? UInt64.random(in: 0...UInt64(Int32.max))
         r.count = s.count ?? 1
@@ -89,9 +90,15 @@ public struct JobRunner {
     /// the field for anything wrong.
     public func prepare(sidecarPath path: String) throws -> Prepared {
         let (sidecar, imagePath, maskPath) = try JobRunner.readSidecar(path)
-        let (modelName, modelPath) = try config.modelPath(sidecar.model)
-        let denoiser = try library.denoiser(at: modelPath, name: modelName)
-        return Prepared(request: try resolve(sidecar, for: denoiser), model: modelName, image: imagePath, mask: maskPath)
+        let modelName = try config.modelPath(sidecar.model).name
+        let denoiser = try self.denoiser(modelName)
+        return Prepared(request: try resolve(sidecar, for: denoiser, model: modelName), model: modelName, image: imagePath, mask: maskPath)
+    }
+
+    /// The loaded model called `name` in config.json.
+    public func denoiser(_ name: String) throws -> Denoiser {
+        let path = try config.modelPath(name).path
+        return try library.denoiser(at: path, name: name, promptEmbeddings: config.options(forModel: name).promptEmbeddings)
     }
 
     /// Runs a prepared job and writes results into `outFolder`.
@@ -102,7 +109,7 @@ public struct JobRunner {
             seconds[phase] = Date().timeIntervalSince(clock)
             clock = Date()
         }
-        let denoiser = try library.denoiser(at: try config.modelPath(job.model).path, name: job.model)
+        let denoiser = try self.denoiser(job.model)
         let image = try job.image.map { ImageResize.fit(try PNGReader.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
         let mask = try job.mask.map { ImageResize.fit(try PNGReader.read(path: $0, channels: 1), size: denoiser.imageSize) }
         lap("load")

@@ -60,6 +60,16 @@ public final class JobStore: @unchecked Sendable {
                 t.column("step", .integer)
             }
         }
+        m.registerMigration("v2: prompt embeddings") { db in
+            try db.create(table: "prompt_embeddings") { t in
+                t.column("encoder", .text).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("shape", .text).notNull()
+                t.column("data", .blob).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.primaryKey(["encoder", "prompt"])
+            }
+        }
         return m
     }
 

@@ -19,7 +19,7 @@ struct BenchCommand: ParsableCommand {
     var channels = 1
     @Option(parsing: .upToNextOption, help: "Batch sizes to time.")
     var batch: [Int] = [1, 64]
-    @Option(help: "Checkpoint folder to time instead of random weights.")
+    @Option(help: "Checkpoint folder to time instead of random weights (a small UNet, or a diffusers IF stage I folder).")
     var model: String?
     @Option(help: "Seconds to spend timing each case (after one warm-up run).")
     var seconds = 3.0
@@ -33,6 +33,8 @@ struct BenchCommand: ParsableCommand {
     var outputs: Int?
     @Flag(help: "Skip the conv and sgemm throughput measurements.")
     var skipKernels = false
+    @Flag(help: "With an IF model: also report the time per layer type.")
+    var profile = false
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
     @OptionGroup var engine: EngineOptions
@@ -44,6 +46,10 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "gallery for %d jobs: first full rebuild %.2f s (every job page + index), rebuild with nothing changed %.2f s, index alone %.2f s",
                          jobs, g.rebuild, g.again, g.index))
             print(String(format: "GIF: 60 frames of 256x256 colour encoded in %.3f s (median-cut palette included)", try OutputBench.gif()))
+            return
+        }
+        if let model, IFUNet.isIFFolder(model) {
+            try IFBench(folder: model, batches: batch, seconds: seconds, profile: profile, json: json).run()
             return
         }
         let unet: TinyUNet

@@ -10,11 +10,13 @@ struct ForwardCommand: ParsableCommand {
         abstract: "Run a model once on tensors read from a safetensors file and write the result.",
         discussion: """
         For the small UNet, INPUT holds x [B,C,H,W], t [B,1] and, for class-conditioned models, c [B,K]; \
-        OUTPUT receives out [B,C,H,W].
+        OUTPUT receives out [B,C,H,W]. For a DeepFloyd IF stage I folder (diffusers format: the pipeline folder or its \
+        unet/), INPUT holds sample [B,3,H,W], timestep [B] and encoder_hidden_states [B,77,E]; OUTPUT receives out \
+        [B,6,H,W] (ε, then the variance value).
         """
     )
 
-    @Option(help: "Checkpoint folder (config.json + model.safetensors).")
+    @Option(help: "Checkpoint folder: the small UNet (config.json + model.safetensors) or a diffusers IF stage I folder.")
     var model: String
     @Option(help: "safetensors file with the input tensors.")
     var input: String
@@ -28,13 +30,23 @@ struct ForwardCommand: ParsableCommand {
 
     func run() throws {
         engine.apply()
-        let unet = try TinyUNet(checkpoint: model)
         let file = try SafeTensorsFile(path: input)
-        for name in ["x", "t"] where !file.contains(name) {
-            throw ValidationError("\(input) has no tensor '\(name)' (found: \(file.names.joined(separator: ", ")))")
+        let out: Tensor
+        if IFUNet.isIFFolder(model) {
+            try require(["sample", "timestep", "encoder_hidden_states"], in: file)
+            let unet = try IFUNet(folder: model)
+            let timestep = try file.tensor("timestep")
+            let batch = try file.tensor("sample").shape.first ?? 0
+            // A single timestep is broadcast over the batch, as diffusers does.
+            let timesteps = timestep.count == 1 ? Array(repeating: timestep.pointer[0], count: batch) : timestep.scalars
+            out = try unet.forward(try file.tensor("sample"), timesteps: timesteps,
+                                   encoderHiddenStates: try file.tensor("encoder_hidden_states"))
+        } else {
+            try require(["x", "t"], in: file)
+            let unet = try TinyUNet(checkpoint: model)
+            let c = file.contains("c") ? try file.tensor("c") : nil
+            out = try unet.forward(try file.tensor("x"), t: try file.tensor("t"), c: c)
         }
-        let c = file.contains("c") ? try file.tensor("c") : nil
-        let out = try unet.forward(try file.tensor("x"), t: try file.tensor("t"), c: c)
         try SafeTensorsWriter.write(["out": out], to: output)
         print("wrote out \(out.shape) to \(output)")
         if let expect {
@@ -46,6 +58,12 @@ struct ForwardCommand: ParsableCommand {
             for i in 0..<out.count { worst = max(worst, abs(out.pointer[i] - reference.pointer[i])) }
             print("max |out - expected| = \(worst) (tolerance \(tolerance))")
             if !(worst <= tolerance) { throw ExitCode.failure }
+        }
+    }
+
+    private func require(_ names: [String], in file: SafeTensorsFile) throws {
+        for name in names where !file.contains(name) {
+            throw ValidationError("\(input) has no tensor '\(name)' (found: \(file.names.joined(separator: ", ")))")
         }
     }
 }

@@ -47,12 +47,14 @@ struct IFAttention {
     }
 
     /// `x` [B,C,H,W] with one text context per sample.
-    func callAsFunction(_ x: Tensor, contexts: [IFTextContext]) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, contexts: [IFTextContext], profiler: LayerProfiler? = nil) throws -> Tensor {
         let (batch, channels) = (x.shape[0], x.shape[1])
         let n = x.shape[2] * x.shape[3]
         let normed = Tensor(uninitialized: x.shape)
-        try Normalization.groupNorm(x, into: normed, groups: groups, weight: groupNorm.weight, bias: groupNorm.bias,
-                                    epsilon: IFAttention.epsilon, epilogue: .init(gelu: false))
+        try profiled(profiler, "attention: group norm") {
+            try Normalization.groupNorm(x, into: normed, groups: groups, weight: groupNorm.weight, bias: groupNorm.bias,
+                                        epsilon: IFAttention.epsilon, epilogue: .init(gelu: false))
+        }
         let out = x.copy()
         let scale = 1 / Float(headDim).squareRoot()
         for b in 0..<batch {
@@ -63,15 +65,17 @@ struct IFAttention {
             let q = TensorStorage(uninitializedCount: channels * n)
             let k = TensorStorage(uninitializedCount: channels * lk), v = TensorStorage(uninitializedCount: channels * lk)
             let o = TensorStorage(uninitializedCount: channels * n)
-            toQ.applyColumns(xb, n: n, into: q.pointer)
-            for row in 0..<channels {
-                (k.pointer + row * lk).update(from: textK.pointer + row * tokens, count: tokens)
-                (v.pointer + row * lk).update(from: textV.pointer + row * tokens, count: tokens)
+            profiled(profiler, "attention: q/k/v projections") {
+                toQ.applyColumns(xb, n: n, into: q.pointer)
+                for row in 0..<channels {
+                    (k.pointer + row * lk).update(from: textK.pointer + row * tokens, count: tokens)
+                    (v.pointer + row * lk).update(from: textV.pointer + row * tokens, count: tokens)
+                }
+                toK.applyColumns(xb, n: n, into: k.pointer + tokens, ldc: lk)
+                toV.applyColumns(xb, n: n, into: v.pointer + tokens, ldc: lk)
             }
-            toK.applyColumns(xb, n: n, into: k.pointer + tokens, ldc: lk)
-            toV.applyColumns(xb, n: n, into: v.pointer + tokens, ldc: lk)
             let (hd, qp, kp, vp, op) = (headDim, q.pointer, k.pointer, v.pointer, o.pointer)
-            try Engine.shards(heads) { range in
+            try profiled(profiler, "attention: scores, softmax, values") { try Engine.shards(heads) { range in
                 let scores = TensorStorage(uninitializedCount: n * lk)
                 let s = scores.pointer
                 for j in range {
@@ -81,8 +85,10 @@ struct IFAttention {
                     // O_jᵀ [d, N] = V_jᵀ [d, L+N] · Sᵀ.
                     sgemm(transposeB: true, m: hd, n: n, k: lk, a: vp + j * hd * lk, lda: lk, b: s, ldb: lk, c: op + j * hd * n)
                 }
+            } }
+            profiled(profiler, "attention: output projection") {
+                toOut.applyColumns(o.pointer, n: n, into: out.pointer + b * channels * n, accumulate: true)
             }
-            toOut.applyColumns(o.pointer, n: n, into: out.pointer + b * channels * n, accumulate: true)
         }
         return out
     }

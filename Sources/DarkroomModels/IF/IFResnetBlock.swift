@@ -29,28 +29,36 @@ struct IFResnetBlock {
     }
 
     /// `x` [B,Ci,H,W]; `activeEmbedding` is GELU(emb) [B,T], shared by every resnet of a forward pass.
-    func callAsFunction(_ x: Tensor, activeEmbedding: Tensor) throws -> Tensor {
+    func callAsFunction(_ x: Tensor, activeEmbedding: Tensor, profiler: LayerProfiler? = nil) throws -> Tensor {
         var h = Tensor(uninitialized: x.shape)
-        try Normalization.groupNorm(x, into: h, groups: groups, weight: norm1.weight, bias: norm1.bias, epsilon: epsilon,
-                                    epilogue: .init(gelu: true))
-        var skip = x
-        switch resample {
-        case .none: break
-        case .down:
-            h = try Pooling.averagePool(h, kernel: 2)
-            skip = try Pooling.averagePool(skip, kernel: 2)
-        case .up:
-            h = try Pooling.upsampleNearest(h, factor: 2)
-            skip = try Pooling.upsampleNearest(skip, factor: 2)
+        try profiled(profiler, "group norm + GELU") {
+            try Normalization.groupNorm(x, into: h, groups: groups, weight: norm1.weight, bias: norm1.bias, epsilon: epsilon,
+                                        epilogue: .init(gelu: true))
         }
-        h = try conv1(h)
-        let film = try timeProjection(activeEmbedding)   // [B, 2·Cout]: scale, then shift
-        try Normalization.groupNorm(h, into: h, groups: groups, weight: norm2.weight, bias: norm2.bias, epsilon: epsilon,
-                                    epilogue: .init(scale: film.pointer, shift: film.pointer + outputs, stride: 2 * outputs, gelu: true))
-        h = try conv2(h)
-        if let shortcut { skip = try shortcut(skip) }
-        let hp = h.pointer, sp = skip.pointer
-        parallelRanges(h.count) { range in for i in range { hp[i] += sp[i] } }
+        var skip = x
+        if resample != .none {
+            try profiled(profiler, "resample (pool, nearest)") {
+                if resample == .down {
+                    h = try Pooling.averagePool(h, kernel: 2)
+                    skip = try Pooling.averagePool(skip, kernel: 2)
+                } else {
+                    h = try Pooling.upsampleNearest(h, factor: 2)
+                    skip = try Pooling.upsampleNearest(skip, factor: 2)
+                }
+            }
+        }
+        h = try profiled(profiler, "conv 3x3") { try conv1(h) }
+        try profiled(profiler, "group norm + FiLM + GELU") {
+            let film = try timeProjection(activeEmbedding)   // [B, 2·Cout]: scale, then shift
+            try Normalization.groupNorm(h, into: h, groups: groups, weight: norm2.weight, bias: norm2.bias, epsilon: epsilon,
+                                        epilogue: .init(scale: film.pointer, shift: film.pointer + outputs, stride: 2 * outputs, gelu: true))
+        }
+        h = try profiled(profiler, "conv 3x3") { try conv2(h) }
+        if let shortcut { skip = try profiled(profiler, "conv 1x1 shortcut") { try shortcut(skip) } }
+        profiled(profiler, "residual add") {
+            let hp = h.pointer, sp = skip.pointer
+            parallelRanges(h.count) { range in for i in range { hp[i] += sp[i] } }
+        }
         return h
     }
 }

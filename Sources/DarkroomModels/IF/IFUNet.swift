@@ -16,6 +16,8 @@ public final class IFUNet: @unchecked Sendable {
     public let config: IFUNetConfig
     /// The weight file the network was loaded from (nil for random weights).
     public let weightsPath: String?
+    /// When set, every forward pass adds its time per layer type here (benchmarks).
+    public var profiler: LayerProfiler?
 
     private let convIn, convOut: ConvLayer
     private let time: IFTimeEmbedding
@@ -118,7 +120,9 @@ public final class IFUNet: @unchecked Sendable {
         guard encoderHiddenStates.rank == 3, encoderHiddenStates.shape[0] == sample.shape.first else {
             throw ModelError.badInput("encoder_hidden_states must be [B,L,\(config.encoderHidDim)] with B = \(sample.shape.first ?? 0), got \(encoderHiddenStates.shape)")
         }
-        let contexts = try (0..<encoderHiddenStates.shape[0]).map { try encodeText(encoderHiddenStates.slice(batch: $0..<($0 + 1))) }
+        let contexts = try profiled(profiler, "text: pooling, projection, attention K/V") {
+            try (0..<encoderHiddenStates.shape[0]).map { try encodeText(encoderHiddenStates.slice(batch: $0..<($0 + 1))) }
+        }
         return try forward(sample, timesteps: timesteps, contexts: contexts)
     }
 
@@ -148,38 +152,42 @@ public final class IFUNet: @unchecked Sendable {
     }
 
     private func run(_ x: Tensor, timesteps: [Float], contexts: [IFTextContext]) throws -> Tensor {
-        let emb = try time(timesteps)
+        let p = profiler
+        let emb = try profiled(p, "time embedding") { try time(timesteps) }
         let t = config.timeEmbeddingDim
         for (b, context) in contexts.enumerated() {
             for i in 0..<t { emb.pointer[b * t + i] += context.pooled.pointer[i] }
         }
         Activation.geluInPlace(emb)   // every resnet applies GELU to emb before its projection
 
-        var h = try convIn(x)
+        var h = try profiled(p, "conv in/out") { try convIn(x) }
         var skips = [h]
         for block in down {
             for (k, resnet) in block.resnets.enumerated() {
-                h = try resnet(h, activeEmbedding: emb)
-                if !block.attentions.isEmpty { h = try block.attentions[k](h, contexts: contexts) }
+                h = try resnet(h, activeEmbedding: emb, profiler: p)
+                if !block.attentions.isEmpty { h = try block.attentions[k](h, contexts: contexts, profiler: p) }
                 skips.append(h)
             }
             if let resampler = block.resampler {
-                h = try resampler(h, activeEmbedding: emb)
+                h = try resampler(h, activeEmbedding: emb, profiler: p)
                 skips.append(h)
             }
         }
-        h = try midResnets[0](h, activeEmbedding: emb)
-        h = try midAttention(h, contexts: contexts)
-        h = try midResnets[1](h, activeEmbedding: emb)
+        h = try midResnets[0](h, activeEmbedding: emb, profiler: p)
+        h = try midAttention(h, contexts: contexts, profiler: p)
+        h = try midResnets[1](h, activeEmbedding: emb, profiler: p)
         for block in up {
             for (k, resnet) in block.resnets.enumerated() {
-                h = try resnet(Elementwise.concatChannels([h, skips.removeLast()]), activeEmbedding: emb)
-                if !block.attentions.isEmpty { h = try block.attentions[k](h, contexts: contexts) }
+                let joined = try profiled(p, "skip concat") { try Elementwise.concatChannels([h, skips.removeLast()]) }
+                h = try resnet(joined, activeEmbedding: emb, profiler: p)
+                if !block.attentions.isEmpty { h = try block.attentions[k](h, contexts: contexts, profiler: p) }
             }
-            if let resampler = block.resampler { h = try resampler(h, activeEmbedding: emb) }
+            if let resampler = block.resampler { h = try resampler(h, activeEmbedding: emb, profiler: p) }
         }
-        try Normalization.groupNorm(h, into: h, groups: config.normGroups, weight: normOut.weight, bias: normOut.bias,
-                                    epsilon: config.normEpsilon, epilogue: .init(gelu: true))
-        return try convOut(h)
+        try profiled(p, "group norm + GELU") {
+            try Normalization.groupNorm(h, into: h, groups: config.normGroups, weight: normOut.weight, bias: normOut.bias,
+                                        epsilon: config.normEpsilon, epilogue: .init(gelu: true))
+        }
+        return try profiled(p, "conv in/out") { try convOut(h) }
     }
 }

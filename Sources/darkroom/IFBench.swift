@@ -1,0 +1,71 @@
+import DarkroomModels
+import DarkroomTensor
+import Foundation
+
+/// `darkroom bench --model IF_FOLDER`: forward latency of a DeepFloyd IF stage I UNet, optionally per layer type.
+struct IFBench {
+    let folder: String
+    let batches: [Int]
+    let seconds: Double
+    let profile: Bool
+    let json: Bool
+
+    func run() throws {
+        let loadStart = Date()
+        let unet = try IFUNet(folder: folder)
+        let loadSeconds = Date().timeIntervalSince(loadStart)
+        let c = unet.config
+        let size = c.sampleSize
+        var rng = RandomSource(seed: 3)
+        var results: [[String: Any]] = []
+        for b in batches {
+            let x = rng.gaussian([b, c.inChannels, size, size])
+            let e = rng.gaussian([b, 77, c.encoderHidDim])
+            let t = (0..<b).map { Float(990 - 30 * $0) }
+            _ = try unet.forward(x, timesteps: t, encoderHiddenStates: e)   // warm-up: pages in the weights
+            var times: [Double] = []
+            let profiler = LayerProfiler()
+            let start = Date()
+            while times.count < 2 || (Date().timeIntervalSince(start) < seconds && times.count < 50) {
+                unet.profiler = profile ? profiler : nil
+                let t0 = DispatchTime.now().uptimeNanoseconds
+                _ = try unet.forward(x, timesteps: t, encoderHiddenStates: e)
+                times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+            }
+            unet.profiler = nil
+            let sorted = times.sorted()
+            var row: [String: Any] = ["batch": b, "median_s": sorted[sorted.count / 2], "min_s": sorted[0], "runs": times.count]
+            if profile {
+                row["profile"] = profiler.totals.map { ["kind": $0.kind, "seconds_per_forward": $0.seconds / Double(times.count)] }
+            }
+            results.append(row)
+        }
+        let peak = peakResidentBytes()
+        if json {
+            let object: [String: Any] = ["threads": Engine.threads, "load_s": loadSeconds, "peak_rss_bytes": peak,
+                                         "block_out_channels": c.blockOutChannels, "forward": results]
+            print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+            return
+        }
+        print("IF stage I UNet \(c.blockOutChannels), D=\(c.crossAttentionDim), E=\(c.encoderHidDim), \(size)x\(size), "
+              + "\(Engine.threads) threads; loaded in " + String(format: "%.2f s", loadSeconds))
+        for r in results {
+            print(String(format: "  forward batch %d: %.3f s median (%.3f min, %d runs)", r["batch"] as! Int,
+                         r["median_s"] as! Double, r["min_s"] as! Double, r["runs"] as! Int))
+            for p in (r["profile"] as? [[String: Any]]) ?? [] {
+                let share = (p["seconds_per_forward"] as! Double) / (r["median_s"] as! Double)
+                let kind = (p["kind"] as! String).padding(toLength: 42, withPad: " ", startingAt: 0)
+                print("      " + kind + String(format: " %7.3f s  %5.1f%%", p["seconds_per_forward"] as! Double, 100 * share))
+            }
+        }
+        print(String(format: "  peak RSS %.2f GB", Double(peak) / 1e9))
+    }
+
+    /// The process's peak resident set (VmHWM), in bytes.
+    private func peakResidentBytes() -> Int {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
+        return kb * 1024
+    }
+}
