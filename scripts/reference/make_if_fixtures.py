@@ -21,9 +21,10 @@ CASES = {
     "if_a": (if_config([8, 16, 24, 32], 32, 24, layers=1, head_dim=8, groups=8, pool_heads=4, sample_size=16), 2, 16, 16, False),
     # Two layers per block, four channels per group, non-square input, batch 1, fp16 weight file.
     "if_b": (if_config([8, 16, 24, 32], 32, 64, layers=2, head_dim=8, groups=4, pool_heads=8, sample_size=24), 1, 16, 24, True),
-    # Three blocks, attention in the first two only, IF's three layers per block, batch 2.
-    "if_c": (if_config([16, 24, 32], 32, 32, layers=3, head_dim=8, groups=8, pool_heads=2, sample_size=8,
-                       attention_blocks=[True, True, False]), 2, 8, 8, False),
+    # Three blocks, attention in the middle one only, IF's three layers per block, batch 2, at 32×32 where Darkroom
+    # switches its 3×3 convolutions to Winograd.
+    "if_c": (if_config([16, 24, 32], 32, 32, layers=3, head_dim=8, groups=8, pool_heads=2, sample_size=32,
+                       attention_blocks=[False, True, False]), 2, 32, 32, False),
 }
 
 

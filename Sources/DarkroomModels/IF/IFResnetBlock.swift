@@ -15,12 +15,15 @@ struct IFResnetBlock {
     let epsilon: Float
     let outputs: Int
 
-    init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int, config: IFUNetConfig, resample: Resample = .none) {
+    /// `side` is the block's input resolution at the model's sample size (it picks the convolution algorithm).
+    init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int, config: IFUNetConfig, side: Int,
+         resample: Resample = .none) {
+        let convSide = resample == .down ? side / 2 : resample == .up ? side * 2 : side
         norm1 = NormLayer(r, prefix + "norm1.", inputs)
-        conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3)
+        conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3, plane: convSide * convSide)
         timeProjection = DenseLayer(r, prefix + "time_emb_proj.", config.timeEmbeddingDim, 2 * outputs)
         norm2 = NormLayer(r, prefix + "norm2.", outputs)
-        conv2 = ConvLayer(r, prefix + "conv2.", outputs, outputs, kernel: 3)
+        conv2 = ConvLayer(r, prefix + "conv2.", outputs, outputs, kernel: 3, plane: convSide * convSide)
         shortcut = inputs != outputs ? ConvLayer(r, prefix + "conv_shortcut.", inputs, outputs, kernel: 1) : nil
         self.resample = resample
         self.outputs = outputs

@@ -48,21 +48,23 @@ public final class IFUNet: @unchecked Sendable {
         var channels = widths[0]
         for (i, width) in widths.enumerated() {
             let p = "down_blocks.\(i)."
+            let side = config.sampleSize >> i
             var block = Block(resnets: [], attentions: [], resampler: nil)
             for k in 0..<layers {
-                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", k == 0 ? channels : width, width, config: config))
+                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", k == 0 ? channels : width, width, config: config, side: side))
                 if config.downBlockHasAttention[i] { block.attentions.append(attention(p + "attentions.\(k).", width)) }
             }
             if i < widths.count - 1 {
-                block.resampler = IFResnetBlock(r, p + "downsamplers.0.", width, width, config: config, resample: .down)
+                block.resampler = IFResnetBlock(r, p + "downsamplers.0.", width, width, config: config, side: side, resample: .down)
             }
             down.append(block)
             channels = width
         }
         self.down = down
 
-        midResnets = [IFResnetBlock(r, "mid_block.resnets.0.", channels, channels, config: config),
-                      IFResnetBlock(r, "mid_block.resnets.1.", channels, channels, config: config)]
+        let midSide = config.sampleSize >> (widths.count - 1)
+        midResnets = [IFResnetBlock(r, "mid_block.resnets.0.", channels, channels, config: config, side: midSide),
+                      IFResnetBlock(r, "mid_block.resnets.1.", channels, channels, config: config, side: midSide)]
         midAttention = attention("mid_block.attentions.0.", channels)
 
         var up: [Block] = []
@@ -70,14 +72,15 @@ public final class IFUNet: @unchecked Sendable {
         for (i, width) in reversed.enumerated() {
             let p = "up_blocks.\(i)."
             let skipWidth = reversed[min(i + 1, reversed.count - 1)]
+            let side = config.sampleSize >> (reversed.count - 1 - i)
             var block = Block(resnets: [], attentions: [], resampler: nil)
             for k in 0...layers {
                 let inputs = (k == 0 ? channels : width) + (k == layers ? skipWidth : width)
-                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", inputs, width, config: config))
+                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", inputs, width, config: config, side: side))
                 if config.upBlockHasAttention[i] { block.attentions.append(attention(p + "attentions.\(k).", width)) }
             }
             if i < reversed.count - 1 {
-                block.resampler = IFResnetBlock(r, p + "upsamplers.0.", width, width, config: config, resample: .up)
+                block.resampler = IFResnetBlock(r, p + "upsamplers.0.", width, width, config: config, side: side, resample: .up)
             }
             up.append(block)
             channels = width

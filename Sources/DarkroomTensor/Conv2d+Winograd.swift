@@ -1,0 +1,145 @@
+import Foundation
+
+/// 3×3 convolution (stride 1, padding 1) by Winograd's F(2×2, 3×3): 16 GEMMs of [Co,Ci]×[Ci,tiles] replace one
+/// of [Co,9·Ci]×[9·Ci,H·W], 2.25× fewer multiplies (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+/// Networks", 2016). The transforms only add, subtract and halve, so Float32 results stay within a few ulps of
+/// the direct convolution's.
+public struct WinogradConv3x3: @unchecked Sendable {
+    /// U = G·g·Gᵀ for every (co, ci), stored as 16 matrices [Co, Ci] (element k of the 4×4 tile first).
+    public let transformed: Tensor
+    public let bias: Tensor?
+    public let outputs: Int
+    public let inputs: Int
+
+    /// Transforms `weight` [Co,Ci,3,3] once.
+    public init(weight: Tensor, bias: Tensor?) throws {
+        guard weight.rank == 4, weight.shape[2] == 3, weight.shape[3] == 3 else {
+            throw TensorError.shapeMismatch("Winograd 3x3 convolution with weight \(weight.shape)")
+        }
+        if let bias, bias.count != weight.shape[0] { throw TensorError.shapeMismatch("conv bias \(bias.shape) for \(weight.shape)") }
+        let (co, ci) = (weight.shape[0], weight.shape[1])
+        outputs = co
+        inputs = ci
+        self.bias = bias
+        transformed = Tensor(uninitialized: [16, co, ci])
+        let u = transformed.pointer, w = weight.pointer
+        let plane = co * ci
+        parallelRanges(plane, minimumChunk: 1024) { range in
+            for pair in range {
+                let g = w + pair * 9
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: 12) { t in   // G·g, 4×3
+                for c in 0..<3 {
+                    let (g0, g1, g2) = (g[c], g[3 + c], g[6 + c])
+                    t[c] = g0
+                    t[3 + c] = 0.5 * (g0 + g1 + g2)
+                    t[6 + c] = 0.5 * (g0 - g1 + g2)
+                    t[9 + c] = g2
+                }
+                for r in 0..<4 {
+                    let (a, b, c) = (t[3 * r], t[3 * r + 1], t[3 * r + 2])
+                    u[(4 * r) * plane + pair] = a
+                    u[(4 * r + 1) * plane + pair] = 0.5 * (a + b + c)
+                    u[(4 * r + 2) * plane + pair] = 0.5 * (a - b + c)
+                    u[(4 * r + 3) * plane + pair] = c
+                }
+                }
+            }
+        }
+    }
+
+    /// Convolves `x` [B,Ci,H,W] (any H, W ≥ 1) with padding 1.
+    public func callAsFunction(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 4, x.shape[1] == inputs else {
+            throw TensorError.shapeMismatch("Winograd conv input \(x.shape) for \(inputs) channels")
+        }
+        let (batch, h, w) = (x.shape[0], x.shape[2], x.shape[3])
+        let out = Tensor(uninitialized: [batch, outputs, h, w])
+        let (th, tw) = ((h + 1) / 2, (w + 1) / 2)
+        let tiles = th * tw
+        let v = TensorStorage(uninitializedCount: 16 * inputs * tiles)
+        let m = TensorStorage(uninitializedCount: 16 * outputs * tiles)
+        for b in 0..<batch {
+            inputTransform(x.pointer + b * inputs * h * w, h: h, w: w, th: th, tw: tw, into: v.pointer)
+            let (vp, mp, up, co, ci) = (v.pointer, m.pointer, transformed.pointer, outputs, inputs)
+            try Engine.shards(16) { range in
+                for k in range {
+                    sgemm(m: co, n: tiles, k: ci, a: up + k * co * ci, b: vp + k * ci * tiles, c: mp + k * co * tiles)
+                }
+            }
+            outputTransform(m.pointer, h: h, w: w, th: th, tw: tw, into: out.pointer + b * outputs * h * w)
+        }
+        return out
+    }
+
+    /// V = Bᵀ·d·B for every channel and 4×4 input tile (tiles overlap by 2; outside the image is 0).
+    private func inputTransform(_ src: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, into v: UnsafeMutablePointer<Float>) {
+        let tiles = th * tw
+        let (ph, pw) = (2 * th + 2, 2 * tw + 2)
+        let stride = inputs * tiles
+        parallelRanges(inputs, minimumChunk: max(1, 4096 / max(tiles, 1))) { range in
+            // The channel copied into a zero border, so every tile reads without bounds checks.
+            let padded = UnsafeMutablePointer<Float>.allocate(capacity: ph * pw)
+            defer { padded.deallocate() }
+            padded.initialize(repeating: 0, count: ph * pw)
+            for c in range {
+                let plane = src + c * h * w
+                for y in 0..<h { (padded + (y + 1) * pw + 1).update(from: plane + y * w, count: w) }
+                let dst = v + c * tiles
+                for ty in 0..<th {
+                    let r0 = padded + 2 * ty * pw, r1 = r0 + pw, r2 = r1 + pw, r3 = r2 + pw
+                    let row = dst + ty * tw
+                    for tx in 0..<tw {
+                        let x0 = 2 * tx
+                        // Bᵀ·d, column by column.
+                        let a0 = r0[x0] - r2[x0], a1 = r0[x0 + 1] - r2[x0 + 1], a2 = r0[x0 + 2] - r2[x0 + 2], a3 = r0[x0 + 3] - r2[x0 + 3]
+                        let b0 = r1[x0] + r2[x0], b1 = r1[x0 + 1] + r2[x0 + 1], b2 = r1[x0 + 2] + r2[x0 + 2], b3 = r1[x0 + 3] + r2[x0 + 3]
+                        let c0 = r2[x0] - r1[x0], c1 = r2[x0 + 1] - r1[x0 + 1], c2 = r2[x0 + 2] - r1[x0 + 2], c3 = r2[x0 + 3] - r1[x0 + 3]
+                        let d0 = r1[x0] - r3[x0], d1 = r1[x0 + 1] - r3[x0 + 1], d2 = r1[x0 + 2] - r3[x0 + 2], d3 = r1[x0 + 3] - r3[x0 + 3]
+                        // ·B, row by row.
+                        let o = row + tx
+                        o[0] = a0 - a2; o[stride] = a1 + a2; o[2 * stride] = a2 - a1; o[3 * stride] = a1 - a3
+                        o[4 * stride] = b0 - b2; o[5 * stride] = b1 + b2; o[6 * stride] = b2 - b1; o[7 * stride] = b1 - b3
+                        o[8 * stride] = c0 - c2; o[9 * stride] = c1 + c2; o[10 * stride] = c2 - c1; o[11 * stride] = c1 - c3
+                        o[12 * stride] = d0 - d2; o[13 * stride] = d1 + d2; o[14 * stride] = d2 - d1; o[15 * stride] = d1 - d3
+                    }
+                }
+            }
+        }
+    }
+
+    /// Y = Aᵀ·M·A (2×2 per tile) plus the bias, cropped to the image.
+    private func outputTransform(_ m: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, into dst: UnsafeMutablePointer<Float>) {
+        let tiles = th * tw
+        let stride = outputs * tiles
+        let bp = bias?.pointer
+        parallelRanges(outputs, minimumChunk: max(1, 4096 / max(tiles, 1))) { range in
+            for o in range {
+                let src = m + o * tiles
+                let plane = dst + o * h * w
+                let bv = bp?[o] ?? 0
+                for ty in 0..<th {
+                    let y = 2 * ty
+                    for tx in 0..<tw {
+                        let s = src + ty * tw + tx
+                        let m00 = s[0], m01 = s[stride], m02 = s[2 * stride], m03 = s[3 * stride]
+                        let m10 = s[4 * stride], m11 = s[5 * stride], m12 = s[6 * stride], m13 = s[7 * stride]
+                        let m20 = s[8 * stride], m21 = s[9 * stride], m22 = s[10 * stride], m23 = s[11 * stride]
+                        let m30 = s[12 * stride], m31 = s[13 * stride], m32 = s[14 * stride], m33 = s[15 * stride]
+                        // Aᵀ·M: rows 0+1+2 and 1−2−3.
+                        let p0 = m00 + m10 + m20, p1 = m01 + m11 + m21, p2 = m02 + m12 + m22, p3 = m03 + m13 + m23
+                        let q0 = m10 - m20 - m30, q1 = m11 - m21 - m31, q2 = m12 - m22 - m32, q3 = m13 - m23 - m33
+                        let x = 2 * tx
+                        let line0 = plane + y * w
+                        line0[x] = p0 + p1 + p2 + bv
+                        if x + 1 < w { line0[x + 1] = p1 - p2 - p3 + bv }
+                        if y + 1 < h {
+                            let line1 = line0 + w
+                            line1[x] = q0 + q1 + q2 + bv
+                            if x + 1 < w { line1[x + 1] = q1 - q2 - q3 + bv }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
