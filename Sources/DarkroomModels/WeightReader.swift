@@ -62,6 +62,17 @@ public final class WeightReader {
         }
     }
 
+    /// The tensor `name` as a weight that keeps a file's half precision (see `WeightTensor`); checked like `take`.
+    public func takeWeight(_ name: String, _ shape: [Int]) -> WeightTensor {
+        guard case .file(let file) = source, let entry = file.entries[name], entry.shape == shape, entry.dtype == .f16,
+              let weight = try? file.weight(name) else {
+            return WeightTensor(take(name, shape))
+        }
+        taken.insert(name)
+        requested.append((name, shape))
+        return weight
+    }
+
     /// Throws `ModelError.checkpointMismatch` if any tensor was missing, misshaped or left unused.
     public func finish() throws {
         guard case .file(let file) = source else { return }

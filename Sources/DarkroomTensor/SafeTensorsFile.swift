@@ -130,11 +130,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
             UnsafeMutableRawPointer(out.pointer).copyMemory(from: raw, byteCount: count * 4)
             return out
         case .f16:
-            let out = Tensor(uninitialized: entry.shape)
-            for i in 0..<count {
-                out.pointer[i] = Float(Float16(bitPattern: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)))
-            }
-            return out
+            return try weight(name).widened()
         case .bf16:
             let out = Tensor(uninitialized: entry.shape)
             for i in 0..<count {
@@ -149,6 +145,21 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
+    /// The tensor `name` as a weight: F16 kept in half precision without a copy (when aligned), anything else as
+    /// `tensor(_:)` gives it.
+    public func weight(_ name: String) throws -> WeightTensor {
+        guard let entry = entries[name], let base else { throw TensorError.missingTensor(path: path, name: name) }
+        let raw = UnsafeRawPointer(base + dataStart + entry.begin)
+        guard entry.dtype == .f16 else { return WeightTensor(try tensor(name)) }
+        if Int(bitPattern: raw) % 2 == 0 {
+            return WeightTensor(half: raw.assumingMemoryBound(to: UInt16.self), shape: entry.shape, owner: self)
+        }
+        let count = entry.shape.reduce(1, *)
+        let copy = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
+        UnsafeMutableRawPointer(copy).copyMemory(from: raw, byteCount: count * 2)
+        return WeightTensor(half: copy, shape: entry.shape, owner: OwnedHalfBuffer(copy))
+    }
+
     /// The integer tensor `name` (I64) as Int values.
     public func int64Values(_ name: String) throws -> [Int64] {
         guard let entry = entries[name], let base else { throw TensorError.missingTensor(path: path, name: name) }
@@ -158,4 +169,11 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let raw = UnsafeRawPointer(base + dataStart + entry.begin)
         return (0..<entry.shape.reduce(1, *)).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self) }
     }
+}
+
+/// Half-precision values copied out of an unaligned file, freed with their last user.
+final class OwnedHalfBuffer {
+    let pointer: UnsafeMutablePointer<UInt16>
+    init(_ pointer: UnsafeMutablePointer<UInt16>) { self.pointer = pointer }
+    deinit { pointer.deallocate() }
 }

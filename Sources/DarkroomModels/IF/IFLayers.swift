@@ -1,19 +1,19 @@
 import DarkroomTensor
 
-/// A linear layer's weight [out, in] and bias [out], as PyTorch stores them.
+/// A linear layer's weight [out, in] (kept in half precision when the file has it) and bias [out].
 struct DenseLayer {
-    let weight: Tensor
+    let weight: WeightTensor
     let bias: Tensor
     var outputs: Int { weight.shape[0] }
     var inputs: Int { weight.shape[1] }
 
     init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int) {
-        weight = r.take(prefix + "weight", [outputs, inputs])
+        weight = r.takeWeight(prefix + "weight", [outputs, inputs])
         bias = r.take(prefix + "bias", [outputs])
     }
 
     /// y = x·Wᵀ + b over the last dimension of `x`.
-    func callAsFunction(_ x: Tensor) throws -> Tensor { try Linear.forward(x, weight: weight, bias: bias) }
+    func callAsFunction(_ x: Tensor) throws -> Tensor { try weight.withFloat { try Linear.forward(x, weight: $0, bias: bias) } }
 
     /// Channel-major application: out [outputs, n] = W·x [inputs, n] + b (+ out when `accumulate`), row stride `ldc`.
     func applyColumns(_ x: UnsafePointer<Float>, n: Int, into out: UnsafeMutablePointer<Float>, ldc: Int? = nil,
@@ -23,7 +23,7 @@ struct DenseLayer {
             let row = out + o * ld, b = bias.pointer[o]
             if accumulate { for i in 0..<n { row[i] += b } } else { row.update(repeating: b, count: n) }
         }
-        sgemm(m: outputs, n: n, k: inputs, a: weight.pointer, b: x, beta: 1, c: out, ldc: ld)
+        weight.withFloat { w in sgemm(m: outputs, n: n, k: inputs, a: w.pointer, b: x, beta: 1, c: out, ldc: ld) }
     }
 }
 
@@ -41,7 +41,8 @@ struct NormLayer {
 /// A 3×3 (padding 1) or 1×1 convolution: through im2col and GEMM, or, for 3×3 kernels at high resolution, through
 /// Winograd F(2×2, 3×3) (2.25× fewer multiplies; the weights are transformed once, 16/9 of their size).
 struct ConvLayer {
-    let weight: Tensor
+    /// The weight for im2col (half precision when the file has it); nil when Winograd's transformed copy replaces it.
+    let weight: WeightTensor?
     let bias: Tensor
     let padding: Int
     let winograd: WinogradConv3x3?
@@ -51,15 +52,16 @@ struct ConvLayer {
     static let winogradMinimumPlane = 32 * 32
 
     init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int, kernel: Int, plane: Int = 0) {
-        weight = r.take(prefix + "weight", [outputs, inputs, kernel, kernel])
+        let w = r.takeWeight(prefix + "weight", [outputs, inputs, kernel, kernel])
         bias = r.take(prefix + "bias", [outputs])
         padding = kernel / 2
         winograd = kernel == 3 && plane >= ConvLayer.winogradMinimumPlane
-            ? try? WinogradConv3x3(weight: weight, bias: bias) : nil
+            ? try? WinogradConv3x3(weight: w.widened(), bias: bias) : nil
+        weight = winograd == nil ? w : nil
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         if let winograd { return try winograd(x) }
-        return try Conv2d.forward(x, weight: weight, bias: bias, stride: 1, padding: padding)
+        return try weight!.withFloat { try Conv2d.forward(x, weight: $0, bias: bias, stride: 1, padding: padding) }
     }
 }

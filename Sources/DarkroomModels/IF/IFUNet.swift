@@ -104,7 +104,9 @@ public final class IFUNet: @unchecked Sendable {
         let d = config.crossAttentionDim
         let ctxT = Tensor(uninitialized: [1, d, tokens])
         for o in 0..<d { (ctxT.pointer + o * tokens).update(repeating: textProjection.bias.pointer[o], count: tokens) }
-        sgemm(transposeB: true, m: d, n: tokens, k: width, a: textProjection.weight.pointer, b: states.pointer, beta: 1, c: ctxT.pointer)
+        textProjection.weight.withFloat { w in
+            sgemm(transposeB: true, m: d, n: tokens, k: width, a: w.pointer, b: states.pointer, beta: 1, c: ctxT.pointer)
+        }
         var keys: [Tensor] = [], values: [Tensor] = []
         for layer in attentionLayers {
             let (k, v) = try layer.textKeysValues(ctxT)

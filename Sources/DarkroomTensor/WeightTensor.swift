@@ -1,0 +1,108 @@
+import Foundation
+
+/// A model weight as stored: Float32, or IEEE half precision kept as is (for example memory-mapped from an fp16
+/// safetensors file) and widened to Float32 only while a layer uses it, halving the memory weights take.
+public struct WeightTensor: @unchecked Sendable {
+    enum Storage {
+        case float(Tensor)
+        case half(UnsafePointer<UInt16>, owner: AnyObject)
+    }
+
+    public let shape: [Int]
+    let storage: Storage
+
+    /// Number of elements.
+    public var count: Int { Tensor.elementCount(shape) }
+    /// True when the values are kept in half precision.
+    public var isHalf: Bool { if case .half = storage { return true } else { return false } }
+
+    /// A Float32 weight.
+    public init(_ tensor: Tensor) {
+        shape = tensor.shape
+        storage = .float(tensor)
+    }
+
+    /// Half-precision values at `pointer`, kept alive by `owner`.
+    public init(half pointer: UnsafePointer<UInt16>, shape: [Int], owner: AnyObject) {
+        self.shape = shape
+        storage = .half(pointer, owner: owner)
+    }
+
+    /// The weight as a Float32 tensor of its own (a new copy when half; the tensor itself otherwise).
+    public func widened() -> Tensor {
+        switch storage {
+        case .float(let t): return t
+        case .half(let p, _):
+            let out = Tensor(uninitialized: shape)
+            HalfPrecision.widen(p, into: out.pointer, count: count)
+            return out
+        }
+    }
+
+    /// Runs `body` with the weight as Float32: the tensor itself, or this thread's scratch buffer holding the widened
+    /// values, valid only during `body` (which must not widen another weight on the same thread meanwhile).
+    public func withFloat<R>(_ body: (Tensor) throws -> R) rethrows -> R {
+        switch storage {
+        case .float(let t): return try body(t)
+        case .half(let p, _):
+            let scratch = ScratchBuffer.forCurrentThread(count: count)
+            HalfPrecision.widen(p, into: scratch.pointer, count: count)
+            return try body(Tensor(shape: shape, storage: TensorStorage(borrowing: scratch.pointer, count: count, owner: scratch)))
+        }
+    }
+}
+
+/// IEEE 754 binary16 → Float32, eight lanes at a time (F16C on x86-64), split across the engine's threads.
+public enum HalfPrecision {
+    public static func widen(_ source: UnsafePointer<UInt16>, into destination: UnsafeMutablePointer<Float>, count: Int) {
+        parallelRanges(count, minimumChunk: 1 << 18) { range in
+            let s = source + range.lowerBound, d = destination + range.lowerBound
+            let n = range.count
+            var i = 0
+            while i + 8 <= n {
+                let h = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float16>.self)
+                UnsafeMutableRawPointer(d + i).storeBytes(of: SIMD8<Float>(h), as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < n {
+                d[i] = Float(Float16(bitPattern: s[i]))
+                i += 1
+            }
+        }
+    }
+}
+
+/// A grow-only Float buffer per thread, for values that live only during one layer (widened weights).
+final class ScratchBuffer {
+    private(set) var pointer: UnsafeMutablePointer<Float>
+    private var capacity: Int
+
+    private init(count: Int) {
+        capacity = count
+        pointer = UnsafeMutableRawPointer.allocate(byteCount: max(count, 1) * 4, alignment: 64).bindMemory(to: Float.self, capacity: max(count, 1))
+    }
+
+    deinit { UnsafeMutableRawPointer(pointer).deallocate() }
+
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { raw in if let raw { Unmanaged<ScratchBuffer>.fromOpaque(raw).release() } }
+        return key
+    }()
+
+    /// This thread's buffer, grown to hold at least `count` floats.
+    static func forCurrentThread(count: Int) -> ScratchBuffer {
+        if let raw = pthread_getspecific(key) {
+            let buffer = Unmanaged<ScratchBuffer>.fromOpaque(raw).takeUnretainedValue()
+            if buffer.capacity < count {
+                UnsafeMutableRawPointer(buffer.pointer).deallocate()
+                buffer.capacity = count
+                buffer.pointer = UnsafeMutableRawPointer.allocate(byteCount: count * 4, alignment: 64).bindMemory(to: Float.self, capacity: count)
+            }
+            return buffer
+        }
+        let buffer = ScratchBuffer(count: count)
+        pthread_setspecific(key, Unmanaged.passRetained(buffer).toOpaque())
+        return buffer
+    }
+}
