@@ -72,12 +72,15 @@ public struct WinogradConv3x3: @unchecked Sendable {
     }
 
     /// V = Bᵀ·d·B for every channel and 4×4 input tile (tiles overlap by 2; outside the image is 0).
+    ///
+    /// Eight tiles of a tile row at a time: one 16-lane load of each input row starting at column 2·tx holds the tiles'
+    /// columns 0 and 1 in its even and odd lanes; the load two columns on holds columns 2 and 3.
     private func inputTransform(_ src: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, into v: UnsafeMutablePointer<Float>) {
         let tiles = th * tw
-        let (ph, pw) = (2 * th + 2, 2 * tw + 2)
+        // Rows padded by one zero row/column before the image and enough after it for the last 16-lane loads.
+        let (ph, pw) = (2 * th + 2, 2 * tw + 18)
         let stride = inputs * tiles
         parallelRanges(inputs, minimumChunk: max(1, 4096 / max(tiles, 1))) { range in
-            // The channel copied into a zero border, so every tile reads without bounds checks.
             let padded = UnsafeMutablePointer<Float>.allocate(capacity: ph * pw)
             defer { padded.deallocate() }
             padded.initialize(repeating: 0, count: ph * pw)
@@ -86,21 +89,57 @@ public struct WinogradConv3x3: @unchecked Sendable {
                 for y in 0..<h { (padded + (y + 1) * pw + 1).update(from: plane + y * w, count: w) }
                 let dst = v + c * tiles
                 for ty in 0..<th {
-                    let r0 = padded + 2 * ty * pw, r1 = r0 + pw, r2 = r1 + pw, r3 = r2 + pw
+                    let r0 = padded + 2 * ty * pw
                     let row = dst + ty * tw
-                    for tx in 0..<tw {
+                    var tx = 0
+                    while tx + 8 <= tw {
+                        // d[r][k] for eight tiles, r = input row 0…3, k = tile column 0…3.
+                        func columns(_ r: Int) -> (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>) {
+                            let p = r0 + r * pw + 2 * tx
+                            let a = UnsafeRawPointer(p).loadUnaligned(as: SIMD16<Float>.self)
+                            let b = UnsafeRawPointer(p + 2).loadUnaligned(as: SIMD16<Float>.self)
+                            return (a.evenHalf, a.oddHalf, b.evenHalf, b.oddHalf)
+                        }
+                        let d0 = columns(0), d1 = columns(1), d2 = columns(2), d3 = columns(3)
+                        func store(_ k: Int, _ value: SIMD8<Float>) {
+                            UnsafeMutableRawPointer(row + k * stride + tx).storeBytes(of: value, as: SIMD8<Float>.self)
+                        }
+                        // Bᵀ·d (rows), then ·B (columns).
+                        let a = (d0.0 - d2.0, d0.1 - d2.1, d0.2 - d2.2, d0.3 - d2.3)
+                        let b = (d1.0 + d2.0, d1.1 + d2.1, d1.2 + d2.2, d1.3 + d2.3)
+                        let e = (d2.0 - d1.0, d2.1 - d1.1, d2.2 - d1.2, d2.3 - d1.3)
+                        let f = (d1.0 - d3.0, d1.1 - d3.1, d1.2 - d3.2, d1.3 - d3.3)
+                        func emit(_ i: Int, _ t: (SIMD8<Float>, SIMD8<Float>, SIMD8<Float>, SIMD8<Float>)) {
+                            store(4 * i, t.0 - t.2)
+                            store(4 * i + 1, t.1 + t.2)
+                            store(4 * i + 2, t.2 - t.1)
+                            store(4 * i + 3, t.1 - t.3)
+                        }
+                        emit(0, a)
+                        emit(1, b)
+                        emit(2, e)
+                        emit(3, f)
+                        tx += 8
+                    }
+                    while tx < tw {
                         let x0 = 2 * tx
-                        // Bᵀ·d, column by column.
-                        let a0 = r0[x0] - r2[x0], a1 = r0[x0 + 1] - r2[x0 + 1], a2 = r0[x0 + 2] - r2[x0 + 2], a3 = r0[x0 + 3] - r2[x0 + 3]
-                        let b0 = r1[x0] + r2[x0], b1 = r1[x0 + 1] + r2[x0 + 1], b2 = r1[x0 + 2] + r2[x0 + 2], b3 = r1[x0 + 3] + r2[x0 + 3]
-                        let c0 = r2[x0] - r1[x0], c1 = r2[x0 + 1] - r1[x0 + 1], c2 = r2[x0 + 2] - r1[x0 + 2], c3 = r2[x0 + 3] - r1[x0 + 3]
-                        let d0 = r1[x0] - r3[x0], d1 = r1[x0 + 1] - r3[x0 + 1], d2 = r1[x0 + 2] - r3[x0 + 2], d3 = r1[x0 + 3] - r3[x0 + 3]
-                        // ·B, row by row.
+                        var d = (SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>(), SIMD4<Float>())
+                        d.0 = UnsafeRawPointer(r0 + x0).loadUnaligned(as: SIMD4<Float>.self)
+                        d.1 = UnsafeRawPointer(r0 + pw + x0).loadUnaligned(as: SIMD4<Float>.self)
+                        d.2 = UnsafeRawPointer(r0 + 2 * pw + x0).loadUnaligned(as: SIMD4<Float>.self)
+                        d.3 = UnsafeRawPointer(r0 + 3 * pw + x0).loadUnaligned(as: SIMD4<Float>.self)
                         let o = row + tx
-                        o[0] = a0 - a2; o[stride] = a1 + a2; o[2 * stride] = a2 - a1; o[3 * stride] = a1 - a3
-                        o[4 * stride] = b0 - b2; o[5 * stride] = b1 + b2; o[6 * stride] = b2 - b1; o[7 * stride] = b1 - b3
-                        o[8 * stride] = c0 - c2; o[9 * stride] = c1 + c2; o[10 * stride] = c2 - c1; o[11 * stride] = c1 - c3
-                        o[12 * stride] = d0 - d2; o[13 * stride] = d1 + d2; o[14 * stride] = d2 - d1; o[15 * stride] = d1 - d3
+                        func emit(_ i: Int, _ t: SIMD4<Float>) {
+                            o[(4 * i) * stride] = t[0] - t[2]
+                            o[(4 * i + 1) * stride] = t[1] + t[2]
+                            o[(4 * i + 2) * stride] = t[2] - t[1]
+                            o[(4 * i + 3) * stride] = t[1] - t[3]
+                        }
+                        emit(0, d.0 - d.2)
+                        emit(1, d.1 + d.2)
+                        emit(2, d.2 - d.1)
+                        emit(3, d.1 - d.3)
+                        tx += 1
                     }
                 }
             }

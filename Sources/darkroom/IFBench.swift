@@ -14,6 +14,7 @@ struct IFBench {
         let loadStart = Date()
         let unet = try IFUNet(folder: folder)
         let loadSeconds = Date().timeIntervalSince(loadStart)
+        let loadedBytes = residentBytes("VmRSS:")
         let c = unet.config
         let size = c.sampleSize
         var rng = RandomSource(seed: 3)
@@ -40,9 +41,9 @@ struct IFBench {
             }
             results.append(row)
         }
-        let peak = peakResidentBytes()
+        let peak = residentBytes("VmHWM:")
         if json {
-            let object: [String: Any] = ["threads": Engine.threads, "load_s": loadSeconds, "peak_rss_bytes": peak,
+            let object: [String: Any] = ["threads": Engine.threads, "load_s": loadSeconds, "peak_rss_bytes": peak, "rss_after_load_bytes": loadedBytes,
                                          "block_out_channels": c.blockOutChannels, "forward": results]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
@@ -58,13 +59,13 @@ struct IFBench {
                 print("      " + kind + String(format: " %7.3f s  %5.1f%%", p["seconds_per_forward"] as! Double, 100 * share))
             }
         }
-        print(String(format: "  peak RSS %.2f GB", Double(peak) / 1e9))
+        print(String(format: "  RSS after loading %.2f GB, peak RSS %.2f GB", Double(loadedBytes) / 1e9, Double(peak) / 1e9))
     }
 
-    /// The process's peak resident set (VmHWM), in bytes.
-    private func peakResidentBytes() -> Int {
+    /// A line of /proc/self/status in bytes: "VmRSS:" (resident now) or "VmHWM:" (peak).
+    private func residentBytes(_ field: String) -> Int {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) }),
               let kb = Int(line.split(separator: " ", omittingEmptySubsequences: true).dropFirst().first ?? "") else { return 0 }
         return kb * 1024
     }

@@ -60,6 +60,9 @@ struct ConvLayer {
         weight = winograd == nil ? w : nil
     }
 
+    /// How this convolution runs, for profiles.
+    var kind: String { winograd != nil ? "conv 3x3 (Winograd)" : "conv 3x3 (im2col + GEMM)" }
+
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         if let winograd { return try winograd(x) }
         return try weight!.withFloat { try Conv2d.forward(x, weight: $0, bias: bias, stride: 1, padding: padding) }
