@@ -33,23 +33,37 @@ struct IFTextPooling {
             x.pointer[c] = sum / Float(tokens) + positional.pointer[c]
         }
         (x.pointer + width).update(from: h.pointer, count: tokens * width)
+        // Only the class token queries, so per head j (channels J): q_J·k_{s,J} = (W_k[J]ᵀq_J)·x_s + q_J·b_k[J], and
+        // Σ_s w_s·v_{s,J} = W_v[J]·(Σ_s w_s·x_s) + b_v[J] (the weights sum to 1). Keys and values of all L+1 rows
+        // are never formed: ~5·E² multiply-adds instead of 3·(L+1)·E².
         let query = try q(Tensor(shape: [1, width], storage: TensorStorage(borrowing: x.pointer, count: width, owner: x.storage)))
-        let keys = try k(x), values = try v(x)
-        // Per head j (channels [j·d, (j+1)·d)): softmax over the L+1 rows of q_j·k_j/√d, then the weighted sum of v_j.
         let d = width / heads
-        let pooled = Tensor(zeros: [1, width])
-        let weights = UnsafeMutablePointer<Float>.allocate(capacity: tokens + 1)
-        defer { weights.deallocate() }
-        for j in 0..<heads {
-            for s in 0...tokens {
-                var dot: Float = 0
-                for c in (j * d)..<((j + 1) * d) { dot += query.pointer[c] * keys.pointer[s * width + c] }
-                weights[s] = dot
+        let rows = tokens + 1
+        let u = Tensor(uninitialized: [heads, width])       // row j: W_k[J]ᵀ·q_J
+        var offsets = [Float](repeating: 0, count: heads)   // q_J·b_k[J]
+        k.weight.withFloat { wk in
+            for j in 0..<heads {
+                sgemm(transposeA: true, m: width, n: 1, k: d, a: wk.pointer + j * d * width, lda: width,
+                      b: query.pointer + j * d, ldb: 1, c: u.pointer + j * width, ldc: 1)
+                for c in (j * d)..<((j + 1) * d) { offsets[j] += query.pointer[c] * k.bias.pointer[c] }
             }
-            Softmax.rowInPlace(weights, count: tokens + 1, scale: 1 / Float(d).squareRoot())
-            for s in 0...tokens {
-                let w = weights[s]
-                for c in (j * d)..<((j + 1) * d) { pooled.pointer[c] += w * values.pointer[s * width + c] }
+        }
+        let scores = Tensor(uninitialized: [heads, rows])   // head j's logits over the L+1 rows
+        sgemm(transposeB: true, m: heads, n: rows, k: width, a: u.pointer, b: x.pointer, c: scores.pointer)
+        for j in 0..<heads {
+            let row = scores.pointer + j * rows
+            for s in 0..<rows { row[s] += offsets[j] }
+            Softmax.rowInPlace(row, count: rows, scale: 1 / Float(d).squareRoot())
+        }
+        let mixed = Tensor(uninitialized: [heads, width])   // row j: Σ_s w_{j,s}·x_s
+        sgemm(m: heads, n: width, k: rows, a: scores.pointer, b: x.pointer, c: mixed.pointer)
+        let pooled = Tensor(uninitialized: [1, width])
+        v.weight.withFloat { wv in
+            for j in 0..<heads {
+                let block = pooled.pointer + j * d
+                block.update(from: v.bias.pointer + j * d, count: d)
+                sgemm(m: d, n: 1, k: width, a: wv.pointer + j * d * width, b: mixed.pointer + j * width, ldb: 1,
+                      beta: 1, c: block, ldc: 1)
             }
         }
         let projected = try proj(pooled)
