@@ -145,15 +145,10 @@ public final class IFUNet: @unchecked Sendable {
         guard contexts.allSatisfy({ $0.keys.count == attentionCount }) else {
             throw ModelError.badInput("a text context was encoded by a different model")
         }
-        if batch == 1 || Engine.threads == 1 { return try run(sample, timesteps: timesteps, contexts: contexts) }
-        let outShape = [batch, config.outChannels, sample.shape[2], sample.shape[3]]
-        let out = Tensor(uninitialized: outShape)
-        let per = out.count / batch
-        try Engine.shards(batch) { range in
-            let y = try run(sample.slice(batch: range), timesteps: Array(timesteps[range]), contexts: Array(contexts[range]))
-            (out.pointer + range.lowerBound * per).update(from: y.pointer, count: y.count)
-        }
-        return out
+        // The whole batch goes through each layer, the layers splitting their work across the engine's threads:
+        // IF's layers are large enough for that, and fp16 weights are then widened once per layer, not once per
+        // shard (measured on IF-I-M, batch 2: 2.25 s and 1.47 GB peak, against 2.31 s and 1.70 GB sharded).
+        return try run(sample, timesteps: timesteps, contexts: contexts)
     }
 
     private func run(_ x: Tensor, timesteps: [Float], contexts: [IFTextContext]) throws -> Tensor {
