@@ -152,7 +152,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         let raw = UnsafeRawPointer(base + dataStart + entry.begin)
         guard entry.dtype == .f16 else { return WeightTensor(try tensor(name)) }
         if Int(bitPattern: raw) % 2 == 0 {
-            return WeightTensor(half: raw.assumingMemoryBound(to: UInt16.self), shape: entry.shape, owner: self)
+            return WeightTensor(half: raw.assumingMemoryBound(to: UInt16.self), shape: entry.shape, owner: self, mapped: true)
         }
         let count = entry.shape.reduce(1, *)
         let copy = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))

@@ -5,7 +5,7 @@ import Foundation
 public struct WeightTensor: @unchecked Sendable {
     enum Storage {
         case float(Tensor)
-        case half(UnsafePointer<UInt16>, owner: AnyObject)
+        case half(UnsafePointer<UInt16>, owner: AnyObject, mapped: Bool)
     }
 
     public let shape: [Int]
@@ -23,18 +23,23 @@ public struct WeightTensor: @unchecked Sendable {
     }
 
     /// Half-precision values at `pointer`, kept alive by `owner`.
-    public init(half pointer: UnsafePointer<UInt16>, shape: [Int], owner: AnyObject) {
+    ///
+    /// `mapped`: the values are a read-only view of a memory-mapped file. Then, once a layer has widened them, the
+    /// pages they fill are handed back to the kernel (`MADV_DONTNEED`): the process keeps no copy of the weights
+    /// between uses, and the next use reads them again from the page cache.
+    public init(half pointer: UnsafePointer<UInt16>, shape: [Int], owner: AnyObject, mapped: Bool = false) {
         self.shape = shape
-        storage = .half(pointer, owner: owner)
+        storage = .half(pointer, owner: owner, mapped: mapped)
     }
 
     /// The weight as a Float32 tensor of its own (a new copy when half; the tensor itself otherwise).
     public func widened() -> Tensor {
         switch storage {
         case .float(let t): return t
-        case .half(let p, _):
+        case .half(let p, _, let mapped):
             let out = Tensor(uninitialized: shape)
             HalfPrecision.widen(p, into: out.pointer, count: count)
+            if mapped { WeightTensor.releasePages(p, bytes: 2 * count) }
             return out
         }
     }
@@ -44,11 +49,24 @@ public struct WeightTensor: @unchecked Sendable {
     public func withFloat<R>(_ body: (Tensor) throws -> R) rethrows -> R {
         switch storage {
         case .float(let t): return try body(t)
-        case .half(let p, _):
+        case .half(let p, _, let mapped):
             let scratch = ScratchBuffer.forCurrentThread(count: count)
             HalfPrecision.widen(p, into: scratch.pointer, count: count)
+            if mapped { WeightTensor.releasePages(p, bytes: 2 * count) }
             return try body(Tensor(shape: shape, storage: TensorStorage(borrowing: scratch.pointer, count: count, owner: scratch)))
         }
+    }
+}
+
+extension WeightTensor {
+    private static let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+
+    /// Drops the resident pages lying wholly inside `bytes` bytes at `p` (clean pages of a private file mapping:
+    /// the next read faults them in again from the file).
+    static func releasePages(_ p: UnsafeRawPointer, bytes: Int) {
+        let start = (Int(bitPattern: p) + pageSize - 1) / pageSize * pageSize
+        let end = (Int(bitPattern: p) + bytes) / pageSize * pageSize
+        if end > start { madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED)) }
     }
 }
 
