@@ -56,17 +56,23 @@ public struct WinogradConv3x3: @unchecked Sendable {
         let out = Tensor(uninitialized: [batch, outputs, h, w])
         let (th, tw) = ((h + 1) / 2, (w + 1) / 2)
         let tiles = th * tw
-        let v = TensorStorage(uninitializedCount: 16 * inputs * tiles)
-        let m = TensorStorage(uninitializedCount: 16 * outputs * tiles)
+        // Every sample's tiles side by side in one set of 16 GEMMs: wider GEMMs for batches.
+        let columns = batch * tiles
+        let v = TensorStorage(uninitializedCount: 16 * inputs * columns)
+        let m = TensorStorage(uninitializedCount: 16 * outputs * columns)
         for b in 0..<batch {
-            inputTransform(x.pointer + b * inputs * h * w, h: h, w: w, th: th, tw: tw, into: v.pointer)
-            let (vp, mp, up, co, ci) = (v.pointer, m.pointer, transformed.pointer, outputs, inputs)
-            try Engine.shards(16) { range in
-                for k in range {
-                    sgemm(m: co, n: tiles, k: ci, a: up + k * co * ci, b: vp + k * ci * tiles, c: mp + k * co * tiles)
-                }
+            inputTransform(x.pointer + b * inputs * h * w, h: h, w: w, th: th, tw: tw, columns: columns,
+                           into: v.pointer + b * tiles)
+        }
+        let (vp, mp, up, co, ci) = (v.pointer, m.pointer, transformed.pointer, outputs, inputs)
+        try Engine.shards(16) { range in
+            for k in range {
+                sgemm(m: co, n: columns, k: ci, a: up + k * co * ci, b: vp + k * ci * columns, c: mp + k * co * columns)
             }
-            outputTransform(m.pointer, h: h, w: w, th: th, tw: tw, into: out.pointer + b * outputs * h * w)
+        }
+        for b in 0..<batch {
+            outputTransform(m.pointer + b * tiles, h: h, w: w, th: th, tw: tw, columns: columns,
+                            into: out.pointer + b * outputs * h * w)
         }
         return out
     }
@@ -75,11 +81,13 @@ public struct WinogradConv3x3: @unchecked Sendable {
     ///
     /// Eight tiles of a tile row at a time: one 16-lane load of each input row starting at column 2·tx holds the tiles'
     /// columns 0 and 1 in its even and odd lanes; the load two columns on holds columns 2 and 3.
-    private func inputTransform(_ src: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, into v: UnsafeMutablePointer<Float>) {
+    /// `v` receives, for element k and channel c, the tiles at `v + (k·Ci + c)·columns`.
+    private func inputTransform(_ src: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, columns: Int,
+                                into v: UnsafeMutablePointer<Float>) {
         let tiles = th * tw
         // Rows padded by one zero row/column before the image and enough after it for the last 16-lane loads.
         let (ph, pw) = (2 * th + 2, 2 * tw + 18)
-        let stride = inputs * tiles
+        let stride = inputs * columns
         parallelRanges(inputs, minimumChunk: max(1, 4096 / max(tiles, 1))) { range in
             let padded = UnsafeMutablePointer<Float>.allocate(capacity: ph * pw)
             defer { padded.deallocate() }
@@ -87,7 +95,7 @@ public struct WinogradConv3x3: @unchecked Sendable {
             for c in range {
                 let plane = src + c * h * w
                 for y in 0..<h { (padded + (y + 1) * pw + 1).update(from: plane + y * w, count: w) }
-                let dst = v + c * tiles
+                let dst = v + c * columns
                 for ty in 0..<th {
                     let r0 = padded + 2 * ty * pw
                     let row = dst + ty * tw
@@ -147,13 +155,15 @@ public struct WinogradConv3x3: @unchecked Sendable {
     }
 
     /// Y = Aᵀ·M·A (2×2 per tile) plus the bias, cropped to the image.
-    private func outputTransform(_ m: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, into dst: UnsafeMutablePointer<Float>) {
+    /// `m` holds, for element k and output channel o, this sample's tiles at `m + (k·Co + o)·columns`.
+    private func outputTransform(_ m: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, columns: Int,
+                                 into dst: UnsafeMutablePointer<Float>) {
         let tiles = th * tw
-        let stride = outputs * tiles
+        let stride = outputs * columns
         let bp = bias?.pointer
         parallelRanges(outputs, minimumChunk: max(1, 4096 / max(tiles, 1))) { range in
             for o in range {
-                let src = m + o * tiles
+                let src = m + o * columns
                 let plane = dst + o * h * w
                 let bv = bp?[o] ?? 0
                 for ty in 0..<th {
