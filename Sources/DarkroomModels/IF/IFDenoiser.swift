@@ -14,6 +14,8 @@ public final class IFDenoiser: Denoiser {
     public let schedule = DDPMSchedule.cosine()
     private var contexts: [ObjectIdentifier: (storage: TensorStorage, context: IFTextContext)] = [:]
     private let lock = NSLock()
+    /// Text contexts kept at most (a job uses one or two prompts and "").
+    static let contextLimit = 16
 
     public init(_ unet: IFUNet, prompts: PromptEmbeddings, name: String = "deepfloyd-if") {
         self.unet = unet
@@ -64,6 +66,8 @@ public final class IFDenoiser: Denoiser {
         lock.unlock()
         let context = try unet.encodeText(embedding)
         lock.lock()
+        // A daemon sees ever new prompts; a context is several MB, so keep only the recent ones.
+        if contexts.count >= IFDenoiser.contextLimit { contexts.removeAll() }
         contexts[key] = (embedding.storage, context)
         lock.unlock()
         return context

@@ -74,6 +74,7 @@ public final class PromptEmbeddings {
         guard embedding.shape.last == width else {
             throw ModelError.badInput("the cached embedding of \"\(prompt)\" is \(embedding.shape), the model needs width \(width)")
         }
+        if loaded.count >= 64 { loaded.removeAll() }   // bounded: a daemon sees ever new prompts
         loaded[key] = embedding
         return embedding
     }
