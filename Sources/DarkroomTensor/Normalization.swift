@@ -50,26 +50,9 @@ public enum Normalization {
             throw TensorError.shapeMismatch("group_norm input \(x.shape) with \(groups) groups")
         }
         let channels = x.shape[1]
-        let plane = x.count / max(x.shape[0] * channels, 1)
-        let perGroup = channels / groups
         let out = Tensor(uninitialized: x.shape)
-        let src = x.pointer, dst = out.pointer
-        let wp = weight?.pointer, bp = bias?.pointer
-        parallelRanges(x.shape[0] * groups, minimumChunk: max(1, 16_384 / max(plane * perGroup, 1))) { range in
-            for idx in range {
-                let g = idx % groups
-                let base = idx * perGroup * plane
-                let n = perGroup * plane
-                let (mean, invStd) = meanInvStd(src + base, count: n, epsilon: epsilon)
-                for cc in 0..<perGroup {
-                    let c = g * perGroup + cc
-                    let s = (wp?[c] ?? 1) * invStd
-                    let t = (bp?[c] ?? 0) - mean * s
-                    let from = src + base + cc * plane, to = dst + base + cc * plane
-                    for i in 0..<plane { to[i] = from[i] * s + t }
-                }
-            }
-        }
+        try groupNorm(x, into: out, groups: groups, weight: weight ?? Tensor(repeating: 1, shape: [channels]),
+                      bias: bias ?? Tensor(zeros: [channels]), epsilon: epsilon, epilogue: .init(gelu: false))
         return out
     }
 
