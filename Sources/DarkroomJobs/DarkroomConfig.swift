@@ -68,15 +68,10 @@ public struct DarkroomConfig: Equatable {
             defaultModel: defaultModel, path: path)
         config.modelOptions = options
         if let d = object["defaults"] {
-            guard let defaults = d as? [String: Any] else { throw JobError(field: "defaults", "\(path): must be an object") }
-            let allowed: Set<String> = ["guidance", "stride", "seed"]
-            if let unknown = defaults.keys.sorted().first(where: { !allowed.contains($0) }) {
-                throw JobError(field: "defaults.\(unknown)", "\(path): unknown key (known: guidance, stride, seed)")
-            }
-            let g = FieldReader(defaults)
-            config.guidance = try g.double("guidance", in: 0...100)
-            config.stride = try g.int("stride", in: 1...10_000)
-            config.seed = try g.int("seed", in: 0...Int.max).map(UInt64.init)
+            let defaults = try SamplingDefaults.read(d, field: "defaults", path: path, allowSeed: true)
+            config.guidance = defaults.guidance
+            config.stride = defaults.stride
+            config.seed = defaults.seed
         }
         config.threads = try f.int("threads", in: 1...1024)
         config.imageWaitSeconds = try f.double("image_wait_seconds", in: 0...86_400) ?? 30
@@ -132,14 +127,28 @@ public struct ModelOptions: Equatable {
         }
         var options = ModelOptions(promptEmbeddings: try f.string("prompt_embeddings"))
         if let d = entry["defaults"] {
-            guard let defaults = d as? [String: Any] else { throw JobError(field: "\(field).defaults", "\(path): must be an object") }
-            if let unknown = defaults.keys.sorted().first(where: { !["guidance", "stride"].contains($0) }) {
-                throw JobError(field: "\(field).defaults.\(unknown)", "\(path): unknown key (known: guidance, stride)")
-            }
-            let g = FieldReader(defaults)
-            options.guidance = try g.double("guidance", in: 0...100)
-            options.stride = try g.int("stride", in: 1...10_000)
+            let defaults = try SamplingDefaults.read(d, field: "\(field).defaults", path: path, allowSeed: false)
+            options.guidance = defaults.guidance
+            options.stride = defaults.stride
         }
         return (folder, options)
+    }
+}
+
+/// A `defaults` object of config.json (global, or a model entry's): guidance, stride and, globally, seed.
+struct SamplingDefaults {
+    var guidance: Double?
+    var stride: Int?
+    var seed: UInt64?
+
+    static func read(_ value: Any, field: String, path: String, allowSeed: Bool) throws -> SamplingDefaults {
+        guard let object = value as? [String: Any] else { throw JobError(field: field, "\(path): must be an object") }
+        let allowed = allowSeed ? ["guidance", "seed", "stride"] : ["guidance", "stride"]
+        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw JobError(field: "\(field).\(unknown)", "\(path): unknown key (known: \(allowed.joined(separator: ", ")))")
+        }
+        let f = FieldReader(object)
+        return SamplingDefaults(guidance: try f.double("guidance", in: 0...100), stride: try f.int("stride", in: 1...10_000),
+                                seed: try f.int("seed", in: 0...Int.max).map(UInt64.init))
     }
 }

@@ -27,21 +27,19 @@ public struct WinogradConv3x3: @unchecked Sendable {
         parallelRanges(plane, minimumChunk: 1024) { range in
             for pair in range {
                 let g = w + pair * 9
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: 12) { t in   // G·g, 4×3
-                for c in 0..<3 {
+                // G·g (4×3), one SIMD4 per kernel column: rows g₀, (g₀+g₁+g₂)/2, (g₀−g₁+g₂)/2, g₂.
+                func column(_ c: Int) -> SIMD4<Float> {
                     let (g0, g1, g2) = (g[c], g[3 + c], g[6 + c])
-                    t[c] = g0
-                    t[3 + c] = 0.5 * (g0 + g1 + g2)
-                    t[6 + c] = 0.5 * (g0 - g1 + g2)
-                    t[9 + c] = g2
+                    return SIMD4(g0, 0.5 * (g0 + g1 + g2), 0.5 * (g0 - g1 + g2), g2)
                 }
-                for r in 0..<4 {
-                    let (a, b, c) = (t[3 * r], t[3 * r + 1], t[3 * r + 2])
-                    u[(4 * r) * plane + pair] = a
-                    u[(4 * r + 1) * plane + pair] = 0.5 * (a + b + c)
-                    u[(4 * r + 2) * plane + pair] = 0.5 * (a - b + c)
-                    u[(4 * r + 3) * plane + pair] = c
-                }
+                let (a, b, c) = (column(0), column(1), column(2))
+                // (G·g)·Gᵀ: the same combination across the columns, for the four rows at once.
+                let u0 = a, u1 = 0.5 * (a + b + c), u2 = 0.5 * (a - b + c), u3 = c
+                for row in 0..<4 {
+                    u[(4 * row) * plane + pair] = u0[row]
+                    u[(4 * row + 1) * plane + pair] = u1[row]
+                    u[(4 * row + 2) * plane + pair] = u2[row]
+                    u[(4 * row + 3) * plane + pair] = u3[row]
                 }
             }
         }

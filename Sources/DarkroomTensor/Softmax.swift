@@ -18,9 +18,11 @@ public enum Softmax {
         return out
     }
 
-    /// Softmax of one row of `count` floats in place, optionally scaling the logits first (eight lanes at a time).
+    /// Softmax of one row of `count` floats in place, scaling the logits by `scale` (> 0) first; eight lanes at a
+    /// time. The row's maximum is subtracted after scaling, which needs a positive scale.
     @inlinable
     public static func rowInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float = 1) {
+        assert(scale > 0, "softmax scale must be positive")
         var maxValue = -Float.infinity
         for i in 0..<count { maxValue = max(maxValue, row[i]) }
         let shift = maxValue * scale

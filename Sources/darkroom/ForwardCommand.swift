@@ -35,12 +35,10 @@ struct ForwardCommand: ParsableCommand {
         if IFUNet.isIFFolder(model) {
             try require(["sample", "timestep", "encoder_hidden_states"], in: file)
             let unet = try IFUNet(folder: model)
-            let timestep = try file.tensor("timestep")
-            let batch = try file.tensor("sample").shape.first ?? 0
+            let sample = try file.tensor("sample"), timestep = try file.tensor("timestep")
             // A single timestep is broadcast over the batch, as diffusers does.
-            let timesteps = timestep.count == 1 ? Array(repeating: timestep.pointer[0], count: batch) : timestep.scalars
-            out = try unet.forward(try file.tensor("sample"), timesteps: timesteps,
-                                   encoderHiddenStates: try file.tensor("encoder_hidden_states"))
+            let timesteps = timestep.count == 1 ? Array(repeating: timestep.pointer[0], count: sample.shape.first ?? 0) : timestep.scalars
+            out = try unet.forward(sample, timesteps: timesteps, encoderHiddenStates: try file.tensor("encoder_hidden_states"))
         } else {
             try require(["x", "t"], in: file)
             let unet = try TinyUNet(checkpoint: model)

@@ -85,6 +85,19 @@ final class JobRunnerTests: XCTestCase {
         try expect(#"{"models": {"a": "m"}, "colour": 1}"#, field: "colour")
         try expect(#"{"models": {"a": "m"}, "defaults": {"guidance": "x"}}"#, field: "guidance")
         try expect(#"{"models": {"a": "m"}, "threads": 0}"#, field: "threads")
+        try expect(#"{"models": {"a": "m"}, "defaults": {"steps": 3}}"#, field: "defaults.steps")
+        // Model entries given as objects.
+        try expect(#"{"models": {"a": 3}}"#, field: "models.a")
+        try expect(#"{"models": {"a": {"prompt_embeddings": "e"}}}"#, field: "models.a.path")
+        try expect(#"{"models": {"a": {"path": "m", "pth": "m"}}}"#, field: "models.a.pth")
+        try expect(#"{"models": {"a": {"path": "m", "defaults": {"seed": 1}}}}"#, field: "models.a.defaults.seed")
+        try expect(#"{"models": {"a": {"path": "m", "defaults": {"stride": 0}}}}"#, field: "stride")
+        try #"{"models": {"a": {"path": "m", "prompt_embeddings": "e.safetensors", "defaults": {"guidance": 7}}}}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let withEntry = try DarkroomConfig.load(path: path)
+        XCTAssertEqual(withEntry.models["a"], dir.appendingPathComponent("m").standardized.path)
+        XCTAssertEqual(withEntry.options(forModel: "a"),
+                       ModelOptions(promptEmbeddings: dir.appendingPathComponent("e.safetensors").standardized.path, guidance: 7))
         try #"{"models": {"a": "m"}, "gallery": "g"}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let config = try DarkroomConfig.load(path: path)
         XCTAssertEqual(config.gallery, dir.appendingPathComponent("g").standardized.path, "relative to the config file")

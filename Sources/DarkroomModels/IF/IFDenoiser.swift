@@ -55,7 +55,7 @@ public final class IFDenoiser: Denoiser {
             }
         }
         let out = try unet.forward(x, timesteps: Array(repeating: Float(t), count: batch), contexts: textContexts)
-        return Prediction(output: try IFDenoiser.channels(out, 0..<channels), variance: try IFDenoiser.channels(out, channels..<(2 * channels)))
+        return Prediction(output: IFDenoiser.channels(out, 0..<channels), variance: IFDenoiser.channels(out, channels..<(2 * channels)))
     }
 
     /// The text context of `embedding`, computed on first use.
@@ -74,7 +74,7 @@ public final class IFDenoiser: Denoiser {
     }
 
     /// Channels `range` of `x` [B,C,H,W] as a new tensor.
-    static func channels(_ x: Tensor, _ range: Range<Int>) throws -> Tensor {
+    static func channels(_ x: Tensor, _ range: Range<Int>) -> Tensor {
         let (batch, c) = (x.shape[0], x.shape[1])
         let plane = x.shape[2] * x.shape[3]
         let out = Tensor(uninitialized: [batch, range.count, x.shape[2], x.shape[3]])

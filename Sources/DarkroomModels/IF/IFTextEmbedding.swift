@@ -26,13 +26,15 @@ struct IFTextPooling {
         let (tokens, width) = (e.shape[0], e.shape[1])
         let h = try Normalization.layerNorm(e, weight: norm1.weight, bias: norm1.bias, epsilon: 1e-5)
         // X = [class token; h], the class token being the mean of all L rows plus the positional embedding.
-        let x = Tensor(uninitialized: [tokens + 1, width])
-        for c in 0..<width {
-            var sum: Float = 0
-            for t in 0..<tokens { sum += h.pointer[t * width + c] }
-            x.pointer[c] = sum / Float(tokens) + positional.pointer[c]
-        }
+        let x = Tensor(zeros: [tokens + 1, width])
         (x.pointer + width).update(from: h.pointer, count: tokens * width)
+        let cls = x.pointer
+        for t in 0..<tokens {
+            let row = h.pointer + t * width
+            for c in 0..<width { cls[c] += row[c] }
+        }
+        let inverse = 1 / Float(tokens)
+        for c in 0..<width { cls[c] = cls[c] * inverse + positional.pointer[c] }
         // Only the class token queries, so per head j (channels J): q_J·k_{s,J} = (W_k[J]ᵀq_J)·x_s + q_J·b_k[J], and
         // Σ_s w_s·v_{s,J} = W_v[J]·(Σ_s w_s·x_s) + b_v[J] (the weights sum to 1). Keys and values of all L+1 rows
         // are never formed: ~5·E² multiply-adds instead of 3·(L+1)·E².

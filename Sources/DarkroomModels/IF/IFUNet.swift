@@ -27,68 +27,70 @@ public final class IFUNet: @unchecked Sendable {
     private let midResnets: [IFResnetBlock]
     private let midAttention: IFAttention
     private let normOut: NormLayer
-    private let attentionCount: Int
+    /// Every attention layer in slot order.
+    private let attentionLayers: [IFAttention]
 
     /// Builds the network, taking every tensor from `reader` (call `reader.finish()` afterwards to check the fit).
     public init(config: IFUNetConfig, reader r: WeightReader, weightsPath: String? = nil) {
         self.config = config
         self.weightsPath = weightsPath
         let widths = config.blockOutChannels, layers = config.layersPerBlock
-        var slot = 0
-        func attention(_ prefix: String, _ channels: Int) -> IFAttention {
-            defer { slot += 1 }
-            return IFAttention(r, prefix, channels: channels, config: config, slot: slot)
-        }
+        var slots: [IFAttention] = []
         convIn = ConvLayer(r, "conv_in.", config.inChannels, widths[0], kernel: 3)
         time = IFTimeEmbedding(r, config: config)
         textProjection = DenseLayer(r, "encoder_hid_proj.", config.encoderHidDim, config.crossAttentionDim)
         pooling = IFTextPooling(r, "add_embedding.", config: config)
 
-        var down: [Block] = []
-        var channels = widths[0]
-        for (i, width) in widths.enumerated() {
-            let p = "down_blocks.\(i)."
-            let side = config.sampleSize >> i
+        /// One down or up block: `count` resnets (input widths by index), attentions after each when the block has
+        /// them, and its resampling resnet unless it is the last block.
+        func block(_ p: String, width: Int, side: Int, count: Int, attention: Bool, inputs: (Int) -> Int,
+                   resampler: (prefix: String, kind: IFResnetBlock.Resample)?) -> Block {
             var block = Block(resnets: [], attentions: [], resampler: nil)
-            for k in 0..<layers {
-                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", k == 0 ? channels : width, width, config: config, side: side))
-                if config.downBlockHasAttention[i] { block.attentions.append(attention(p + "attentions.\(k).", width)) }
+            for k in 0..<count {
+                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", inputs(k), width, config: config, side: side))
+                if attention { block.attentions.append(IFUNet.attention(r, p + "attentions.\(k).", width, config, &slots)) }
             }
-            if i < widths.count - 1 {
-                block.resampler = IFResnetBlock(r, p + "downsamplers.0.", width, width, config: config, side: side, resample: .down)
+            if let resampler {
+                block.resampler = IFResnetBlock(r, p + resampler.prefix, width, width, config: config, side: side, resample: resampler.kind)
             }
-            down.append(block)
-            channels = width
+            return block
         }
-        self.down = down
+
+        var channels = widths[0]
+        down = widths.enumerated().map { i, width in
+            defer { channels = width }
+            return block("down_blocks.\(i).", width: width, side: config.sampleSize >> i, count: layers,
+                         attention: config.downBlockHasAttention[i], inputs: { [channels] k in k == 0 ? channels : width },
+                         resampler: i < widths.count - 1 ? ("downsamplers.0.", .down) : nil)
+        }
 
         let midSide = config.sampleSize >> (widths.count - 1)
         midResnets = [IFResnetBlock(r, "mid_block.resnets.0.", channels, channels, config: config, side: midSide),
                       IFResnetBlock(r, "mid_block.resnets.1.", channels, channels, config: config, side: midSide)]
-        midAttention = attention("mid_block.attentions.0.", channels)
+        midAttention = IFUNet.attention(r, "mid_block.attentions.0.", channels, config, &slots)
 
-        var up: [Block] = []
         let reversed = Array(widths.reversed())
-        for (i, width) in reversed.enumerated() {
-            let p = "up_blocks.\(i)."
+        up = reversed.enumerated().map { i, width in
+            defer { channels = width }
+            // Resnet k takes h (the previous block's width first, then this one's) and a skip: the last skip of a
+            // block comes from the next-shallower level.
             let skipWidth = reversed[min(i + 1, reversed.count - 1)]
-            let side = config.sampleSize >> (reversed.count - 1 - i)
-            var block = Block(resnets: [], attentions: [], resampler: nil)
-            for k in 0...layers {
-                let inputs = (k == 0 ? channels : width) + (k == layers ? skipWidth : width)
-                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", inputs, width, config: config, side: side))
-                if config.upBlockHasAttention[i] { block.attentions.append(attention(p + "attentions.\(k).", width)) }
-            }
-            if i < reversed.count - 1 {
-                block.resampler = IFResnetBlock(r, p + "upsamplers.0.", width, width, config: config, side: side, resample: .up)
-            }
-            up.append(block)
-            channels = width
+            return block("up_blocks.\(i).", width: width, side: config.sampleSize >> (reversed.count - 1 - i), count: layers + 1,
+                         attention: config.upBlockHasAttention[i],
+                         inputs: { [channels] k in (k == 0 ? channels : width) + (k == layers ? skipWidth : width) },
+                         resampler: i < reversed.count - 1 ? ("upsamplers.0.", .up) : nil)
         }
-        self.up = up
         normOut = NormLayer(r, "conv_norm_out.", widths[0])
         convOut = ConvLayer(r, "conv_out.", widths[0], config.outChannels, kernel: 3)
-        attentionCount = slot
+        attentionLayers = slots
+    }
+
+    /// An attention layer whose slot (index into every `IFTextContext`) is its place in `layers`, where it is added.
+    private static func attention(_ r: WeightReader, _ prefix: String, _ channels: Int, _ config: IFUNetConfig,
+                                  _ layers: inout [IFAttention]) -> IFAttention {
+        let layer = IFAttention(r, prefix, channels: channels, config: config, slot: layers.count)
+        layers.append(layer)
+        return layer
     }
 
     /// Computes what one prompt embedding `e` [L, E] (or [1, L, E]) contributes to every forward pass.
@@ -116,10 +118,6 @@ public final class IFUNet: @unchecked Sendable {
         return IFTextContext(pooled: pooled, keys: keys, values: values)
     }
 
-    private var attentionLayers: [IFAttention] {
-        (down.flatMap(\.attentions) + [midAttention] + up.flatMap(\.attentions)).sorted { $0.slot < $1.slot }
-    }
-
     /// Runs the network: `sample` [B,C,H,W], one timestep per sample, `encoderHiddenStates` [B,L,E].
     public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor) throws -> Tensor {
         guard encoderHiddenStates.rank == 3, encoderHiddenStates.shape[0] == sample.shape.first else {
@@ -142,7 +140,7 @@ public final class IFUNet: @unchecked Sendable {
         guard timesteps.count == batch, contexts.count == batch else {
             throw ModelError.badInput("\(timesteps.count) timesteps and \(contexts.count) text contexts for a batch of \(batch)")
         }
-        guard contexts.allSatisfy({ $0.keys.count == attentionCount }) else {
+        guard contexts.allSatisfy({ $0.keys.count == attentionLayers.count }) else {
             throw ModelError.badInput("a text context was encoded by a different model")
         }
         // The whole batch goes through each layer, the layers splitting their work across the engine's threads:
