@@ -39,7 +39,7 @@ let package = Package(
         // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery.
         .target(name: "DarkroomStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
         // The static HTML gallery rendered from the database with Mustache templates.
-        .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", .product(name: "Mustache", package: "swift-mustache")],
+        .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
         .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor"]),

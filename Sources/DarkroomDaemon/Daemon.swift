@@ -1,15 +1,21 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import DarkroomGallery
 import DarkroomJobs
 import DarkroomStore
 
 /// Set from signal handlers: stop after (or by cancelling) the current job.
 nonisolated(unsafe) public var daemonStopRequested: sig_atomic_t = 0
+/// Set from signal handlers: the last signal that is logged and otherwise ignored (SIGHUP, SIGUSR1, SIGUSR2).
+nonisolated(unsafe) public var daemonIgnoredSignal: sig_atomic_t = 0
 
 /// `darkroom watch`: watcher and intake on one thread, the worker on another, systemd told what happens.
 public final class Daemon {
     public let config: DarkroomConfig
     public let store: JobStore
+    let lock: DatabaseLock
     let intake: Intake
     let worker: Worker
     let notifier = SystemdNotifier()
@@ -20,6 +26,8 @@ public final class Daemon {
     private var indexDirty = false
     private var lastIndexWrite = Date.distantPast
     private var workerIdle = true
+    /// The database file as opened (device, inode): a database deleted or replaced under the daemon stops it.
+    private let databaseFile: (device: UInt64, inode: UInt64)
 
     /// Writes the gallery index if jobs ended since the last write and a second has passed or the worker is idle.
     func refreshIndex(force: Bool = false, now: Date = Date()) {
@@ -31,13 +39,24 @@ public final class Daemon {
     }
     public init(config: DarkroomConfig, runner: JobRunner? = nil) throws {
         self.config = config
-        for folder in [config.inbox, config.gallery] {
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        lock = try DatabaseLock(database: config.database)
+        for (key, folder) in [("inbox", config.inbox), ("gallery", config.gallery)] {
+            var isFolder: ObjCBool = false
+            if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
+                throw JobError(field: key, "\(folder) is a file, not a folder")
+            }
+            do { try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) } catch {
+                throw JobError(field: key, "cannot create the folder \(folder): \(error.localizedDescription)")
+            }
         }
         store = try JobStore(path: config.database)
+        guard let file = Daemon.identity(of: config.database) else { throw JobFolderError("database: \(config.database) vanished while opening") }
+        databaseFile = file
         gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
+        try gallery.bindToDatabase(config.database)
         let runner = runner ?? JobRunner(config: config, library: ModelLibrary(embeddingCache: StoredPromptEmbeddings(store: store)))
-        intake = Intake(config: config, store: store, runner: runner)
+        intake = try Intake(config: config, store: store, runner: runner)
+        for name in FolderLayout.reservedInboxNames.sorted() { _ = try intake.inbox.subfolder(name) }
         worker = Worker(store: store, runner: runner)
         worker.stopRequested = { daemonStopRequested != 0 }
         // Job pages are written at once; the index (which lists every job) at most once a second while work
@@ -55,8 +74,40 @@ public final class Daemon {
             do { try gallery.writeJobPage(job) } catch { DaemonLog.error("gallery: \(error)") }
             indexDirty = true
         }
+        // Repairs after a kill -9, before anything else touches the inbox or the queue.
+        let rolledBack = try Daemon.rollBackInterruptedIntakes(inbox: intake.inbox, jobs: intake.jobs, store: store)
+        let stale = Daemon.removeStaleTemporaries(gallery: try FolderHandle(path: config.gallery), jobs: intake.jobs, inbox: intake.inbox)
+        let pages = try Daemon.writeMissingPages(gallery: gallery, store: store)
         let (requeued, failed) = try store.recoverInterrupted(maxAttempts: config.maxAttempts)
-        if requeued + failed > 0 { DaemonLog.warning("recovered after a stop: \(requeued) job(s) re-queued, \(failed) marked failed") }
+        if rolledBack + stale + pages + requeued + failed > 0 {
+            DaemonLog.warning("recovered after a stop: \(requeued) job(s) re-queued, \(failed) marked failed, \(rolledBack) interrupted intake(s) returned to the inbox, \(pages) page(s) written, \(stale) stale temporary file(s) removed")
+        }
+    }
+
+    /// (device, inode) of `path`, nil when it does not exist.
+    static func identity(of path: String) -> (device: UInt64, inode: UInt64)? {
+        var s = stat()
+        guard stat(path, &s) == 0 else { return nil }
+        return (UInt64(s.st_dev), UInt64(s.st_ino))
+    }
+
+    /// Why the daemon must stop because its database is gone, or nil while it is the file opened at start.
+    func databaseProblem() -> String? {
+        guard let now = Daemon.identity(of: config.database) else {
+            return "database: \(config.database) was deleted while Darkroom was running; stopping (restore it, or start again with a new database and a new gallery folder)"
+        }
+        if now != databaseFile {
+            return "database: \(config.database) was replaced while Darkroom was running; stopping (start again to use the new file)"
+        }
+        return nil
+    }
+
+    /// Logs a signal that is received and ignored.
+    func logIgnoredSignal() {
+        guard daemonIgnoredSignal != 0 else { return }
+        let name = [SIGHUP: "SIGHUP", SIGUSR1: "SIGUSR1", SIGUSR2: "SIGUSR2"][daemonIgnoredSignal] ?? "signal \(daemonIgnoredSignal)"
+        daemonIgnoredSignal = 0
+        DaemonLog.info("\(name) received and ignored: config.json is read at start; restart the service to apply a change")
     }
 
     /// Processes everything in the inbox and the queue, then returns (`--once`).
@@ -66,8 +117,11 @@ public final class Daemon {
         // Files already there count as settled once they are older than the settle time.
         Thread.sleep(forTimeInterval: intake.settleSeconds)
         intake.scan()
-        while try worker.runNext() {
+        while true {
+            if let problem = databaseProblem() { throw JobFolderError(problem) }
+            guard try worker.runNext() else { break }
             refreshIndex()
+            logIgnoredSignal()
             if daemonStopRequested != 0 { break }
         }
         refreshIndex(force: true)
@@ -98,8 +152,19 @@ public final class Daemon {
         notifier.send("STATUS=watching \(config.inbox)")
         DaemonLog.info("watching \(config.inbox); database \(config.database); gallery \(config.gallery)")
         let watchdog = SystemdNotifier.watchdogInterval()
-        var lastBeat = Date.distantPast, lastScan = Date()
+        var lastBeat = Date.distantPast, lastScan = Date(), lastCheck = Date()
+        var fatal: String?
         while daemonStopRequested == 0 {
+            logIgnoredSignal()
+            if Date().timeIntervalSince(lastCheck) >= 1 {
+                lastCheck = Date()
+                if let problem = databaseProblem() {
+                    fatal = problem
+                    DaemonLog.error(problem)
+                    daemonStopRequested = 1
+                    break
+                }
+            }
             let events = watcher.next(timeout: 0.1)
             var rescan = false
             for e in events {
@@ -121,6 +186,7 @@ public final class Daemon {
         DaemonLog.info("stopping: finishing or returning the running job")
         wake.signal()
         workerDone.wait()
+        if let fatal { throw JobFolderError(fatal) }
         refreshIndex(force: true)
     }
 }

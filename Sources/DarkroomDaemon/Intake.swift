@@ -1,13 +1,16 @@
 import Foundation
+import DarkroomImaging
 import DarkroomJobs
 import DarkroomStore
-import DarkroomTensor
 
 /// Turns settled sidecar/image pairs in the inbox into queued jobs, or rejects them with a reason.
 ///
 /// The sidecar is the commit marker: an image without a sidecar waits; a sidecar whose image is missing waits
-/// `imageWaitSeconds`, then is rejected. Accepted files move (rename) into the job's folder; rejected ones into
-/// `inbox/rejected/` beside `NAME.error.json`. Nothing is deleted.
+/// `imageWaitSeconds`, then is rejected. Only regular files inside the inbox are taken, reached from the inbox's
+/// descriptor without following a symbolic link. An accepted drop moves, bytes and names unchanged, into
+/// `gallery/jobs/<id>/inputs/` in the same transaction that queues it; a rejected one into `inbox/rejected/` beside
+/// its note; content already queued into `inbox/duplicates/` beside a note naming the job. Nothing is deleted or
+/// overwritten.
 public final class Intake {
     let config: DarkroomConfig
     let store: JobStore
@@ -16,20 +19,21 @@ public final class Intake {
     let settleSeconds: Double
     /// Called with the job row of every rejection.
     public var onReject: ((JobRecord) -> Void)?
-    private var confirmed: Set<String> = []
-    private var firstSeen: [String: Date] = [:]
-    private var observed: [String: (size: Int, mtime: Date)] = [:]
+    let inbox: FolderHandle
+    let jobs: FolderHandle
+    var confirmed: Set<String> = []
+    var firstSeen: [String: Date] = [:]
+    var observed: [String: (size: Int, mtime: Date)] = [:]
+    /// Drops that could not be moved out of the inbox, as they were then: not tried again until they change.
+    var stuck: [String: FolderHandle.Entry] = [:]
 
-    public init(config: DarkroomConfig, store: JobStore, runner: JobRunner, settleSeconds: Double = 0.3) {
+    public init(config: DarkroomConfig, store: JobStore, runner: JobRunner, settleSeconds: Double = 0.3) throws {
         self.config = config
         self.store = store
         self.runner = runner
         self.settleSeconds = settleSeconds
-    }
-
-    /// Names the daemon never treats as inputs: dotfiles and partial copies.
-    public static func ignored(_ name: String) -> Bool {
-        name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part")
+        inbox = try FolderHandle(path: config.inbox)
+        jobs = try FolderHandle(path: config.gallery).subfolder("jobs")
     }
 
     /// Records watcher events (complete files need no settling).
@@ -40,139 +44,173 @@ public final class Intake {
     /// Looks at every sidecar in the inbox; returns the ids of jobs queued.
     @discardableResult
     public func scan(now: Date = Date()) -> [Int64] {
-        let fm = FileManager.default
-        guard let names = try? fm.contentsOfDirectory(atPath: config.inbox) else { return [] }
+        let names = inbox.names()
         var queued: [Int64] = []
-        for name in names.sorted() where name.hasSuffix(".json") && !Intake.ignored(name) && !name.hasSuffix(".error.json") {
-            let path = (config.inbox as NSString).appendingPathComponent(name)
-            var isDirectory: ObjCBool = false
-            guard fm.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else { continue }
+        for name in names.sorted() where Intake.isSidecarName(name) {
+            guard let entry = inbox.entry(name) else { continue }
+            if let was = stuck[name] {
+                if was == entry { continue }
+                stuck[name] = nil
+            }
             if firstSeen[name] == nil { firstSeen[name] = now }
-            guard settled(name, now: now) else { continue }
-            if let id = take(name, path: path, now: now) { queued.append(id) }
+            guard settled(name, entry, now: now) else { continue }
+            if let id = take(name, entry, now: now) { queued.append(id) }
         }
+        let present = Set(names)
+        for key in firstSeen.keys where !present.contains(key) { firstSeen[key] = nil }
+        for key in stuck.keys where !present.contains(key) { stuck[key] = nil }
         return queued
     }
 
+    /// A top-level name intake treats as a sidecar.
+    static func isSidecarName(_ name: String) -> Bool {
+        name.hasSuffix(".json") && name != ".json" && !FolderLayout.isIgnored(name) && !FolderLayout.reservedInboxNames.contains(name)
+    }
+
     /// True once a file was closed after writing, or its size and mtime stayed put for `settleSeconds`.
-    func settled(_ name: String, now: Date) -> Bool {
-        if confirmed.contains(name) { return true }
-        let path = (config.inbox as NSString).appendingPathComponent(name)
-        guard let attributes = try? FileManager.default.attributesOfItem(atPath: path),
-              let size = attributes[.size] as? Int, let mtime = attributes[.modificationDate] as? Date else { return false }
-        defer { observed[name] = (size, mtime) }
-        if now.timeIntervalSince(mtime) >= settleSeconds { return true }
-        if let last = observed[name], last.size == size, last.mtime == mtime, now.timeIntervalSince(mtime) >= settleSeconds / 2 { return true }
+    func settled(_ key: String, _ entry: FolderHandle.Entry, now: Date) -> Bool {
+        if confirmed.contains(key) || entry.kind != .regular { return true }
+        defer { observed[key] = (entry.size, entry.modified) }
+        if now.timeIntervalSince(entry.modified) >= settleSeconds { return true }
+        if let last = observed[key], last.size == entry.size, last.mtime == entry.modified,
+           now.timeIntervalSince(entry.modified) >= settleSeconds / 2 { return true }
         return false
     }
 
-    /// Validates and queues one sidecar, or rejects it; returns the job id when queued.
-    func take(_ name: String, path: String, now: Date) -> Int64? {
-        let base = (name as NSString).deletingPathExtension
-        let prepared: JobRunner.Prepared
-        do {
-            prepared = try runner.prepare(sidecarPath: path)
-        } catch let error as JobError where error.field == "image" || error.field == "mask" {
-            if error.message.contains("not found"), now.timeIntervalSince(firstSeen[name] ?? now) < config.imageWaitSeconds {
-                return nil  // the image may still be on its way
-            }
-            reject(base, sidecar: path, reason: error)
-            return nil
-        } catch {
-            reject(base, sidecar: path, reason: error)
-            return nil
-        }
-        for file in [prepared.image, prepared.mask].compactMap({ $0 }) where !settled((file as NSString).lastPathComponent, now: now) {
-            return nil
-        }
-        return accept(base, sidecar: path, prepared: prepared)
+    /// An input file a sidecar names, read and checked.
+    struct Input {
+        var field: String
+        /// The path as the sidecar gives it, relative to the inbox.
+        var relative: String
+        var folder: FolderHandle
+        var name: String
+        var data: Data
+        var entry: FolderHandle.Entry
     }
 
-    func accept(_ base: String, sidecar: String, prepared: JobRunner.Prepared) -> Int64? {
+    /// Validates one sidecar and queues it, rejects it, sets it aside as a duplicate, or leaves it to wait.
+    func take(_ name: String, _ sidecarEntry: FolderHandle.Entry, now: Date) -> Int64? {
+        var sidecar: Sidecar?
         do {
-            let sidecarData = try Data(contentsOf: URL(fileURLWithPath: sidecar))
+            let (data, _) = try inbox.read(name, limit: SidecarLimits.sidecarBytes)
+            let parsed = try Sidecar(json: data)
+            sidecar = parsed
+            var inputs: [Input] = []
+            for (field, relative) in [("image", parsed.imagePath(sidecarName: name)), ("mask", parsed.mask)] {
+                guard let relative else { continue }
+                guard let input = try locate(field, relative) else {
+                    if now.timeIntervalSince(firstSeen[name] ?? now) < config.imageWaitSeconds { return nil }  // on its way
+                    throw JobError(field: field, "file '\(JobError.quote(relative))' not found beside the sidecar (waited \(Int(config.imageWaitSeconds)) s)")
+                }
+                inputs.append(input)
+            }
+            if inputs.count == 2, inputs[0].entry.inode == inputs[1].entry.inode, inputs[0].entry.device == inputs[1].entry.device {
+                throw JobError(field: "mask", "is the same file as image; give the mask its own file")
+            }
+            for input in inputs where !settled(input.relative, input.entry, now: now) { return nil }
+            for input in inputs {
+                do { _ = try PNGReader.check(input.data, name: "'\(JobError.quote(input.relative))'") } catch {
+                    throw JobError(field: input.field, "\(error)")
+                }
+            }
+            let prepared = try runner.prepare(parsed, image: inputs.first { $0.field == "image" }?.relative,
+                                              mask: inputs.first { $0.field == "mask" }?.relative)
             var hasher = FNV1a64()
             hasher.add(Data(prepared.model.utf8))
-            hasher.add(canonical(sidecarData))
-            for file in [prepared.image, prepared.mask].compactMap({ $0 }) { hasher.add(try Data(contentsOf: URL(fileURLWithPath: file))) }
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys]
-            let parameters = String(decoding: try encoder.encode(prepared.request), as: UTF8.self)
-            let r = prepared.request
-            var record = JobRecord(name: base, mode: r.mode.rawValue, model: prepared.model,
-                                   prompt: r.prompts.isEmpty ? r.prompt : r.prompts.joined(separator: " | "),
-                                   seed: Int64(r.seed), parameters: parameters, inputHash: hasher.hex, folder: "")
-            record.image = prepared.image.map { ($0 as NSString).lastPathComponent }
-            record.mask = prepared.mask.map { ($0 as NSString).lastPathComponent }
-            let (job, inserted) = try store.enqueue(record)
-            let folder = JobFolders.folder(gallery: config.gallery, id: job.id!)
-            if inserted { try store.setFolder(job.id!, folder) }
-            let files = [sidecar] + [prepared.image, prepared.mask].compactMap { $0 }
-            if inserted || !FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent((sidecar as NSString).lastPathComponent)) {
-                // New job, or a job recorded just before a crash whose inputs never moved: move them now.
-                try JobFolders.move(files, into: folder)
-                DaemonLog.info("queued job \(job.id!) '\(base)' (\(r.mode.rawValue), seed \(r.seed))")
-                forget(files)
-                return inserted ? job.id : nil
+            hasher.add(Intake.canonical(data))
+            for input in inputs { hasher.add(input.data) }
+            if let original = try store.job(inputHash: hasher.hex) {
+                setAside(name, inputs: inputs, duplicateOf: original)
+                return nil
             }
-            let duplicates = (config.inbox as NSString).appendingPathComponent("duplicates")
-            try JobFolders.move(files, into: duplicates)
-            try JobFolders.writeNote(["sidecar": base, "duplicate_of": job.id!], to: (duplicates as NSString).appendingPathComponent(base + ".duplicate.json"))
-            DaemonLog.info("'\(base)' is the same as job \(job.id!); moved to inbox/duplicates")
-            forget(files)
-            return nil
+            return try accept(name, sidecarEntry, inputs: inputs, prepared: prepared, hash: hasher.hex)
         } catch {
-            reject(base, sidecar: sidecar, reason: error)
+            reject(name, sidecar: sidecar, reason: error)
             return nil
         }
     }
 
-    /// Moves the sidecar and any inputs it names or implies to `inbox/rejected/` with `NAME.error.json`.
-    func reject(_ base: String, sidecar: String, reason: Error) {
-        let rejected = (config.inbox as NSString).appendingPathComponent("rejected")
-        var files = [sidecar]
-        let folder = (sidecar as NSString).deletingLastPathComponent
-        var names: Set<String> = [base + ".png"]
-        if let object = (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: sidecar)))) as? [String: Any] {
-            for key in ["image", "mask"] {
-                if let p = object[key] as? String, !p.contains(".."), !p.hasPrefix("/"), !p.contains("/") { names.insert(p) }
+    /// Finds `relative` inside the inbox without following links; nil while it does not exist.
+    func locate(_ field: String, _ relative: String) throws -> Input? {
+        var parts = relative.split(separator: "/").map(String.init)
+        let name = parts.removeLast()
+        var folder = inbox
+        for part in parts {
+            switch folder.kind(of: part) {
+            case .missing: return nil
+            case .directory: folder = try folder.subfolder(part, create: false)
+            case let kind:
+                throw JobError(field: field, "'\(JobError.quote(part))' is a \(kind), not a folder: only regular files inside the inbox are taken")
             }
         }
-        for n in names.sorted() {
-            let p = (folder as NSString).appendingPathComponent(n)
-            if FileManager.default.fileExists(atPath: p) { files.append(p) }
-        }
-        let field = (reason as? JobError)?.field
-        do {
-            try JobFolders.move(files, into: rejected)
-            var note: [String: Any] = ["sidecar": base, "error": "\(reason)", "time": ISO8601DateFormatter().string(from: Date())]
-            note["field"] = field ?? NSNull()
-            try JobFolders.writeNote(note, to: (rejected as NSString).appendingPathComponent(base + ".error.json"))
-            var hasher = FNV1a64()
-            hasher.add(Data("rejected \(base) \(Date().timeIntervalSince1970)".utf8))
-            var record = JobRecord(name: base, mode: "-", model: "-", prompt: "", seed: 0, parameters: "{}",
-                                   inputHash: hasher.hex, folder: rejected, state: .rejected)
-            record.error = "\(reason)"
-            let (row, _) = try store.enqueue(record)
-            DaemonLog.warning("rejected '\(base)': \(reason)")
-            onReject?(row)
-        } catch {
-            DaemonLog.error("could not reject '\(base)': \(error)")
-        }
-        forget(files)
+        guard folder.entry(name) != nil else { return nil }
+        let (data, entry) = try folder.read(name, limit: SidecarLimits.imageBytes, field: field)
+        return Input(field: field, relative: relative, folder: folder, name: name, data: data, entry: entry)
     }
 
-    private func forget(_ files: [String]) {
-        for f in files {
-            let n = (f as NSString).lastPathComponent
-            confirmed.remove(n)
-            firstSeen[n] = nil
-            observed[n] = nil
+    /// Queues the job and moves its files into `jobs/<id>/inputs/` in one transaction (a manifest lets the next
+    /// start roll back a move a crash interrupted).
+    func accept(_ name: String, _ sidecarEntry: FolderHandle.Entry, inputs: [Input], prepared: JobRunner.Prepared, hash: String) throws -> Int64 {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let r = prepared.request
+        let stem = String(name.dropLast(5))
+        let record = JobRecord(name: stem, mode: r.mode.rawValue, model: prepared.model,
+                               prompt: r.prompts.isEmpty ? r.prompt : r.prompts.joined(separator: " | "), seed: Int64(r.seed),
+                               parameters: String(decoding: try encoder.encode(r), as: UTF8.self), inputHash: hash, folder: "")
+        // Inputs keep their names; only an image and a mask of one name from two sub-folders need telling apart.
+        var targets: [String] = []
+        for n in inputs.map(\.name) + [name] {
+            var candidate = n, k = 1
+            while targets.contains(candidate) { candidate = FileMover.variant(n, k); k += 1 }
+            targets.append(candidate)
+        }
+        let manifest = IntakeManifest(inputHash: hash, files: zip(inputs.map(\.relative) + [name], targets).map { .init(from: $0, to: $1) })
+        var jobFolder: FolderHandle?
+        let row = try store.insert(record) { row in
+            var row = row
+            let id = row.id!
+            let folder = try jobs.subfolder(String(id))
+            jobFolder = folder
+            let inputsFolder = try folder.subfolder(FolderLayout.inputs)
+            try manifest.write(in: folder)
+            var moved: [(folder: FolderHandle, name: String, target: String)] = []
+            do {
+                for (input, target) in zip(inputs, targets) {
+                    try FileMover.move(input.name, from: input.folder, to: inputsFolder, as: target, expect: input.entry)
+                    moved.append((input.folder, input.name, target))
+                }
+                try FileMover.move(name, from: inbox, to: inputsFolder, as: targets.last!, expect: sidecarEntry)
+            } catch {
+                for m in moved.reversed() { _ = try? FileMover.move(m.target, from: inputsFolder, to: m.folder, as: m.name) }
+                IntakeManifest.remove(from: folder)
+                unlinkat(folder.fd, FolderLayout.inputs, AT_REMOVEDIR)
+                unlinkat(jobs.fd, String(id), AT_REMOVEDIR)
+                throw error
+            }
+            row.folder = FolderLayout.jobFolder(gallery: config.gallery, id: id)
+            for (input, target) in zip(inputs, targets) {
+                let stored = FolderLayout.inputs + "/" + target
+                if input.field == "image" { row.image = stored } else { row.mask = stored }
+            }
+            return row
+        }
+        if let jobFolder { IntakeManifest.remove(from: jobFolder) }
+        DaemonLog.info("queued job \(row.id!) '\(JobError.quote(stem))' (\(r.mode.rawValue), seed \(r.seed))")
+        forget([name] + inputs.map(\.relative))
+        return row.id!
+    }
+
+    func forget(_ keys: [String]) {
+        for k in keys {
+            confirmed.remove(k)
+            firstSeen[k] = nil
+            observed[k] = nil
         }
     }
 
     /// The sidecar JSON with sorted keys, so formatting does not change the hash.
-    private func canonical(_ data: Data) -> Data {
+    static func canonical(_ data: Data) -> Data {
         guard let object = try? JSONSerialization.jsonObject(with: data),
               let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return data }
         return sorted
@@ -187,35 +225,4 @@ struct FNV1a64 {
         value = (value ^ 0xFF) &* 0x0000_0100_0000_01B3  // separator between parts
     }
     var hex: String { String(format: "%016llx", value) }
-}
-
-/// Job folders and moves that never lose a file.
-public enum JobFolders {
-    /// `<gallery>/jobs/<id>`.
-    public static func folder(gallery: String, id: Int64) -> String {
-        ((gallery as NSString).appendingPathComponent("jobs") as NSString).appendingPathComponent(String(id))
-    }
-
-    /// Renames `files` into `folder`, adding `-1`, `-2`, … before the extension when a name is taken.
-    static func move(_ files: [String], into folder: String) throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        for file in files where FileManager.default.fileExists(atPath: file) {
-            let name = (file as NSString).lastPathComponent
-            var target = (folder as NSString).appendingPathComponent(name)
-            var k = 1
-            while FileManager.default.fileExists(atPath: target) {
-                let ext = (name as NSString).pathExtension
-                let stem = (name as NSString).deletingPathExtension
-                target = (folder as NSString).appendingPathComponent("\(stem)-\(k)" + (ext.isEmpty ? "" : ".\(ext)"))
-                k += 1
-            }
-            guard rename(file, target) == 0 else {
-                throw JobFolderError("cannot move \(file) to \(target): \(String(cString: strerror(errno)))")
-            }
-        }
-    }
-
-    static func writeNote(_ object: [String: Any], to path: String) throws {
-        try AtomicFile.write(try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]), to: path)
-    }
 }

@@ -60,7 +60,7 @@ public final class Worker {
     /// Removes `.NAME.PID.tmp` files a killed worker left behind (outputs are renamed into place only when complete).
     static func removeStaleTemporaries(in folder: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-        for n in names where n.hasPrefix(".") && n.hasSuffix(".tmp") {
+        for n in names where FolderLayout.isDarkroomTemporary(n) {
             try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(n))
         }
     }

@@ -1,5 +1,6 @@
 // DarkroomGallery: the static HTML gallery (index and one page per job) rendered from the database.
 import Foundation
+import DarkroomJobs
 import DarkroomStore
 import Mustache
 
@@ -84,7 +85,7 @@ public final class Gallery {
     }
 
     public func writeJobPage(_ j: JobRecord, results known: [ResultRecord]? = nil) throws {
-        let dir = (((folder as NSString).appendingPathComponent("jobs")) as NSString).appendingPathComponent(String(j.id!))
+        let dir = FolderLayout.jobFolder(gallery: folder, id: j.id!)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var context = basics(j)
         let results = try known ?? store.results(of: j.id!)

@@ -76,6 +76,7 @@ public struct DarkroomConfig: Equatable {
         config.threads = try f.int("threads", in: 1...1024)
         config.imageWaitSeconds = try f.double("image_wait_seconds", in: 0...86_400) ?? 30
         config.maxAttempts = try f.int("max_attempts", in: 1...100) ?? 3
+        try config.checkFolders(raw: object)
         return config
     }
 
@@ -96,7 +97,7 @@ public struct DarkroomConfig: Equatable {
     public func modelPath(_ name: String?) throws -> (name: String, path: String) {
         let key = name ?? defaultModel
         guard let path = models[key] else {
-            throw JobError(field: "model", "unknown model '\(key)' (known: \(models.keys.sorted().joined(separator: ", ")))")
+            throw JobError(field: "model", "unknown model '\(JobError.quote(key))' (known: \(models.keys.sorted().joined(separator: ", ")))")
         }
         return (key, path)
     }

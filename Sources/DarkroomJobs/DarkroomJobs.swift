@@ -13,4 +13,17 @@ public struct JobError: Error, CustomStringConvertible, Equatable {
     }
 
     public var description: String { field.map { "\($0): \(message)" } ?? message }
+
+    /// At most `limit` characters of a value for an error message (a 10 MB prompt must not make a 10 MB note);
+    /// control characters are shown escaped.
+    public static func quote(_ value: String, limit: Int = 60) -> String {
+        var out = ""
+        for (k, c) in value.enumerated() {
+            if k == limit { return out + "…" }
+            if c.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0.value != 0x7F }) { out.append(c) } else {
+                out += c.unicodeScalars.map { String(format: "\\u%04x", $0.value) }.joined()
+            }
+        }
+        return out
+    }
 }

@@ -29,11 +29,7 @@ public struct JobRunner {
         guard let data = FileManager.default.contents(atPath: path) else { throw JobError(field: nil, "\(path): cannot read") }
         var sidecar = try Sidecar(json: data)
         let folder = (path as NSString).deletingLastPathComponent
-        let needsImage = [.noise, .denoise, .sdedit, .inpaint].contains(sidecar.resolvedMode)
-        if sidecar.image == nil, needsImage {
-            let implied = ((path as NSString).lastPathComponent as NSString).deletingPathExtension + ".png"
-            sidecar.image = implied
-        }
+        sidecar.image = sidecar.imagePath(sidecarName: (path as NSString).lastPathComponent)
         func locate(_ field: String, _ relative: String?) throws -> String? {
             guard let relative else { return nil }
             let full = (folder as NSString).appendingPathComponent(relative)
@@ -63,12 +59,36 @@ public struct JobRunner {
         r.frameEvery = s.frameEvery ?? 0
         if let bad = s.t?.first(where: { $0 > maxT }) { throw JobError(field: "t", "\(bad) is beyond the model's last timestep \(maxT)") }
         if r.stride >= maxT { throw JobError(field: s.steps != nil ? "steps" : "stride", "leaves fewer than two timesteps (the model has \(maxT))") }
+        try checkAgainstModel(r, sidecar: s, denoiser: denoiser)
         for p in [r.prompt] + r.prompts {
             do { _ = try denoiser.conditioning(forPrompt: p) } catch {
                 throw JobError(field: r.prompts.isEmpty ? "prompt" : "prompts", "\(error)")
             }
         }
         return r
+    }
+
+    /// What the editor would refuse for this model, refused here instead, naming the field: a job that passes
+    /// intake does not fail in the worker for a reason written in its sidecar.
+    func checkAgainstModel(_ r: EditRequest, sidecar s: Sidecar, denoiser: Denoiser) throws {
+        if denoiser.prediction == .flow, ![.generate, .sdedit].contains(r.mode) {
+            throw JobError(field: "mode", "'\(r.mode.rawValue)' needs a DDPM (ε) model; \(denoiser.name) is a flow model (generate and sdedit work)")
+        }
+        if r.mode == .anagram, r.view == .negate, denoiser.pixelRange.lowerBound != -denoiser.pixelRange.upperBound {
+            throw JobError(field: "view", "'negate' needs a model whose pixels are symmetric around 0; \(denoiser.name) uses \(denoiser.pixelRange)")
+        }
+        guard r.mode == .sdedit, !r.noiseLevels.isEmpty else { return }
+        if denoiser.prediction == .flow {
+            let steps = r.steps ?? 50
+            if let bad = r.noiseLevels.first(where: { $0 >= steps }) {
+                throw JobError(field: s.noiseLevelsField, "\(bad) leaves nothing to run: levels must be below the \(steps) steps")
+            }
+        } else {
+            let count = denoiser.schedule.stridedTimesteps(from: denoiser.defaultTimesteps.first, stride: r.stride).count
+            if let bad = r.noiseLevels.first(where: { $0 >= count - 1 }) {
+                throw JobError(field: s.noiseLevelsField, "\(bad) is outside 0…\(count - 2) (\(count - 1) strided steps at stride \(r.stride))")
+            }
+        }
     }
 
     /// A job whose parameters are resolved (seed included) and whose files are located: ready to record and run.
@@ -93,6 +113,13 @@ public struct JobRunner {
         let modelName = try config.modelPath(sidecar.model).name
         let denoiser = try self.denoiser(modelName)
         return Prepared(request: try resolve(sidecar, for: denoiser, model: modelName), model: modelName, image: imagePath, mask: maskPath)
+    }
+
+    /// Resolves a validated sidecar whose files are already located (intake).
+    public func prepare(_ sidecar: Sidecar, image: String?, mask: String?) throws -> Prepared {
+        let modelName = try config.modelPath(sidecar.model).name
+        let denoiser = try self.denoiser(modelName)
+        return Prepared(request: try resolve(sidecar, for: denoiser, model: modelName), model: modelName, image: image, mask: mask)
     }
 
     /// The loaded model called `name` in config.json.

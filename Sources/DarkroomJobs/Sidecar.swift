@@ -20,6 +20,8 @@ public struct Sidecar: Equatable {
     public var weight: Double?
     public var model: String?
     public var frameEvery: Int?
+    /// Which of `noise_level` and `noise_levels` gave `noiseLevels` (for errors).
+    public var noiseLevelsField = "noise_levels"
 
     /// Every accepted field.
     public static let fields: Set<String> = [
@@ -29,16 +31,26 @@ public struct Sidecar: Equatable {
 
     /// Parses and validates sidecar JSON; errors name the field.
     public init(json data: Data) throws {
-        guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
-            throw JobError(field: nil, "the sidecar is not a JSON object")
+        guard data.count <= SidecarLimits.sidecarBytes else {
+            throw JobError(field: nil, "the sidecar is \(data.count) bytes; the limit is \(SidecarLimits.sidecarBytes)")
+        }
+        let parsed: Any
+        do { parsed = try JSONSerialization.jsonObject(with: data) } catch {
+            if let field = UnrepresentableNumber.field(in: data) {
+                throw JobError(field: field, "the number is beyond what a double can hold")
+            }
+            throw JobError(field: nil, "the sidecar is not valid JSON (write one object, e.g. {\"mode\": \"generate\"})")
+        }
+        guard let object = parsed as? [String: Any] else {
+            throw JobError(field: nil, "the sidecar is not a JSON object (write one object, e.g. {\"mode\": \"generate\"})")
         }
         if let unknown = object.keys.sorted().first(where: { !Sidecar.fields.contains($0) }) {
-            throw JobError(field: unknown, "unknown field (known: \(Sidecar.fields.sorted().joined(separator: ", ")))")
+            throw JobError(field: JobError.quote(unknown), "unknown field (known: \(Sidecar.fields.sorted().joined(separator: ", ")))")
         }
         let f = FieldReader(object)
         if let m = try f.string("mode") {
             guard let mode = EditMode(rawValue: m) else {
-                throw JobError(field: "mode", "unknown mode '\(m)' (known: \(EditMode.allCases.map(\.rawValue).joined(separator: ", ")))")
+                throw JobError(field: "mode", "unknown mode '\(JobError.quote(m))' (known: \(EditMode.allCases.map(\.rawValue).joined(separator: ", ")))")
             }
             self.mode = mode
         }
@@ -47,6 +59,11 @@ public struct Sidecar: Equatable {
         prompt = try f.string("prompt")
         prompts = try f.strings("prompts")
         if let p = prompts, p.count != 2 { throw JobError(field: "prompts", "needs exactly two prompts, got \(p.count)") }
+        for (field, text) in [("prompt", prompt)] + (prompts ?? []).map({ ("prompts", Optional($0)) }) {
+            if let text, text.count > SidecarLimits.promptCharacters {
+                throw JobError(field: field, "is \(text.count) characters; the limit is \(SidecarLimits.promptCharacters) ('\(JobError.quote(text, limit: 40))')")
+            }
+        }
         let level = try f.int("noise_level", in: 0...10_000)
         let levels = try f.ints("noise_levels", in: 0...10_000)
         strength = try f.double("strength", in: 0...1)
@@ -54,6 +71,7 @@ public struct Sidecar: Equatable {
         let given = [level != nil ? "noise_level" : nil, levels != nil ? "noise_levels" : nil, strength != nil ? "strength" : nil].compactMap { $0 }
         if given.count > 1 { throw JobError(field: given[1], "give only one of noise_level, noise_levels and strength") }
         noiseLevels = levels ?? level.map { [$0] }
+        if level != nil { noiseLevelsField = "noise_level" }
         t = try f.ints("t", in: 1...100_000, allowScalar: true)
         guidance = try f.double("guidance", in: 0...100)
         stride = try f.int("stride", in: 1...10_000)
@@ -63,7 +81,7 @@ public struct Sidecar: Equatable {
         count = try f.int("count", in: 1...64)
         if let v = try f.string("view") {
             guard let view = ImageView(rawValue: v), view != .identity else {
-                throw JobError(field: "view", "unknown view '\(v)' (known: flip, rotate90, rotate180, rotate270, negate)")
+                throw JobError(field: "view", "unknown view '\(JobError.quote(v))' (known: flip, rotate90, rotate180, rotate270, negate)")
             }
             self.view = view
         }
@@ -71,6 +89,19 @@ public struct Sidecar: Equatable {
         model = try f.string("model")
         frameEvery = try f.int("frame_every", in: 1...10_000)
         try checkModeFields()
+    }
+
+    /// The image a job of this sidecar uses: the one it names, or `NAME.png` beside `NAME.json` for the modes that
+    /// start from an image; nil for the modes that start from noise.
+    public func imagePath(sidecarName: String) -> String? {
+        if let image { return image }
+        guard [.noise, .denoise, .sdedit, .inpaint].contains(resolvedMode) else { return nil }
+        return (sidecarName as NSString).deletingPathExtension + ".png"
+    }
+
+    /// Validates one input path as the `image` and `mask` fields are (used for drops whose sidecar is otherwise bad).
+    public static func inputPath(_ raw: String, field: String) throws -> String {
+        try FieldReader([field: raw]).relativePath(field)!
     }
 
     /// The mode: as given, or `generate` (validation refuses a missing mode when an image is given).
@@ -135,6 +166,9 @@ struct FieldReader {
         let items: [Any]
         if let a = v as? [Any] { items = a } else if allowScalar { items = [v] } else { throw JobError(field: key, "must be a list of integers") }
         guard !items.isEmpty else { throw JobError(field: key, "must not be empty") }
+        guard items.count <= SidecarLimits.listEntries else {
+            throw JobError(field: key, "has \(items.count) entries; the limit is \(SidecarLimits.listEntries)")
+        }
         return try items.map { item in
             let i = try integer(item, key)
             guard range.contains(i) else { throw JobError(field: key, "values must be in \(range.lowerBound)…\(range.upperBound), got \(i)") }
@@ -153,12 +187,30 @@ struct FieldReader {
     /// JSON true/false arrive as NSNumber too; their Objective-C type code is "c".
     private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 
-    /// A path relative to the sidecar's folder that stays inside it.
+    /// A path relative to the sidecar's folder that stays inside it and names a file Darkroom may take: no NUL,
+    /// no `..`, not absolute, not empty, not one of the inbox's own folders, not a dotfile, partial copy or sidecar.
     func relativePath(_ key: String) throws -> String? {
         guard let p = try string(key) else { return nil }
         if p.isEmpty { throw JobError(field: key, "must not be empty") }
+        if p.contains("\u{0}") { throw JobError(field: key, "must not contain a NUL character") }
         if p.hasPrefix("/") || p.hasPrefix("~") { throw JobError(field: key, "must be relative to the sidecar's folder, not absolute") }
-        if p.split(separator: "/").contains("..") { throw JobError(field: key, "must not leave the sidecar's folder ('..')") }
-        return p
+        let parts = p.split(separator: "/", omittingEmptySubsequences: false).map(String.init).filter { $0 != "." }
+        if parts.contains("..") { throw JobError(field: key, "must not leave the sidecar's folder ('..')") }
+        guard let name = parts.last, !parts.contains("") else {
+            throw JobError(field: key, "must name a file beside the sidecar, got '\(JobError.quote(p))'")
+        }
+        if let first = parts.first, FolderLayout.reservedInboxNames.contains(first) {
+            throw JobError(field: key, "'\(first)' is Darkroom's own folder in the inbox, not an input")
+        }
+        if let long = parts.first(where: { $0.utf8.count > SidecarLimits.nameBytes }) {
+            throw JobError(field: key, "the name '\(JobError.quote(long))' is longer than \(SidecarLimits.nameBytes) bytes")
+        }
+        if FolderLayout.isIgnored(name) || parts.contains(where: { $0.hasPrefix(".") }) {
+            throw JobError(field: key, "'\(JobError.quote(name))' is a dotfile or a partial copy (.tmp, .part), which Darkroom never takes")
+        }
+        if name.lowercased().hasSuffix(".json") {
+            throw JobError(field: key, "'\(JobError.quote(name))' is a sidecar name (.json); name the image file")
+        }
+        return parts.joined(separator: "/")
     }
 }

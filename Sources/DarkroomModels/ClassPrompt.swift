@@ -14,7 +14,7 @@ public struct ClassPrompt {
         let text = prompt.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
         if text.isEmpty { return nil }
         if classes.isEmpty {
-            throw ModelError.badInput("this model has no classes; use the empty prompt \"\" (got \"\(prompt)\")")
+            throw ModelError.badInput("this model has no classes; use the empty prompt \"\" (got \"\(ModelError.quote(prompt))\")")
         }
         var remaining = " " + text.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : " " }.map(String.init).joined() + " "
         var found: [Int] = []
@@ -27,8 +27,8 @@ public struct ClassPrompt {
         }
         guard found.count == 1 else {
             let known = classes.joined(separator: ", ")
-            if found.isEmpty { throw ModelError.badInput("prompt \"\(prompt)\" names no known class (known: \(known))") }
-            throw ModelError.badInput("prompt \"\(prompt)\" names several classes (\(found.map { classes[$0] }.joined(separator: ", "))); name one of: \(known)")
+            if found.isEmpty { throw ModelError.badInput("prompt \"\(ModelError.quote(prompt))\" names no known class (known: \(known))") }
+            throw ModelError.badInput("prompt \"\(ModelError.quote(prompt))\" names several classes (\(found.map { classes[$0] }.joined(separator: ", "))); name one of: \(known)")
         }
         return found[0]
     }

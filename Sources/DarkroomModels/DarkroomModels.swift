@@ -25,3 +25,10 @@ public enum ModelError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension ModelError {
+    /// At most `limit` characters of a value for a message, so a huge prompt never makes a huge error.
+    public static func quote(_ value: String, limit: Int = 60) -> String {
+        value.count > limit ? String(value.prefix(limit)) + "…" : value
+    }
+}

@@ -15,8 +15,29 @@ public final class JobStore: @unchecked Sendable {
             // transactions, never corrupt the file, and a crash of the process loses nothing.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
-        writer = try DatabasePool(path: path, configuration: config)
-        try JobStore.migrator.migrate(writer)
+        do {
+            writer = try DatabasePool(path: path, configuration: config)
+            try JobStore.migrator.migrate(writer)
+        } catch let error as DatabaseError {
+            throw StoreError(JobStore.explain(error, path: path))
+        }
+    }
+
+    /// A database error as a person can act on it: the key, the file and what to check.
+    static func explain(_ error: DatabaseError, path: String) -> String {
+        let folder = (path as NSString).deletingLastPathComponent
+        switch error.resultCode {
+        case .SQLITE_CANTOPEN:
+            return "database: cannot open \(path): check that the folder \(folder.isEmpty ? "." : folder) exists and is writable by this user, and that \"database\" in config.json names a file"
+        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
+            return "database: \(path) is not a Darkroom database (or is damaged): point \"database\" in config.json at another file"
+        case .SQLITE_READONLY, .SQLITE_PERM:
+            return "database: \(path) is read-only for this user: fix its permissions or those of its folder"
+        case .SQLITE_BUSY, .SQLITE_LOCKED:
+            return "database: \(path) stayed locked by another process for 10 s: \(error.message ?? "busy")"
+        default:
+            return "database: \(path): \(error.message ?? "\(error)")"
+        }
     }
 
     /// An in-memory store (tests).
@@ -70,6 +91,7 @@ public final class JobStore: @unchecked Sendable {
                 t.primaryKey(["encoder", "prompt"])
             }
         }
+        registerIdentityMigration(&m)
         return m
     }
 

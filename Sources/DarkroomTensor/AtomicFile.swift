@@ -12,7 +12,13 @@ public enum AtomicFile {
     /// Writes `data` to `path` atomically (`.NAME.PID.tmp`, then rename).
     public static func write(_ data: Data, to path: String) throws {
         let url = URL(fileURLWithPath: path)
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).\(getpid()).tmp")
+        // The temporary name stays within the file system's 255 bytes whatever the final name's length.
+        var short = ""
+        for c in url.lastPathComponent {
+            if short.utf8.count + String(c).utf8.count > 160 { break }
+            short.append(c)
+        }
+        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(short).\(getpid()).tmp")
         do { try data.write(to: temporary) } catch { throw WriteError(path: path, reason: "\(error)") }
         guard rename(temporary.path, path) == 0 else {
             let reason = String(cString: strerror(errno))

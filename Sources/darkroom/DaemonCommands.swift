@@ -32,6 +32,9 @@ struct WatchCommand: ParsableCommand {
         if engine.threads == nil, let t = config.threads { Engine.threads = t } else { engine.apply() }
         signal(SIGTERM) { _ in daemonStopRequested = 1 }
         signal(SIGINT) { _ in daemonStopRequested = 1 }
+        // SIGHUP (a closed terminal, or `systemctl reload`) and the user signals are logged, never fatal.
+        for s in [SIGHUP, SIGUSR1, SIGUSR2] { signal(s) { daemonIgnoredSignal = $0 } }
+        signal(SIGPIPE, SIG_IGN)
         let daemon = try Daemon(config: config)
         if once {
             try daemon.runOnce()
@@ -108,6 +111,9 @@ struct ReconcileCommand: ParsableCommand {
 
     func run() throws {
         let config = try configOption.load()
+        // Only with no daemon running: recovery must never touch a job a live process holds.
+        let lock = try DatabaseLock(database: config.database)
+        defer { withExtendedLifetime(lock) {} }
         let store = try JobStore(path: config.database)
         let forgotten = try store.forgetMissingResults()
         var missingFolders = 0
@@ -131,6 +137,7 @@ struct GalleryCommand: ParsableCommand {
         let config = try configOption.load()
         let store = try JobStore(path: config.database)
         let gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
+        try gallery.bindToDatabase(config.database)
         let start = Date()
         if rebuild { try gallery.rebuild() } else { try gallery.writeIndex() }
         print(String(format: "gallery written to %@/index.html in %.2f s", config.gallery, Date().timeIntervalSince(start)))

@@ -86,8 +86,10 @@ final class DaemonProcessTests: XCTestCase {
             XCTAssertTrue(j.folder.hasSuffix("gallery/jobs/\(j.id!)"))
         }
         let a = try XCTUnwrap(jobs.first { $0.name == "a" })
-        XCTAssertTrue(FileManager.default.fileExists(atPath: a.folder + "/a.png"), "inputs moved into the job folder")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { !$0.hasPrefix(".") }, [])
+        XCTAssertTrue(FileManager.default.fileExists(atPath: a.folder + "/inputs/a.png"), "inputs moved into the job folder")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: a.folder + "/inputs/a.json"), "the sidecar too")
+        XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { !$0.hasPrefix(".") }), ["rejected", "duplicates"],
+                       "only Darkroom's own folders are left")
         daemon.terminate()
         daemon.waitUntilExit()
         XCTAssertEqual(daemon.terminationStatus, 0, "SIGTERM stops cleanly")

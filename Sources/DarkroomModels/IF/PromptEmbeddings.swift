@@ -72,7 +72,7 @@ public final class PromptEmbeddings {
         }
         guard let embedding = found else { throw missing(prompt) }
         guard embedding.shape.last == width else {
-            throw ModelError.badInput("the cached embedding of \"\(prompt)\" is \(embedding.shape), the model needs width \(width)")
+            throw ModelError.badInput("the cached embedding of \"\(ModelError.quote(prompt))\" is \(embedding.shape), the model needs width \(width)")
         }
         if loaded.count >= 64 { loaded.removeAll() }   // bounded: a daemon sees ever new prompts
         loaded[key] = embedding
@@ -83,8 +83,8 @@ public final class PromptEmbeddings {
         let shown = available.map { "\"\($0)\"" }
         let list = file == nil ? "none (\(path) does not exist)" : shown.isEmpty ? "none" : shown.prefix(30).joined(separator: ", ") + (shown.count > 30 ? ", …" : "")
         return .badInput("""
-            no text embedding for the prompt "\(prompt)" (encoder \(encoder)). Available: \(list). \
-            To add it, run `python3 scripts/make_prompt_embeddings.py --out \(path) --append "\(prompt)"` \
+            no text embedding for the prompt "\(ModelError.quote(prompt))" (encoder \(encoder)). Available: \(list). \
+            To add it, run `python3 scripts/make_prompt_embeddings.py --out \(path) --append "\(ModelError.quote(prompt, limit: 200))"` \
             on a machine with the T5 weights, or use one of the available prompts.
             """)
     }

@@ -1,0 +1,35 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One daemon per database: an exclusive `flock` on `DATABASE.lock`, holding the owner's pid. The kernel drops the
+/// lock when the process dies (kill -9 included), so a crash never leaves a stale lock; recovery of "running" jobs
+/// happens only in the holder, so it never touches a job another live process is running.
+public final class DatabaseLock {
+    public let path: String
+    private let fd: Int32
+
+    /// Takes the lock for `database`, or throws naming the pid that holds it.
+    public init(database: String) throws {
+        path = database + ".lock"
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw JobFolderError("database: cannot create the lock file \(path): \(reason) (check that the database's folder exists and is writable)")
+        }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+            var buffer = [UInt8](repeating: 0, count: 32)
+            let n = pread(fd, &buffer, buffer.count, 0)
+            close(fd)
+            let pid = n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
+            throw JobFolderError("another darkroom (pid \(pid)) is already running with the database \(database); stop it first, or give this one its own config.json with another database")
+        }
+        let text = Array("\(getpid())\n".utf8)
+        ftruncate(fd, 0)
+        _ = pwrite(fd, text, text.count, 0)
+        self.fd = fd
+    }
+
+    deinit { close(fd) }
+}

@@ -1,0 +1,138 @@
+import Foundation
+import DarkroomJobs
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open folder: every entry below it is reached by name from this descriptor, never by following a symbolic
+/// link, so nothing outside the folder can be read or moved through a link planted inside it.
+public final class FolderHandle {
+    public let fd: Int32
+    /// For messages only; lookups go through `fd`.
+    public let path: String
+
+    /// Opens `path` (a folder; a symbolic link to one is accepted for the top folder, which config.json names).
+    public init(path: String) throws {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw JobFolderError("\(path): cannot open the folder: \(FolderHandle.reason(errno))") }
+        self.fd = fd
+        self.path = path
+    }
+
+    private init(fd: Int32, path: String) {
+        self.fd = fd
+        self.path = path
+    }
+
+    deinit { close(fd) }
+
+    /// The sub-folder `name`, created when missing; refuses a link or a file in its place.
+    public func subfolder(_ name: String, create: Bool = true) throws -> FolderHandle {
+        if create, mkdirat(fd, name, 0o755) != 0, errno != EEXIST {
+            throw JobFolderError("\(child(name)): cannot create the folder: \(FolderHandle.reason(errno))")
+        }
+        let sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
+        guard sub >= 0 else {
+            let e = errno
+            let what = e == ELOOP || e == ENOTDIR ? "is not a folder (a \(kind(of: name).description) is in the way)" : FolderHandle.reason(e)
+            throw JobFolderError("\(child(name)): \(what)")
+        }
+        return FolderHandle(fd: sub, path: child(name))
+    }
+
+    /// The entry `name` as it is (a link is reported as a link, not followed).
+    public func entry(_ name: String) -> Entry? {
+        var s = stat()
+        guard fstatat(fd, name, &s, AT_SYMLINK_NOFOLLOW) == 0 else { return nil }
+        return Entry(s)
+    }
+
+    public func kind(of name: String) -> Entry.Kind { entry(name)?.kind ?? .missing }
+
+    /// Every name in the folder (unsorted), `.` and `..` left out.
+    public func names() -> [String] {
+        let dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard dup >= 0, let dir = fdopendir(dup) else { return [] }
+        defer { closedir(dir) }
+        var out: [String] = []
+        while let e = readdir(dir) {
+            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
+            if name != "." && name != ".." { out.append(name) }
+        }
+        return out
+    }
+
+    /// Reads the regular file `name` (at most `limit` bytes), refusing links, FIFOs, devices and folders.
+    public func read(_ name: String, limit: Int, field: String? = nil) throws -> (data: Data, entry: Entry) {
+        let f = openat(fd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)
+        guard f >= 0 else {
+            let e = errno
+            if e == ELOOP { throw JobError(field: field, "'\(JobError.quote(name))' is a symbolic link; only regular files inside the inbox are taken") }
+            if e == ENOENT { throw JobError(field: field, "file '\(JobError.quote(name))' not found beside the sidecar") }
+            throw JobError(field: field, "'\(JobError.quote(name))': cannot open: \(FolderHandle.reason(e))")
+        }
+        defer { close(f) }
+        var s = stat()
+        guard fstat(f, &s) == 0 else { throw JobError(field: field, "'\(JobError.quote(name))': \(FolderHandle.reason(errno))") }
+        let entry = Entry(s)
+        guard entry.kind == .regular else {
+            throw JobError(field: field, "'\(JobError.quote(name))' is a \(entry.kind.description), not a regular file")
+        }
+        guard entry.size <= limit else {
+            throw JobError(field: field, "'\(JobError.quote(name))' is \(entry.size) bytes; the limit is \(limit)")
+        }
+        var data = Data(count: entry.size)
+        var done = 0
+        while done < entry.size {
+            let n = data.withUnsafeMutableBytes { Glibc.read(f, $0.baseAddress! + done, entry.size - done) }
+            if n < 0, errno == EINTR { continue }
+            guard n > 0 else { break }
+            done += n
+        }
+        if done < entry.size { data.removeSubrange(done...) }
+        return (data, entry)
+    }
+
+    /// `path/name`, for messages.
+    public func child(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+    static func reason(_ e: Int32) -> String { String(cString: strerror(e)) }
+
+    /// What `lstat` says of an entry.
+    public struct Entry: Equatable {
+        public enum Kind: Equatable, CustomStringConvertible {
+            case regular, directory, symlink, fifo, socket, device, missing
+            public var description: String {
+                switch self {
+                case .regular: "regular file"
+                case .directory: "folder"
+                case .symlink: "symbolic link"
+                case .fifo: "FIFO (named pipe)"
+                case .socket: "socket"
+                case .device: "device"
+                case .missing: "missing file"
+                }
+            }
+        }
+        public var kind: Kind
+        public var size: Int
+        public var modified: Date
+        public var device: UInt64
+        public var inode: UInt64
+
+        init(_ s: stat) {
+            switch s.st_mode & S_IFMT {
+            case S_IFREG: kind = .regular
+            case S_IFDIR: kind = .directory
+            case S_IFLNK: kind = .symlink
+            case S_IFIFO: kind = .fifo
+            case S_IFSOCK: kind = .socket
+            default: kind = .device
+            }
+            size = Int(s.st_size)
+            modified = Date(timeIntervalSince1970: Double(s.st_mtim.tv_sec) + Double(s.st_mtim.tv_nsec) / 1e9)
+            device = UInt64(s.st_dev)
+            inode = UInt64(s.st_ino)
+        }
+    }
+}

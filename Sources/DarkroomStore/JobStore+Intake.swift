@@ -1,0 +1,27 @@
+import Foundation
+import GRDB
+
+extension JobStore {
+    /// The job with this input hash, if any (the same content dropped before).
+    public func job(inputHash: String) throws -> JobRecord? {
+        try writer.read { try JobRecord.filter(Column("input_hash") == inputHash).fetchOne($0) }
+    }
+
+    /// Inserts `record` and runs `body` with the stored row (id known) inside the same transaction, then stores the
+    /// row `body` returns: when `body` throws, or the process dies before it returns, the row never existed. Intake
+    /// moves a drop's files into the job's folder in `body`, so a job is queued exactly when its inputs are in place.
+    public func insert(_ record: JobRecord, whileInserting body: (JobRecord) throws -> JobRecord) throws -> JobRecord {
+        try writer.write { db in
+            var row = record
+            try row.insert(db)
+            let final = try body(row)
+            try final.update(db)
+            return final
+        }
+    }
+
+    /// The largest job id ever handed out (0 for a new database), so folders of unfinished intakes can be told apart.
+    public func largestJobID() throws -> Int64 {
+        try writer.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM jobs") ?? 0 }
+    }
+}
