@@ -8,60 +8,7 @@ import DarkroomTestSupport
 import DarkroomTraining
 
 /// The daemon as users run it: a real `darkroom watch` process, real files, real SQLite.
-final class DaemonProcessTests: XCTestCase {
-    /// The `darkroom` executable built beside the test bundle.
-    var binary: String {
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("darkroom").path
-    }
-
-    /// A workspace: config.json (stride from `stride`), a random tiny model, an empty inbox.
-    func workspace(stride: Int = 100) throws -> URL {
-        XCTAssertTrue(FileManager.default.isExecutableFile(atPath: binary), "build the darkroom executable first (\(binary))")
-        let dir = try temporaryFolder(self)
-        let model = TrainableUNet(config: TinyUNetConfig(channels: 1, hidden: 4, classes: ["cat", "dog"]), seed: 3)
-        try TrainingCheckpoint.saveModel(model, to: dir.appendingPathComponent("models/tiny").path)
-        try FileManager.default.createDirectory(at: dir.appendingPathComponent("inbox"), withIntermediateDirectories: true)
-        try #"{"models": {"tiny": "models/tiny"}, "defaults": {"stride": \#(stride)}, "threads": 1, "image_wait_seconds": 2}"#
-            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        return dir
-    }
-
-    func start(_ dir: URL, once: Bool = false) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary)
-        p.arguments = ["watch", "--config", dir.appendingPathComponent("config.json").path] + (once ? ["--once"] : [])
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
-        addTeardownBlock { if p.isRunning { p.terminate(); p.waitUntilExit() } }
-        return p
-    }
-
-    func store(_ dir: URL) throws -> JobStore { try JobStore(path: dir.appendingPathComponent("darkroom.sqlite").path) }
-
-    /// Polls `condition` every 50 ms for up to `seconds`.
-    func waitFor(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? condition()) == true { return }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        XCTFail("timed out waiting for \(what)")
-        throw CancellationError()
-    }
-
-    /// Writes `data` to `path` through a temporary name and a rename (an atomic drop).
-    func drop(_ data: Data, _ path: URL) throws {
-        let tmp = path.deletingLastPathComponent().appendingPathComponent("." + path.lastPathComponent + ".part")
-        try data.write(to: tmp)
-        try FileManager.default.moveItem(at: tmp, to: path)
-    }
-
-    func pngData() throws -> Data {
-        var rng = RandomSource(seed: 4)
-        return try PNGWriter.encode(rng.uniform([1, 1, 32, 32]))
-    }
-
+final class DaemonProcessTests: DaemonTestCase {
     func testDroppedPairsBecomeFinishedJobs() throws {
         let dir = try workspace()
         let daemon = try start(dir)
