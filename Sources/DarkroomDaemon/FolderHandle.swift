@@ -49,6 +49,12 @@ public final class FolderHandle {
 
     public func kind(of name: String) -> Entry.Kind { entry(name)?.kind ?? .missing }
 
+    /// True when `name` is a symbolic link whose target is a folder (only the target's type is looked at).
+    public func isFolderThroughLink(_ name: String) -> Bool {
+        var s = stat()
+        return fstatat(fd, name, &s, 0) == 0 && s.st_mode & S_IFMT == S_IFDIR
+    }
+
     /// Every name in the folder (unsorted), `.` and `..` left out.
     public func names() -> [String] {
         let dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)

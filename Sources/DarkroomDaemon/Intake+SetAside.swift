@@ -75,7 +75,7 @@ extension Intake {
     }
 
     /// Moves the sidecar (first: it is the drop) and then each candidate that is a non-folder entry inside the
-    /// inbox into `folder`; returns the sidecar's new name and what moved where.
+    /// inbox (a link to a folder is the user's way into it, and stays) into `folder`; returns the sidecar's new name and what moved where.
     func moveDrop(_ name: String, candidates: [String], into folder: FolderHandle) throws -> (String, [[String: String]]) {
         let movedAs = try FileMover.move(name, from: inbox, to: folder)
         var files: [[String: String]] = [["file": name, "moved_to": movedAs]]
@@ -87,7 +87,8 @@ extension Intake {
                 guard let p = parent, p.kind(of: part) == .directory else { parent = nil; break }
                 parent = try? p.subfolder(part, create: false)
             }
-            guard let parent, let entry = parent.entry(last), entry.kind != .directory else { continue }
+            guard let parent, let entry = parent.entry(last), entry.kind != .directory,
+                  entry.kind != .symlink || !parent.isFolderThroughLink(last) else { continue }
             let n = try FileMover.move(last, from: parent, to: folder)
             files.append(["file": relative, "moved_to": n])
             forget([relative])
