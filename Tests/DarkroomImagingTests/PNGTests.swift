@@ -96,6 +96,19 @@ final class PNGTests: XCTestCase {
         XCTAssertThrowsError(try PNGReader.read(path: notPNG, channels: 3))
     }
 
+    func testIntakeCheckDecodesEverythingAndRefusesHugeHeadersUnread() throws {
+        let good = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/rgb8_interlaced.png")))
+        let size = try PNGReader.check(good, name: "good")
+        let tensor = try PNGReader.read(path: Fixtures.path("png/rgb8_interlaced.png"), channels: 1)
+        XCTAssertEqual([size.height, size.width], Array(tensor.shape[2...]))
+        XCTAssertThrowsError(try PNGReader.check(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/huge.png"))), name: "h")) {
+            XCTAssertTrue("\($0)".contains("refused before decoding"), "\($0)")
+        }
+        XCTAssertThrowsError(try PNGReader.check(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/truncated.png"))), name: "t"))
+        XCTAssertThrowsError(try PNGReader.check(good.prefix(good.count - 20), name: "cut"))
+        XCTAssertThrowsError(try PNGReader.check(Data("GIF89a".utf8), name: "gif")) { XCTAssertTrue("\($0)".contains("not a PNG")) }
+    }
+
     func testWriteReadRoundTripWithTextChunks() throws {
         let dir = try temporaryFolder(self)
         var rng = RandomSource(seed: 1)

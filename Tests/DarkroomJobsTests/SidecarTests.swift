@@ -57,6 +57,32 @@ final class SidecarTests: XCTestCase {
         expectRejected(#"{"mode": "sdedit", "image": "../secret.png"}"#, field: "image", mentioning: "..")
         expectRejected(#"{"mode": "inpaint", "image": "a.png", "mask": "x/../../m.png"}"#, field: "mask", mentioning: "..")
         expectRejected(#"{"mode": "sdedit", "image": ""}"#, field: "image", mentioning: "empty")
+        expectRejected(#"{"mode": "sdedit", "image": "\u0000"}"#, field: "image", mentioning: "NUL")
+        expectRejected(#"{"mode": "sdedit", "image": "."}"#, field: "image", mentioning: "name a file")
+        expectRejected(#"{"mode": "sdedit", "image": "sub/"}"#, field: "image", mentioning: "name a file")
+        expectRejected(#"{"mode": "sdedit", "image": "rejected"}"#, field: "image", mentioning: "Darkroom's own folder")
+        expectRejected(#"{"mode": "sdedit", "image": "duplicates/a.png"}"#, field: "image", mentioning: "Darkroom's own folder")
+        expectRejected(#"{"mode": "sdedit", "image": ".photo.tmp"}"#, field: "image", mentioning: "dotfile")
+        expectRejected(#"{"mode": "sdedit", "image": "a.part"}"#, field: "image", mentioning: "partial")
+        expectRejected(#"{"mode": "sdedit", "image": "b.json"}"#, field: "image", mentioning: "sidecar")
+        expectRejected(#"{"mode": "inpaint", "image": "a.png", "mask": "sub/.m.png"}"#, field: "mask", mentioning: "dotfile")
+        expectRejected(#"{"mode": "sdedit", "image": "\#(String(repeating: "n", count: 300)).png"}"#, field: "image", mentioning: "255 bytes")
+        XCTAssertEqual(try parse(#"{"mode": "sdedit", "image": "./sub/a.png"}"#).image, "sub/a.png")
+        XCTAssertEqual(try parse(#"{"mode": "sdedit", "image": "index.html"}"#).image, "index.html")
+    }
+
+    func testLimitsNameTheFieldAndQuoteOnlyAPrefix() {
+        let huge = String(repeating: "p", count: 1_001)
+        expectRejected(#"{"prompt": "\#(huge)"}"#, field: "prompt", mentioning: "limit is 1000")
+        expectRejected(#"{"mode": "hybrid", "prompts": ["a", "\#(huge)"]}"#, field: "prompts")
+        expectRejected(#"{"mode": "noise", "t": [\#((1...65).map(String.init).joined(separator: ","))]}"#, field: "t", mentioning: "limit is 64")
+        expectRejected(#"{"mode": "sdedit", "noise_levels": [\#(Array(repeating: "1", count: 65).joined(separator: ","))]}"#, field: "noise_levels")
+        expectRejected(#"{"mode": "sdedit", "noise_level": 1e400}"#, field: "noise_level", mentioning: "double")
+        expectRejected(#"{"prompt": "x", "guidance": -1e999}"#, field: "guidance", mentioning: "double")
+        expectRejected(#"{"prompt": "\#(String(repeating: "a", count: 70_000))"}"#, field: nil, mentioning: "limit is 65536")
+        XCTAssertThrowsError(try parse(#"{"\#(huge)": 1}"#)) { XCTAssertLessThan("\($0)".count, 400) }
+        XCTAssertThrowsError(try parse(#"{"mode": "\#(huge)"}"#)) { XCTAssertLessThan("\($0)".count, 400) }
+        XCTAssertEqual(JobError.quote("a\u{0}b"), "a\\u0000b")
     }
 
     func testFieldsThatDoNotFitTheMode() {
