@@ -5,6 +5,8 @@ import DarkroomModels
 /// Loads denoisers from checkpoint folders once and keeps them for later jobs.
 public final class ModelLibrary {
     private var loaded: [String: Denoiser] = [:]
+    /// Intake (the watcher's thread) and the worker share one library: loads happen one at a time.
+    private let lock = NSLock()
     /// Where DeepFloyd IF models keep the prompt embeddings jobs use (the daemon: its SQLite database).
     public let embeddingCache: PromptEmbeddingCache?
 
@@ -18,6 +20,7 @@ public final class ModelLibrary {
     /// The denoiser in `folder`: a small-UNet checkpoint (config.json + model.safetensors) or a diffusers DeepFloyd IF
     /// stage I folder, whose prompts come from `promptEmbeddings` (default: prompt_embeddings.safetensors inside it).
     public func denoiser(at folder: String, name: String, promptEmbeddings: String? = nil) throws -> Denoiser {
+        lock.lock(); defer { lock.unlock() }
         if let d = loaded[folder] { return d }
         let d: Denoiser
         if IFUNet.isIFFolder(folder) {
