@@ -26,23 +26,25 @@ let package = Package(
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // Atomic files, the JSON field reader, content hashing and the error that names a field.
+        .target(name: "DarkroomSupport"),
         // The Float32 NCHW tensor engine on OpenBLAS, and safetensors I/O.
-        .target(name: "DarkroomTensor", dependencies: ["CBLAS"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomTensor", dependencies: ["CBLAS", "DarkroomSupport"], swiftSettings: vectorSettings),
         // Neural networks built on the engine (the small UNet).
         .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion"], swiftSettings: vectorSettings),
         // Noise schedules, the forward process, samplers and edits, for any denoiser.
         .target(name: "DarkroomDiffusion", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
         // PNG and GIF files, resizing, contact sheets.
-        .target(name: "DarkroomImaging", dependencies: ["DarkroomTensor", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomImaging", dependencies: ["DarkroomSupport", "DarkroomTensor", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
         // The job contract (sidecar, config.json) and running one job from files to files.
-        .target(name: "DarkroomJobs", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
-        // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery.
-        .target(name: "DarkroomStore", dependencies: [.product(name: "GRDB", package: "GRDB.swift")]),
+        .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
+        // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery, cancel and pause.
+        .target(name: "DarkroomStore", dependencies: ["DarkroomJobs", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift")]),
         // The static HTML gallery rendered from the database with Mustache templates.
         .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
-        .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor"]),
+        .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomGallery"]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
         // The command-line tool.

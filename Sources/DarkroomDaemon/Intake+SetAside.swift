@@ -1,7 +1,6 @@
 import Foundation
 import DarkroomJobs
 import DarkroomStore
-import DarkroomTensor
 
 extension Intake {
     /// The longest error text kept in a note, a record and a page.
@@ -21,7 +20,7 @@ extension Intake {
                                        "time": ISO8601DateFormatter().string(from: Date())]
             note["field"] = (reason as? JobError)?.field ?? NSNull()
             try Intake.writeNote(note, stem: movedAs, suffix: FolderLayout.errorNoteSuffix, in: rejected)
-            var hasher = FNV1a64()
+            var hasher = ContentHash()
             hasher.add(Data("rejected \(name) \(Date().timeIntervalSince1970) \(UInt64.random(in: 0...UInt64.max))".utf8))
             var record = JobRecord(name: stem, mode: sidecar?.resolvedMode.rawValue ?? "-", model: "-", prompt: "", seed: 0,
                                    parameters: "{}", inputHash: hasher.hex, folder: rejected.path, state: .rejected)

@@ -1,5 +1,4 @@
 import Foundation
-import DarkroomImaging
 import DarkroomJobs
 import DarkroomStore
 
@@ -109,13 +108,13 @@ public final class Intake {
             }
             for input in inputs where !settled(input.relative, input.entry, now: now) { return nil }
             for input in inputs {
-                do { _ = try PNGReader.check(input.data, name: "'\(JobError.quote(input.relative))'") } catch {
+                do { _ = try InputImage.check(input.data, name: "'\(JobError.quote(input.relative))'") } catch {
                     throw JobError(field: input.field, "\(error)")
                 }
             }
             let prepared = try runner.prepare(parsed, image: inputs.first { $0.field == "image" }?.relative,
                                               mask: inputs.first { $0.field == "mask" }?.relative)
-            var hasher = FNV1a64()
+            var hasher = ContentHash()
             hasher.add(Data(prepared.model.utf8))
             hasher.add(Intake.canonical(data))
             for input in inputs { hasher.add(input.data) }
@@ -215,14 +214,4 @@ public final class Intake {
               let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return data }
         return sorted
     }
-}
-
-/// 64-bit FNV-1a, for content hashes.
-struct FNV1a64 {
-    private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
-    mutating func add(_ data: Data) {
-        for b in data { value = (value ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        value = (value ^ 0xFF) &* 0x0000_0100_0000_01B3  // separator between parts
-    }
-    var hex: String { String(format: "%016llx", value) }
 }

@@ -1,6 +1,5 @@
 import Foundation
 import DarkroomJobs
-import DarkroomTensor
 #if canImport(Glibc)
 import Glibc
 #endif

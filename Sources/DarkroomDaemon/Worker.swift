@@ -1,17 +1,17 @@
 import Foundation
-import DarkroomDiffusion
 import DarkroomJobs
 import DarkroomStore
 
-/// Claims queued jobs one at a time and runs them in their folders.
+/// Claims queued jobs one at a time (none while paused) and runs them in their folders, recording their progress;
+/// a job asked to cancel stops at its next step and keeps what it has.
 public final class Worker {
     let store: JobStore
     let runner: JobRunner
-    /// Called after every finished, failed or re-queued job (the gallery hook).
+    /// Called after every finished, failed, cancelled or re-queued job (the gallery hook).
     public var onJobEnd: ((JobRecord) -> Void)?
-    /// Called at every sampler step of the running job.
-    public var onStep: ((JobRecord, StepInfo) -> Void)?
-    /// Set to stop: the running job is cancelled at its next step and returned to the queue.
+    /// Called with a running job's progress, at most once a second.
+    public var onProgress: ((JobRecord, JobProgress) -> Void)?
+    /// Set to stop: the running job stops at its next step and returns to the queue.
     public var stopRequested: () -> Bool = { false }
 
     public init(store: JobStore, runner: JobRunner) {
@@ -19,36 +19,40 @@ public final class Worker {
         self.runner = runner
     }
 
-    /// Runs the next queued job; returns false when the queue was empty.
+    /// Whether a stop came from `darkroom cancel` (read on the worker's thread only).
+    private final class CancelFlag { var cancelled = false }
+
+    /// Runs the next queued job; returns false when the queue was empty or the worker is paused.
     @discardableResult
     public func runNext() throws -> Bool {
+        if try store.isPaused() { return false }
         guard let job = try store.claimNext() else { return false }
         let id = job.id!
-        DaemonLog.info("job \(id) '\(job.name)' started (\(job.mode), attempt \(job.attempts))")
+        DaemonLog.info("job \(id) '\(JobError.quote(job.name))' started (\(job.mode), attempt \(job.attempts))")
         Worker.removeStaleTemporaries(in: job.folder)
+        let flag = CancelFlag()
+        let stop = stopRequested, progress = onProgress, store = self.store
+        let monitor = JobMonitor(report: { p in
+            try? store.setProgress(id, p)
+            progress?(job, p)
+        }, shouldStop: {
+            if stop() { return true }
+            if (try? store.cancelRequested(id)) == true { flag.cancelled = true }
+            return flag.cancelled
+        })
         do {
-            let request = try JSONDecoder().decode(EditRequest.self, from: Data(job.parameters.utf8))
-            let prepared = JobRunner.Prepared(request: request, model: job.model,
-                                              image: job.image.map { (job.folder as NSString).appendingPathComponent($0) },
-                                              mask: job.mask.map { (job.folder as NSString).appendingPathComponent($0) })
-            var r = runner
-            let stop = stopRequested
-            let step = onStep
-            r.progress = { info, _ in
-                step?(job, info)
-                return !stop()
+            let prepared = try JobRunner.Prepared(parameters: job.parameters, model: job.model, folder: job.folder, image: job.image, mask: job.mask)
+            let result = try runner.execute(prepared, outFolder: job.folder, monitor: monitor)
+            try store.finish(id, results: Worker.records(result.outputs, job: id), timings: result.seconds)
+            DaemonLog.info("job \(id) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(result.outputs.count) files")
+        } catch let stopped as JobInterrupted {
+            if try flag.cancelled || store.cancelRequested(id) {
+                try store.markCancelled(id, results: Worker.records(stopped.outputs, job: id))
+                DaemonLog.info("job \(id) cancelled; kept \(stopped.outputs.count) file(s)")
+            } else {
+                try store.requeue(id)
+                DaemonLog.info("job \(id) stopped and returned to the queue")
             }
-            let result = try r.execute(prepared, outFolder: job.folder)
-            let records = result.outputs.map { path -> ResultRecord in
-                let name = (path as NSString).lastPathComponent
-                let size = ((try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int).map(Int64.init) ?? 0
-                return ResultRecord(jobID: id, kind: Worker.kind(of: name), path: path, size: size, step: Worker.index(of: name))
-            }
-            try store.finish(id, results: records, timings: result.seconds)
-            DaemonLog.info("job \(id) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(records.count) files")
-        } catch DiffusionError.cancelled {
-            try store.requeue(id)
-            DaemonLog.info("job \(id) stopped and returned to the queue")
         } catch {
             try store.fail(id, error: "\(error)")
             DaemonLog.error("job \(id) failed: \(error)")
@@ -57,24 +61,18 @@ public final class Worker {
         return true
     }
 
+    static func records(_ outputs: [JobOutput], job id: Int64) -> [ResultRecord] {
+        outputs.map { output in
+            let size = ((try? FileManager.default.attributesOfItem(atPath: output.path))?[.size] as? Int).map(Int64.init) ?? 0
+            return ResultRecord(jobID: id, kind: output.kind, path: output.path, size: size, step: output.index)
+        }
+    }
+
     /// Removes `.NAME.PID.tmp` files a killed worker left behind (outputs are renamed into place only when complete).
     static func removeStaleTemporaries(in folder: String) {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
         for n in names where FolderLayout.isDarkroomTemporary(n) {
             try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(n))
         }
-    }
-
-    static func kind(of name: String) -> String {
-        if name.hasPrefix("result") { return "result" }
-        if name == "comparison.png" { return "comparison" }
-        if name.hasSuffix(".gif") { return "gif" }
-        if name == "mask.png" { return "mask" }
-        return "input"
-    }
-
-    static func index(of name: String) -> Int? {
-        guard name.hasPrefix("result-") else { return name == "result.png" ? 1 : nil }
-        return Int(name.dropFirst(7).prefix { $0.isNumber })
     }
 }

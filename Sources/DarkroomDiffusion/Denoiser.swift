@@ -43,6 +43,8 @@ extension Denoiser {
     /// Guidance scale γ when neither the job nor config.json gives one (5 for the small UNet).
     public var defaultGuidance: Float { 5 }
 
+    public var stageName: String { "sampling" }
+
     /// The distance between the model's default timesteps (1 for the small UNet, 30 for IF's course loop).
     public var defaultStride: Int {
         let d = defaultTimesteps
@@ -70,6 +72,8 @@ public protocol Denoiser: AnyObject {
     var noiseOnFinalStep: Bool { get }
     /// Guidance scale γ when neither the job nor config.json gives one.
     var defaultGuidance: Float { get }
+    /// What a job's progress calls the sampling this model does ("sampling"; DeepFloyd IF: "stage I").
+    var stageName: String { get }
 
     /// Conditioning for a prompt ("" is unconditional); an unknown prompt is an error that says what is known.
     func conditioning(forPrompt prompt: String) throws -> Conditioning

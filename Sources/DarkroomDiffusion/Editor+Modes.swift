@@ -53,8 +53,7 @@ extension Editor {
         let estimator = Guidance.estimator(denoiser, conditioning: try conditioning(r.prompt, count: 1), scale: r.guidance)
         var row: [(String, Tensor)] = []
         if denoiser.prediction == .flow {
-            let strengths = r.noiseLevels.isEmpty ? [r.strength ?? 0.6] : r.noiseLevels.map { 1 - Double($0) / Double(r.steps ?? 50) }
-            for s in strengths {
+            for s in flowStrengths(r) {
                 guard s > 0, s <= 1 else { throw DiffusionError.invalidRequest("strength must be in (0, 1], got \(s)") }
                 let start = 1 - s
                 let xt = rng.gaussian(x0.shape)
@@ -66,13 +65,7 @@ extension Editor {
             }
         } else {
             let ts = fullTimesteps(r)
-            var levels = r.noiseLevels
-            if levels.isEmpty {
-                let s = r.strength ?? 0.6
-                guard s > 0, s <= 1 else { throw DiffusionError.invalidRequest("strength must be in (0, 1], got \(s)") }
-                levels = [max(0, ts.count - 1 - Int((s * Double(ts.count - 1)).rounded()))]
-            }
-            for level in levels {
+            for level in try sdeditLevels(r) {
                 guard level >= 0, level < ts.count - 1 else {
                     throw DiffusionError.invalidRequest("noise level \(level) is outside 0…\(ts.count - 2) (\(ts.count - 1) strided steps at stride \(r.stride))")
                 }

@@ -52,7 +52,8 @@ public struct Editor {
         return out
     }
 
-    func toPixels(_ x: Tensor) -> Tensor {
+    /// Model pixels to [0, 1], clamped.
+    public func toPixels(_ x: Tensor) -> Tensor {
         let r = denoiser.pixelRange
         let out = x.copy()
         Elementwise.affineInPlace(out, scale: 1 / (r.upperBound - r.lowerBound), shift: -r.lowerBound / (r.upperBound - r.lowerBound))

@@ -90,10 +90,10 @@ public final class Gallery {
         var context = basics(j)
         let results = try known ?? store.results(of: j.id!)
         func name(_ r: ResultRecord) -> String { Gallery.relativePath(r.path, from: dir) }
-        context["results"] = results.filter { $0.kind == "result" }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
-        context["inputs"] = results.filter { $0.kind == "input" || $0.kind == "mask" }.map { ["file": name($0), "label": $0.kind] }
-        if let gif = results.first(where: { $0.kind == "gif" }) { context["gif"] = name(gif) }
-        if let cmp = results.first(where: { $0.kind == "comparison" }) { context["comparison"] = name(cmp) }
+        context["results"] = results.filter { $0.kind == .result }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
+        context["inputs"] = results.filter { $0.kind == .input || $0.kind == .mask }.map { ["file": name($0), "label": $0.kind.rawValue] }
+        if let gif = results.first(where: { $0.kind == .gif }) { context["gif"] = name(gif) }
+        if let cmp = results.first(where: { $0.kind == .comparison }) { context["comparison"] = name(cmp) }
         context["attempts"] = j.attempts
         context["created"] = Gallery.timestamp(j.createdAt)
         if let s = j.startedAt { context["started"] = Gallery.timestamp(s) }

@@ -1,5 +1,6 @@
 import CPNG
 import CZlib
+import DarkroomSupport
 import DarkroomTensor
 import Foundation
 

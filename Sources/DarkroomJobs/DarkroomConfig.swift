@@ -35,9 +35,7 @@ public struct DarkroomConfig: Equatable {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw JobError(field: nil, "\(path): not a JSON object")
         }
-        if let unknown = object.keys.sorted().first(where: { !keys.contains($0) }) {
-            throw JobError(field: unknown, "\(path): unknown key (known: \(keys.sorted().joined(separator: ", ")))")
-        }
+        try FieldReader.checkKeys(object, known: keys, in: path)
         let base = URL(fileURLWithPath: path).deletingLastPathComponent()
         func resolve(_ p: String) -> String { p.hasPrefix("/") ? p : base.appendingPathComponent(p).standardized.path }
         let f = FieldReader(object)
@@ -119,9 +117,7 @@ public struct ModelOptions: Equatable {
 
     static func read(_ entry: [String: Any], field: String, path: String) throws -> (folder: String, options: ModelOptions) {
         let known: Set<String> = ["path", "prompt_embeddings", "defaults"]
-        if let unknown = entry.keys.sorted().first(where: { !known.contains($0) }) {
-            throw JobError(field: "\(field).\(unknown)", "\(path): unknown key (known: defaults, path, prompt_embeddings)")
-        }
+        try FieldReader.checkKeys(entry, known: known, field: field, in: path)
         let f = FieldReader(entry)
         guard let folder = try f.string("path"), !folder.isEmpty else {
             throw JobError(field: "\(field).path", "\(path): the model's checkpoint folder is missing")
@@ -145,9 +141,7 @@ struct SamplingDefaults {
     static func read(_ value: Any, field: String, path: String, allowSeed: Bool) throws -> SamplingDefaults {
         guard let object = value as? [String: Any] else { throw JobError(field: field, "\(path): must be an object") }
         let allowed = allowSeed ? ["guidance", "seed", "stride"] : ["guidance", "stride"]
-        if let unknown = object.keys.sorted().first(where: { !allowed.contains($0) }) {
-            throw JobError(field: "\(field).\(unknown)", "\(path): unknown key (known: \(allowed.joined(separator: ", ")))")
-        }
+        try FieldReader.checkKeys(object, known: Set(allowed), field: field, in: path)
         let f = FieldReader(object)
         return SamplingDefaults(guidance: try f.double("guidance", in: 0...100), stride: try f.int("stride", in: 1...10_000),
                                 seed: try f.int("seed", in: 0...Int.max).map(UInt64.init))

@@ -51,8 +51,43 @@ public enum FolderLayout {
             if prefix.utf8.count + String(c).utf8.count > maxNoteStemBytes - 17 { break }
             prefix.append(c)
         }
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in stem.utf8 { h = (h ^ UInt64(b)) &* 0x0000_0100_0000_01B3 }
-        return prefix + "-" + String(format: "%016llx", h)
+        var hash = ContentHash()
+        hash.add(stem)
+        return prefix + "-" + hash.hex
+    }
+}
+
+/// The files Darkroom writes in a job folder (beside `inputs/`), by name, in one place.
+public enum JobFiles {
+    public static let comparison = "comparison.png"
+    public static let progressGIF = "progress.gif"
+    /// The latest x̂₀ of a running job (kept when the job is cancelled, removed when it is done).
+    public static let preview = "preview.png"
+    /// The input image and mask as the model saw them (cropped and resized).
+    public static let inputCopy = "input.png"
+    public static let maskCopy = "mask.png"
+    /// The job's gallery page.
+    public static let page = "index.html"
+
+    /// `result.png` for a single result, else `result-<k>.png` (k from 1).
+    public static func result(_ k: Int, of count: Int) -> String { count == 1 ? "result.png" : "result-\(k).png" }
+}
+
+/// What a file a job wrote is.
+public enum ResultKind: String, Codable, CaseIterable, Sendable {
+    case result, comparison, gif, input, mask
+}
+
+/// One file a job wrote, typed: the worker records it and the gallery shows it without looking at its name.
+public struct JobOutput: Equatable, Sendable {
+    public var kind: ResultKind
+    public var path: String
+    /// The k of `result-<k>.png` (1 for `result.png`); nil for other kinds.
+    public var index: Int?
+
+    public init(kind: ResultKind, path: String, index: Int? = nil) {
+        self.kind = kind
+        self.path = path
+        self.index = index
     }
 }

@@ -9,7 +9,7 @@ public struct JobRunner {
     public struct Result {
         public var request: EditRequest
         public var model: String
-        public var outputs: [String]
+        public var outputs: [JobOutput]
         public var seconds: [String: Double]
     }
 
@@ -104,6 +104,16 @@ public struct JobRunner {
             self.image = image
             self.mask = mask
         }
+
+        /// A job as the store keeps it: its resolved parameters (JSON), model, folder and inputs inside the folder.
+        public init(parameters: String, model: String, folder: String, image: String?, mask: String?) throws {
+            let request: EditRequest
+            do { request = try JSONDecoder().decode(EditRequest.self, from: Data(parameters.utf8)) } catch {
+                throw JobError(field: nil, "the job's stored parameters cannot be read (\(error)); drop the sidecar again")
+            }
+            self.init(request: request, model: model, image: image.map { (folder as NSString).appendingPathComponent($0) },
+                      mask: mask.map { (folder as NSString).appendingPathComponent($0) })
+        }
     }
 
     /// Validates the sidecar at `path` against its model and resolves every parameter; throws `JobError`s naming
@@ -128,23 +138,33 @@ public struct JobRunner {
         return try library.denoiser(at: path, name: name, promptEmbeddings: config.options(forModel: name).promptEmbeddings)
     }
 
-    /// Runs a prepared job and writes results into `outFolder`.
-    public func execute(_ job: Prepared, outFolder: String) throws -> Result {
+    /// Runs a prepared job and writes results into `outFolder`; `monitor` follows it and may stop it at a step, in
+    /// which case the job throws `JobInterrupted` after writing what it has (the progress GIF so far).
+    public func execute(_ job: Prepared, outFolder: String, monitor: JobMonitor? = nil) throws -> Result {
         var seconds: [String: Double] = [:]
         var clock = Date()
         func lap(_ phase: String) {
             seconds[phase] = Date().timeIntervalSince(clock)
             clock = Date()
         }
+        monitor?.report(JobProgress(stage: "loading", step: 0, steps: 0, elapsedSeconds: 0))
         let denoiser = try self.denoiser(job.model)
         let image = try job.image.map { ImageResize.fit(try PNGReader.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
         let mask = try job.mask.map { ImageResize.fit(try PNGReader.read(path: $0, channels: 1), size: denoiser.imageSize) }
         lap("load")
-        let output = try Editor(denoiser: denoiser, progress: progress).run(job.request, image: image, mask: mask)
-        lap("sample")
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
-        let outputs = try ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
-            .write(output, image: image, mask: mask)
+        let writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
+        let tracker = StepTracker(editor: Editor(denoiser: denoiser), request: job.request, writer: writer, monitor: monitor, progress: progress)
+        let output: EditOutput
+        do {
+            output = try Editor(denoiser: denoiser, progress: tracker.step).run(job.request, image: image, mask: mask)
+        } catch DiffusionError.cancelled {
+            throw JobInterrupted(outputs: try tracker.keepWhatWasMade())
+        }
+        lap("sample")
+        monitor?.report(tracker.progress(stage: "writing"))
+        let outputs = try writer.write(output, image: image, mask: mask)
+        try? FileManager.default.removeItem(atPath: writer.path(JobFiles.preview))
         lap("write")
         return Result(request: job.request, model: job.model, outputs: outputs, seconds: seconds)
     }

@@ -25,35 +25,45 @@ struct ResultWriter {
         return [("parameters", prompt + "\n" + settings), ("darkroom", json)]
     }
 
-    func write(_ output: EditOutput, image: Tensor?, mask: Tensor?) throws -> [String] {
-        var written: [String] = []
+    /// `progress.gif`: x_t beside x̂₀ per frame, enlarged so that small models are viewable; nil without frames.
+    func writeGIF(_ frames: [(xt: Tensor, x0: Tensor)]) throws -> String? {
+        guard !frames.isEmpty else { return nil }
+        let factor = ImageGrid.viewingFactor(size: size, target: 112)
+        let images = frames.map { frame -> Tensor in
+            let pairs = (0..<frame.xt.shape[0]).map { [frame.xt.slice(batch: $0..<($0 + 1)), frame.x0.slice(batch: $0..<($0 + 1))] }
+            return ImageResize.enlarge(ImageGrid.compose([pairs.flatMap { $0 }], gap: 1), factor: factor)
+        }
+        try GIFWriter.write(images, to: path(JobFiles.progressGIF))
+        return path(JobFiles.progressGIF)
+    }
+
+    /// `preview.png`: the first sample's current x̂₀, enlarged, for a running job's page.
+    func writePreview(_ x0: Tensor) throws {
+        let first = x0.shape[0] > 1 ? x0.slice(batch: 0..<1) : x0
+        try PNGWriter.write(ImageResize.enlarge(first, factor: ImageGrid.viewingFactor(size: size, target: 112)), to: path(JobFiles.preview))
+    }
+
+    func write(_ output: EditOutput, image: Tensor?, mask: Tensor?) throws -> [JobOutput] {
+        var written: [JobOutput] = []
         for (k, (img, label)) in zip(output.images, output.labels).enumerated() {
-            let name = output.images.count == 1 ? "result.png" : "result-\(k + 1).png"
+            let name = JobFiles.result(k + 1, of: output.images.count)
             try PNGWriter.write(img, to: path(name), text: metadata(label: label))
-            written.append(path(name))
+            written.append(JobOutput(kind: .result, path: path(name), index: k + 1))
         }
         let factor = ImageGrid.viewingFactor(size: size, target: 112)
         if !output.rows.isEmpty {
             let rows = output.rows.map { $0.map { (label: $0.label, image: ImageResize.enlarge($0.image, factor: factor)) } }
-            try PNGWriter.write(ImageGrid.composeLabelled(rows), to: path("comparison.png"))
-            written.append(path("comparison.png"))
+            try PNGWriter.write(ImageGrid.composeLabelled(rows), to: path(JobFiles.comparison))
+            written.append(JobOutput(kind: .comparison, path: path(JobFiles.comparison)))
         }
-        if !output.frames.isEmpty {
-            // x_t beside x̂₀, enlarged so that small models are viewable.
-            let frames = output.frames.map { frame -> Tensor in
-                let pairs = (0..<frame.xt.shape[0]).map { [frame.xt.slice(batch: $0..<($0 + 1)), frame.x0.slice(batch: $0..<($0 + 1))] }
-                return ImageResize.enlarge(ImageGrid.compose([pairs.flatMap { $0 }], gap: 1), factor: factor)
-            }
-            try GIFWriter.write(frames, to: path("progress.gif"))
-            written.append(path("progress.gif"))
-        }
+        if let gif = try writeGIF(output.frames.map { ($0.xt, $0.x0) }) { written.append(JobOutput(kind: .gif, path: gif)) }
         if let image {
-            try PNGWriter.write(image, to: path("input.png"))
-            written.append(path("input.png"))
+            try PNGWriter.write(image, to: path(JobFiles.inputCopy))
+            written.append(JobOutput(kind: .input, path: path(JobFiles.inputCopy)))
         }
         if let mask {
-            try PNGWriter.write(mask, to: path("mask.png"))
-            written.append(path("mask.png"))
+            try PNGWriter.write(mask, to: path(JobFiles.maskCopy))
+            written.append(JobOutput(kind: .mask, path: path(JobFiles.maskCopy)))
         }
         return written
     }

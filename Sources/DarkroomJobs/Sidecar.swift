@@ -44,9 +44,7 @@ public struct Sidecar: Equatable {
         guard let object = parsed as? [String: Any] else {
             throw JobError(field: nil, "the sidecar is not a JSON object (write one object, e.g. {\"mode\": \"generate\"})")
         }
-        if let unknown = object.keys.sorted().first(where: { !Sidecar.fields.contains($0) }) {
-            throw JobError(field: JobError.quote(unknown), "unknown field (known: \(Sidecar.fields.sorted().joined(separator: ", ")))")
-        }
+        try FieldReader.checkKeys(object, known: Sidecar.fields, noun: "field")
         let f = FieldReader(object)
         if let m = try f.string("mode") {
             guard let mode = EditMode(rawValue: m) else {
@@ -65,14 +63,14 @@ public struct Sidecar: Equatable {
             }
         }
         let level = try f.int("noise_level", in: 0...10_000)
-        let levels = try f.ints("noise_levels", in: 0...10_000)
+        let levels = try f.ints("noise_levels", in: 0...10_000, maxCount: SidecarLimits.listEntries)
         strength = try f.double("strength", in: 0...1)
         if strength == 0 { throw JobError(field: "strength", "must be greater than 0") }
         let given = [level != nil ? "noise_level" : nil, levels != nil ? "noise_levels" : nil, strength != nil ? "strength" : nil].compactMap { $0 }
         if given.count > 1 { throw JobError(field: given[1], "give only one of noise_level, noise_levels and strength") }
         noiseLevels = levels ?? level.map { [$0] }
         if level != nil { noiseLevelsField = "noise_level" }
-        t = try f.ints("t", in: 1...100_000, allowScalar: true)
+        t = try f.ints("t", in: 1...100_000, allowScalar: true, maxCount: SidecarLimits.listEntries)
         guidance = try f.double("guidance", in: 0...100)
         stride = try f.int("stride", in: 1...10_000)
         steps = try f.int("steps", in: 1...10_000)
@@ -129,64 +127,7 @@ public struct Sidecar: Equatable {
     }
 }
 
-/// Typed access to a JSON object's fields with errors that name the field.
-struct FieldReader {
-    let object: [String: Any]
-    init(_ object: [String: Any]) { self.object = object }
-
-    func string(_ key: String) throws -> String? {
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        guard let s = v as? String else { throw JobError(field: key, "must be a string") }
-        return s
-    }
-
-    func strings(_ key: String) throws -> [String]? {
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        guard let a = v as? [Any], let s = a as? [String] else { throw JobError(field: key, "must be a list of strings") }
-        return s
-    }
-
-    private func integer(_ v: Any, _ key: String) throws -> Int {
-        guard let n = v as? NSNumber, !isBoolean(n), n.doubleValue == n.doubleValue.rounded(),
-              abs(n.doubleValue) < 9.2e18 else {
-            throw JobError(field: key, "must be an integer")
-        }
-        return n.intValue
-    }
-
-    func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        let i = try integer(v, key)
-        guard range.contains(i) else { throw JobError(field: key, "must be in \(range.lowerBound)…\(range.upperBound), got \(i)") }
-        return i
-    }
-
-    func ints(_ key: String, in range: ClosedRange<Int>, allowScalar: Bool = false) throws -> [Int]? {
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        let items: [Any]
-        if let a = v as? [Any] { items = a } else if allowScalar { items = [v] } else { throw JobError(field: key, "must be a list of integers") }
-        guard !items.isEmpty else { throw JobError(field: key, "must not be empty") }
-        guard items.count <= SidecarLimits.listEntries else {
-            throw JobError(field: key, "has \(items.count) entries; the limit is \(SidecarLimits.listEntries)")
-        }
-        return try items.map { item in
-            let i = try integer(item, key)
-            guard range.contains(i) else { throw JobError(field: key, "values must be in \(range.lowerBound)…\(range.upperBound), got \(i)") }
-            return i
-        }
-    }
-
-    func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
-        guard let v = object[key], !(v is NSNull) else { return nil }
-        guard let n = v as? NSNumber, !isBoolean(n) else { throw JobError(field: key, "must be a number") }
-        let d = n.doubleValue
-        guard d.isFinite, range.contains(d) else { throw JobError(field: key, "must be in \(range.lowerBound)…\(range.upperBound), got \(d)") }
-        return d
-    }
-
-    /// JSON true/false arrive as NSNumber too; their Objective-C type code is "c".
-    private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
-
+extension FieldReader {
     /// A path relative to the sidecar's folder that stays inside it and names a file Darkroom may take: no NUL,
     /// no `..`, not absolute, not empty, not one of the inbox's own folders, not a dotfile, partial copy or sidecar.
     func relativePath(_ key: String) throws -> String? {

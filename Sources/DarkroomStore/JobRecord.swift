@@ -29,6 +29,12 @@ public struct JobRecord: Codable, Equatable, Sendable, FetchableRecord, MutableP
     public var finishedAt: Date?
     /// Seconds per phase, as JSON.
     public var timings: String?
+    /// Higher runs first; equal priorities run oldest first.
+    public var priority: Int = 0
+    /// A running job's `JobProgress` as JSON (nil otherwise).
+    public var progress: String?
+    /// Someone asked the running job to stop (`darkroom cancel`).
+    public var cancelRequested: Bool = false
 
     public init(name: String, mode: String, model: String, prompt: String, seed: Int64, parameters: String,
                 inputHash: String, folder: String, state: JobState = .queued, createdAt: Date = Date()) {
@@ -46,8 +52,8 @@ public struct JobRecord: Codable, Equatable, Sendable, FetchableRecord, MutableP
     }
 
     enum CodingKeys: String, CodingKey {
-        case id, name, state, mode, model, prompt, seed, parameters, folder, image, mask, attempts, error, timings
-        case inputHash = "input_hash", createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
+        case id, name, state, mode, model, prompt, seed, parameters, folder, image, mask, attempts, error, timings, priority, progress
+        case inputHash = "input_hash", cancelRequested = "cancel_requested", createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
 
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
@@ -62,14 +68,13 @@ public struct ResultRecord: Codable, Equatable, Sendable, FetchableRecord, Mutab
 
     public var id: Int64?
     public var jobID: Int64
-    /// `result`, `comparison`, `gif`, `input`, `mask`.
-    public var kind: String
+    public var kind: ResultKind
     public var path: String
     public var size: Int64
     /// Position among the job's results (the k of result-k.png).
     public var step: Int?
 
-    public init(jobID: Int64, kind: String, path: String, size: Int64, step: Int? = nil) {
+    public init(jobID: Int64, kind: ResultKind, path: String, size: Int64, step: Int? = nil) {
         self.jobID = jobID
         self.kind = kind
         self.path = path

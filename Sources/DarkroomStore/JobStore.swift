@@ -92,6 +92,7 @@ public final class JobStore: @unchecked Sendable {
             }
         }
         registerIdentityMigration(&m)
+        registerControlMigration(&m)
         return m
     }
 
@@ -115,17 +116,17 @@ public final class JobStore: @unchecked Sendable {
     /// Returns a running job to the queue without counting the attempt (a clean stop, not a crash).
     public func requeue(_ id: Int64) throws {
         try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0) WHERE id = ? AND state = 'running'",
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), progress = NULL WHERE id = ? AND state = 'running'",
                            arguments: [id])
         }
     }
 
-    /// Atomically moves the oldest queued job to `running` (one UPDATE … RETURNING) and returns it.
+    /// Atomically moves the queued job of highest priority, oldest first among equals, to `running` (one UPDATE … RETURNING) and returns it.
     public func claimNext(now: Date = Date()) throws -> JobRecord? {
         try writer.write { db in
             try JobRecord.fetchOne(db, sql: """
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, error = NULL
-                WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1)
+                WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1)
                 RETURNING *
                 """, arguments: [now])
         }
@@ -135,7 +136,7 @@ public final class JobStore: @unchecked Sendable {
     public func finish(_ id: Int64, results: [ResultRecord], timings: [String: Double], now: Date = Date()) throws {
         let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
         try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'done', finished_at = ?, timings = ?, error = NULL WHERE id = ?",
+            try db.execute(sql: "UPDATE jobs SET state = 'done', finished_at = ?, timings = ?, error = NULL, progress = NULL, cancel_requested = 0 WHERE id = ?",
                            arguments: [now, json, id])
             try db.execute(sql: "DELETE FROM results WHERE job_id = ?", arguments: [id])
             for var r in results {
@@ -148,7 +149,7 @@ public final class JobStore: @unchecked Sendable {
     /// Marks a job failed (or rejected), keeping the error text.
     public func fail(_ id: Int64, error: String, state: JobState = .failed, now: Date = Date()) throws {
         try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = ?, error = ?, finished_at = ? WHERE id = ?",
+            try db.execute(sql: "UPDATE jobs SET state = ?, error = ?, finished_at = ?, progress = NULL, cancel_requested = 0 WHERE id = ?",
                            arguments: [state.rawValue, error, now, id])
         }
     }
@@ -164,15 +165,15 @@ public final class JobStore: @unchecked Sendable {
                 WHERE state = 'running' AND attempts >= ?
                 """, arguments: [maxAttempts])
             let failed = db.changesCount
-            try db.execute(sql: "UPDATE jobs SET state = 'queued' WHERE state = 'running'")
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', progress = NULL WHERE state = 'running'")
             return (db.changesCount, failed)
         }
     }
 
-    /// Puts a failed or rejected job back in the queue with a fresh attempt count.
+    /// Puts a failed, rejected or cancelled job back in the queue with a fresh attempt count.
     public func retry(_ id: Int64) throws -> Bool {
         try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = 0, error = NULL WHERE id = ? AND state IN ('failed', 'rejected')",
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = 0, error = NULL, cancel_requested = 0, finished_at = NULL WHERE id = ? AND state IN ('failed', 'rejected', 'cancelled')",
                            arguments: [id])
             return db.changesCount == 1
         }

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomSupport
 
 /// Writes Float32 tensors to a safetensors file (header padded to 8 bytes, names sorted).
 public enum SafeTensorsWriter {

@@ -25,7 +25,7 @@ enum OutputBench {
                 j.finishedAt = j.createdAt.addingTimeInterval(2.5)
                 j.error = k % 50 == 0 ? "synthetic failure" : nil
                 try j.insert(db)
-                for (kind, name) in [("result", "result.png"), ("gif", "progress.gif"), ("comparison", "comparison.png")] {
+                for (kind, name) in [(ResultKind.result, "result.png"), (.gif, "progress.gif"), (.comparison, "comparison.png")] {
                     var r = ResultRecord(jobID: j.id!, kind: kind, path: folder + "/" + name, size: 1000)
                     try r.insert(db)
                 }

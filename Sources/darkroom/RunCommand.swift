@@ -32,7 +32,7 @@ struct RunCommand: ParsableCommand {
             let result = try runner.run(sidecarPath: sidecar, outFolder: folder)
             bar.finish()
             summary["status"] = "done"
-            summary["outputs"] = result.outputs.map { URL(fileURLWithPath: $0).standardized.path }
+            summary["outputs"] = result.outputs.map { URL(fileURLWithPath: $0.path).standardized.path }
             summary["seed"] = result.request.seed
             summary["model"] = result.model
             summary["seconds"] = result.seconds

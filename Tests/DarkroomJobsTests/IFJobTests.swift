@@ -55,14 +55,14 @@ final class IFJobTests: XCTestCase {
         for (name, sidecar, expectedResults) in jobs {
             let result = try run(sidecar, named: name, in: dir, config)
             XCTAssertEqual(result.model, "tiny-if")
-            let resultFiles = result.outputs.filter { ($0 as NSString).lastPathComponent.hasPrefix("result") }
+            let resultFiles = result.outputs.map(\.path).filter { ($0 as NSString).lastPathComponent.hasPrefix("result") }
             XCTAssertEqual(resultFiles.count, expectedResults, name)
             let images = try resultFiles.map { try PNGReader.read(path: $0, channels: 3) }
             for image in images { XCTAssertEqual(image.shape, [1, 3, 16, 16], name) }
             if images.count == 2 {
                 XCTAssertGreaterThan(maxAbsDifference(images[0], images[1]), 0.1, "\(name): two results differ")
             }
-            if name != "noise" { XCTAssertTrue(result.outputs.contains { $0.hasSuffix("progress.gif") }, name) }
+            if name != "noise" { XCTAssertTrue(result.outputs.contains { $0.path.hasSuffix("progress.gif") }, name) }
         }
     }
 
@@ -104,8 +104,8 @@ final class IFJobTests: XCTestCase {
         let (dir, config) = try workspace()
         let sidecar = #"{"prompt": "a photo of a dog", "stride": 90, "seed": 9}"#
         let a = try run(sidecar, named: "a", in: dir, config), b = try run(sidecar, named: "b", in: dir, config)
-        let ra = try Data(contentsOf: URL(fileURLWithPath: a.outputs.first { $0.hasSuffix("result.png") }!))
-        let rb = try Data(contentsOf: URL(fileURLWithPath: b.outputs.first { $0.hasSuffix("result.png") }!))
+        let ra = try Data(contentsOf: URL(fileURLWithPath: a.outputs.first { $0.path.hasSuffix("result.png") }!.path))
+        let rb = try Data(contentsOf: URL(fileURLWithPath: b.outputs.first { $0.path.hasSuffix("result.png") }!.path))
         XCTAssertEqual(ra, rb)
     }
 }

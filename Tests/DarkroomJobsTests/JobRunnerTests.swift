@@ -31,7 +31,7 @@ final class JobRunnerTests: XCTestCase {
         let result = try JobRunner(config: config).run(sidecarPath: inbox.appendingPathComponent("photo.json").path, outFolder: out)
         XCTAssertEqual(result.request.seed, 11)
         XCTAssertEqual(result.request.stride, 30, "default from config.json")
-        let names = Set(result.outputs.map { ($0 as NSString).lastPathComponent })
+        let names = Set(result.outputs.map { ($0.path as NSString).lastPathComponent })
         XCTAssertEqual(names, ["result-1.png", "result-2.png", "comparison.png", "progress.gif", "input.png"])
         let png = try Data(contentsOf: URL(fileURLWithPath: out + "/result-1.png"))
         let text = PNGWriter.textChunks(of: png)
@@ -50,7 +50,7 @@ final class JobRunnerTests: XCTestCase {
         let a = try JobRunner(config: config).run(sidecarPath: sidecar.path, outFolder: dir.appendingPathComponent("a").path)
         let b = try JobRunner(config: config).run(sidecarPath: sidecar.path, outFolder: dir.appendingPathComponent("b").path)
         for (x, y) in zip(a.outputs, b.outputs) {
-            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: x)), try Data(contentsOf: URL(fileURLWithPath: y)))
+            XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: x.path)), try Data(contentsOf: URL(fileURLWithPath: y.path)))
         }
     }
 

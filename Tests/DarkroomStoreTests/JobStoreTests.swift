@@ -59,7 +59,7 @@ final class JobStoreTests: XCTestCase {
         let store = try JobStore()
         _ = try store.enqueue(job(1))
         let j = try XCTUnwrap(try store.claimNext())
-        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: "result", path: "/tmp/r.png", size: 120, step: 1)],
+        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: .result, path: "/tmp/r.png", size: 120, step: 1)],
                          timings: ["sample": 1.5])
         let done = try XCTUnwrap(try store.job(j.id!))
         XCTAssertEqual(done.state, .done)
@@ -94,8 +94,8 @@ final class JobStoreTests: XCTestCase {
         let existing = FileManager.default.temporaryDirectory.appendingPathComponent("exists-\(UUID().uuidString)").path
         FileManager.default.createFile(atPath: existing, contents: Data([1]))
         defer { try? FileManager.default.removeItem(atPath: existing) }
-        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: "result", path: existing, size: 1),
-                                          ResultRecord(jobID: 0, kind: "gif", path: "/nonexistent/x.gif", size: 1)], timings: [:])
+        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: .result, path: existing, size: 1),
+                                          ResultRecord(jobID: 0, kind: .gif, path: "/nonexistent/x.gif", size: 1)], timings: [:])
         XCTAssertEqual(try store.forgetMissingResults(), 1)
         XCTAssertEqual(try store.results(of: j.id!).map(\.path), [existing])
     }

@@ -26,6 +26,7 @@ public final class IFDenoiser: Denoiser {
     public var channels: Int { unet.config.inChannels }
     public var imageSize: Int { unet.config.sampleSize }
     public var pixelRange: ClosedRange<Float> { -1...1 }
+    public var stageName: String { "stage I" }
     public var prediction: PredictionKind { .epsilon }
     public var variance: VarianceKind { .learnedRange }
     public var defaultTimesteps: [Int] { schedule.stridedTimesteps(from: 990, stride: 30) }

@@ -1,0 +1,94 @@
+import Foundation
+import GRDB
+
+/// Cancel, pause and priority: what people do to jobs while they wait or run.
+extension JobStore {
+    static func registerControlMigration(_ m: inout DatabaseMigrator) {
+        m.registerMigration("v4: cancelled state, priority, progress, cancel requests") { db in
+            // SQLite cannot change a CHECK constraint in place: the table is rebuilt (foreign keys are checked after).
+            try db.create(table: "jobs_v4") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("name", .text).notNull()
+                t.column("state", .text).notNull()
+                    .check(sql: "state IN ('queued', 'running', 'done', 'failed', 'rejected', 'cancelled')")
+                t.column("mode", .text).notNull()
+                t.column("model", .text).notNull()
+                t.column("prompt", .text).notNull()
+                t.column("seed", .integer).notNull()
+                t.column("parameters", .text).notNull()
+                t.column("input_hash", .text).notNull().unique()
+                t.column("folder", .text).notNull()
+                t.column("image", .text)
+                t.column("mask", .text)
+                t.column("attempts", .integer).notNull().defaults(to: 0)
+                t.column("error", .text)
+                t.column("created_at", .datetime).notNull()
+                t.column("started_at", .datetime)
+                t.column("finished_at", .datetime)
+                t.column("timings", .text)
+                t.column("priority", .integer).notNull().defaults(to: 0)
+                t.column("progress", .text)
+                t.column("cancel_requested", .boolean).notNull().defaults(to: false)
+            }
+            try db.execute(sql: """
+                INSERT INTO jobs_v4 (id, name, state, mode, model, prompt, seed, parameters, input_hash, folder, image, mask,
+                                     attempts, error, created_at, started_at, finished_at, timings)
+                SELECT id, name, state, mode, model, prompt, seed, parameters, input_hash, folder, image, mask,
+                       attempts, error, created_at, started_at, finished_at, timings FROM jobs
+                """)
+            try db.drop(table: "jobs")
+            try db.rename(table: "jobs_v4", to: "jobs")
+            try db.create(index: "jobs_on_state", on: "jobs", columns: ["state"])
+            try db.create(index: "jobs_claim_order", on: "jobs", columns: ["state", "priority", "id"])
+        }
+    }
+
+    /// Cancels a job: a queued one at once; a running one is asked to stop at its next step (the worker keeps what it
+    /// has and marks it cancelled). Returns the state the job had, or nil when there is no such job.
+    public func cancel(_ id: Int64, now: Date = Date()) throws -> JobState? {
+        try writer.write { db in
+            guard let job = try JobRecord.fetchOne(db, key: id) else { return nil }
+            switch job.state {
+            case .queued:
+                try db.execute(sql: "UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled before it started' WHERE id = ?",
+                               arguments: [now, id])
+            case .running:
+                try db.execute(sql: "UPDATE jobs SET cancel_requested = 1 WHERE id = ?", arguments: [id])
+            default: break
+            }
+            return job.state
+        }
+    }
+
+    /// True when someone asked the running job `id` to stop.
+    public func cancelRequested(_ id: Int64) throws -> Bool {
+        try writer.read { try Bool.fetchOne($0, sql: "SELECT cancel_requested FROM jobs WHERE id = ?", arguments: [id]) ?? false }
+    }
+
+    /// Marks a running job cancelled (it stopped at a step), keeping the files it wrote.
+    public func markCancelled(_ id: Int64, results: [ResultRecord], now: Date = Date()) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE jobs SET state = 'cancelled', finished_at = ?, progress = NULL, cancel_requested = 0,
+                    error = 'cancelled while running' WHERE id = ?
+                """, arguments: [now, id])
+            try db.execute(sql: "DELETE FROM results WHERE job_id = ?", arguments: [id])
+            for var r in results {
+                r.jobID = id
+                try r.insert(db)
+            }
+        }
+    }
+
+    /// Whether workers take new jobs. Stored in the database, so a pause survives restarts.
+    public func isPaused() throws -> Bool {
+        try writer.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'paused'") == "1" }
+    }
+
+    public func setPaused(_ paused: Bool) throws {
+        try writer.write { db in
+            try db.execute(sql: "INSERT INTO meta (key, value) VALUES ('paused', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                           arguments: [paused ? "1" : "0"])
+        }
+    }
+}
