@@ -68,6 +68,18 @@ public final class Daemon {
             do { try gallery.writeJobPage(job) } catch { DaemonLog.error("gallery: \(error)") }
             indexDirty = true
         }
+        // A running job's page, its index page and systemd's status follow its progress (reports come at most once a second).
+        let notifier = self.notifier
+        worker.onProgress = { [weak self] job, progress in
+            guard let self else { return }
+            notifier.send("STATUS=" + Daemon.statusLine(job, progress))
+            galleryLock.lock(); defer { galleryLock.unlock() }
+            guard let current = try? store.job(job.id!) else { return }
+            do {
+                try gallery.writeJobPage(current)
+                try gallery.writeIndexPages(listing: [job.id!])
+            } catch { DaemonLog.error("gallery: \(error)") }
+        }
         intake.onReject = { [weak self] job in
             guard let self else { return }
             galleryLock.lock(); defer { galleryLock.unlock() }
@@ -82,6 +94,21 @@ public final class Daemon {
         if rolledBack + stale + pages + requeued + failed > 0 {
             DaemonLog.warning("recovered after a stop: \(requeued) job(s) re-queued, \(failed) marked failed, \(rolledBack) interrupted intake(s) returned to the inbox, \(pages) page(s) written, \(stale) stale temporary file(s) removed")
         }
+    }
+
+    /// systemd's STATUS= for a running job: `job 12 'cat': stage I step 9/30, 41 s left`.
+    static func statusLine(_ job: JobRecord, _ p: JobProgress) -> String {
+        var line = "job \(job.id!) '\(JobError.quote(job.name, limit: 40))': \(p.stage)"
+        if p.steps > 0 { line += " step \(p.step)/\(p.steps)" }
+        if let eta = p.etaSeconds { line += String(format: ", %.0f s left", eta) }
+        return line
+    }
+
+    /// systemd's STATUS= while no job runs.
+    func idleStatus() -> String {
+        let counts = (try? store.counts()) ?? [:]
+        let paused = (try? store.isPaused()) ?? false
+        return (paused ? "paused (darkroom resume); " : "watching \(config.inbox); ") + "\(counts[.queued] ?? 0) queued, \(counts[.done] ?? 0) done"
     }
 
     /// (device, inode) of `path`, nil when it does not exist.
@@ -139,6 +166,7 @@ public final class Daemon {
                 do {
                     let worked = try worker.runNext()
                     galleryLock.lock(); workerIdle = !worked; galleryLock.unlock()
+                    if worked { notifier.send("STATUS=" + idleStatus()) }
                     if !worked { _ = wake.wait(timeout: .now() + 1) }
                 } catch {
                     DaemonLog.error("worker: \(error)")
@@ -149,7 +177,7 @@ public final class Daemon {
         }
         workerThread.start()
         notifier.send("READY=1")
-        notifier.send("STATUS=watching \(config.inbox)")
+        notifier.send("STATUS=" + idleStatus())
         DaemonLog.info("watching \(config.inbox); database \(config.database); gallery \(config.gallery)")
         let watchdog = SystemdNotifier.watchdogInterval()
         var lastBeat = Date.distantPast, lastScan = Date(), lastCheck = Date()
@@ -173,7 +201,10 @@ public final class Daemon {
             }
             let now = Date()
             if !events.isEmpty || rescan || now.timeIntervalSince(lastScan) >= min(rescanEvery, 0.5) {
-                if !intake.scan(now: now).isEmpty { wake.signal() }
+                if !intake.scan(now: now).isEmpty {
+                    wake.signal()
+                    notifier.send("STATUS=" + idleStatus())
+                }
                 lastScan = now
             }
             refreshIndex(now: now)

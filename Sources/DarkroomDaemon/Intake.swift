@@ -154,9 +154,10 @@ public final class Intake {
         encoder.outputFormatting = [.sortedKeys]
         let r = prepared.request
         let stem = String(name.dropLast(5))
-        let record = JobRecord(name: stem, mode: r.mode.rawValue, model: prepared.model,
+        var record = JobRecord(name: stem, mode: r.mode.rawValue, model: prepared.model,
                                prompt: r.prompts.isEmpty ? r.prompt : r.prompts.joined(separator: " | "), seed: Int64(r.seed),
                                parameters: String(decoding: try encoder.encode(r), as: UTF8.self), inputHash: hash, folder: "")
+        record.priority = prepared.priority
         // Inputs keep their names; only an image and a mask of one name from two sub-folders need telling apart.
         var targets: [String] = []
         for n in inputs.map(\.name) + [name] {

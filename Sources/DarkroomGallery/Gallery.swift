@@ -66,24 +66,6 @@ public final class Gallery {
         try writeIndex()
     }
 
-    public func writeIndex() throws {
-        let jobs = try store.jobs()
-        let thumbnails = try store.thumbnails()
-        let cards: [[String: Any]] = jobs.map { j in
-            var card = basics(j)
-            card["page"] = "jobs/\(j.id!)/index.html"
-            if let thumb = thumbnails[j.id!] { card["thumbnail"] = relative(thumb) }
-            return card
-        }
-        let context: [String: Any] = [
-            "count": jobs.count, "jobs": cards, "updated": Gallery.timestamp(Date()),
-            "modes": Array(Set(jobs.map(\.mode)).filter { $0 != "-" }).sorted(),
-            "states": JobState.allCases.map(\.rawValue),
-        ]
-        try write(index.render(context), to: (folder as NSString).appendingPathComponent("index.html"))
-        try write(style, to: (folder as NSString).appendingPathComponent("style.css"))
-    }
-
     public func writeJobPage(_ j: JobRecord, results known: [ResultRecord]? = nil) throws {
         let dir = FolderLayout.jobFolder(gallery: folder, id: j.id!)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -95,24 +77,43 @@ public final class Gallery {
         if let gif = results.first(where: { $0.kind == .gif }) { context["gif"] = name(gif) }
         if let cmp = results.first(where: { $0.kind == .comparison }) { context["comparison"] = name(cmp) }
         context["attempts"] = j.attempts
+        if let progress = j.progressValue, j.state == .running {
+            context["progress"] = Gallery.progressContext(progress)
+            if let preview = progress.preview { context["preview"] = preview + "?step=\(progress.step)" }
+        }
+        // Until the job ends its page reloads itself (no server needed).
+        if !j.state.isFinal { context["refresh"] = true }
         context["created"] = Gallery.timestamp(j.createdAt)
         if let s = j.startedAt { context["started"] = Gallery.timestamp(s) }
-        context["parameters"] = Gallery.pretty(j.parameters)
+        if j.state != .rejected { context["parameters"] = Gallery.pretty(j.parameters) }
         if let t = j.timings, let phases = try? JSONDecoder().decode([String: Double].self, from: Data(t.utf8)) {
             context["timings"] = phases.sorted { $0.key < $1.key }.map { ["phase": $0.key, "seconds": String(format: "%.2f", $0.value)] }
         }
         try write(job.render(context), to: (dir as NSString).appendingPathComponent("index.html"))
     }
 
-    private func basics(_ j: JobRecord) -> [String: Any] {
+    func basics(_ j: JobRecord) -> [String: Any] {
         var d: [String: Any] = ["id": j.id!, "name": j.name, "state": j.state.rawValue, "mode": j.mode, "model": j.model,
-                                "prompt": j.prompt, "seed": j.seed]
+                                "prompt": j.prompt]
+        // A rejected drop never ran: no seed, parameters or folder to show, only its reason.
+        if j.state == .rejected { d["rejected"] = true } else { d["seed"] = j.seed; d["ran"] = true }
+        if j.priority != 0 { d["priority"] = j.priority }
         if let e = j.error { d["error"] = e }
         if let s = j.duration { d["duration"] = String(format: "%.1f s", s) }
+        if let p = j.progressValue, j.state == .running { d["progress"] = Gallery.progressContext(p) }
         return d
     }
 
-    private func relative(_ path: String) -> String { Gallery.relativePath(path, from: folder) }
+    /// What templates show of a running job's progress.
+    static func progressContext(_ p: JobProgress) -> [String: Any] {
+        var d: [String: Any] = ["stage": p.stage, "step": p.step, "steps": p.steps, "percent": Int((p.fraction * 100).rounded(.down)),
+                                "elapsed": String(format: "%.0f s", p.elapsedSeconds)]
+        if let label = p.label { d["label"] = label }
+        if let eta = p.etaSeconds { d["eta"] = String(format: "%.0f s", eta) }
+        return d
+    }
+
+    func relative(_ path: String) -> String { Gallery.relativePath(path, from: folder) }
 
     /// `path` relative to `base` when inside it; otherwise a file:// URL.
     static func relativePath(_ path: String, from base: String) -> String {
@@ -138,7 +139,7 @@ public final class Gallery {
     }
 
     /// Writes `text` atomically unless the file already holds exactly that (only what changed is rewritten).
-    private func write(_ text: String, to path: String) throws {
+    func write(_ text: String, to path: String) throws {
         let data = Data(text.utf8)
         if let existing = FileManager.default.contents(atPath: path), existing == data { return }
         let tmp = (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"

@@ -97,6 +97,8 @@ public struct JobRunner {
         public var model: String
         public var image: String?
         public var mask: String?
+        /// Queue order (the sidecar's `priority`, default 0).
+        public var priority = 0
 
         public init(request: EditRequest, model: String, image: String?, mask: String?) {
             self.request = request
@@ -129,7 +131,9 @@ public struct JobRunner {
     public func prepare(_ sidecar: Sidecar, image: String?, mask: String?) throws -> Prepared {
         let modelName = try config.modelPath(sidecar.model).name
         let denoiser = try self.denoiser(modelName)
-        return Prepared(request: try resolve(sidecar, for: denoiser, model: modelName), model: modelName, image: image, mask: mask)
+        var prepared = Prepared(request: try resolve(sidecar, for: denoiser, model: modelName), model: modelName, image: image, mask: mask)
+        prepared.priority = sidecar.priority ?? 0
+        return prepared
     }
 
     /// The loaded model called `name` in config.json.

@@ -20,13 +20,15 @@ public struct Sidecar: Equatable {
     public var weight: Double?
     public var model: String?
     public var frameEvery: Int?
+    /// Queue order: higher runs first, then oldest first (default 0).
+    public var priority: Int?
     /// Which of `noise_level` and `noise_levels` gave `noiseLevels` (for errors).
     public var noiseLevelsField = "noise_levels"
 
     /// Every accepted field.
     public static let fields: Set<String> = [
         "mode", "image", "mask", "prompt", "prompts", "noise_level", "noise_levels", "strength", "t", "guidance",
-        "stride", "steps", "seed", "count", "view", "weight", "model", "frame_every",
+        "stride", "steps", "seed", "count", "view", "weight", "model", "frame_every", "priority",
     ]
 
     /// Parses and validates sidecar JSON; errors name the field.
@@ -86,6 +88,7 @@ public struct Sidecar: Equatable {
         weight = try f.double("weight", in: 0...1)
         model = try f.string("model")
         frameEvery = try f.int("frame_every", in: 1...10_000)
+        priority = try f.int("priority", in: -1_000...1_000)
         try checkModeFields()
     }
 

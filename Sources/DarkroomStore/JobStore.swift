@@ -17,7 +17,19 @@ public final class JobStore: @unchecked Sendable {
         }
         do {
             writer = try DatabasePool(path: path, configuration: config)
-            try JobStore.migrator.migrate(writer)
+            // Each migration is its own transaction, but which ones are applied is read before it: a second process
+            // opening a new database at the same moment (`darkroom status` beside a starting daemon) can lose that
+            // race. Its migration then rolls back, and reading again finds the other's work done.
+            var attempt = 0
+            while true {
+                do {
+                    try JobStore.migrator.migrate(writer)
+                    break
+                } catch let error as DatabaseError where attempt < 10 && error.resultCode != .SQLITE_CANTOPEN {
+                    attempt += 1
+                    Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+                }
+            }
         } catch let error as DatabaseError {
             throw StoreError(JobStore.explain(error, path: path))
         }

@@ -25,6 +25,8 @@ struct WatchCommand: ParsableCommand {
     @OptionGroup var configOption: ConfigOption
     @Flag(help: "Process what is in the inbox and the queue, then exit.")
     var once = false
+    @Flag(help: "Start paused: take drops into the queue but run no job until `darkroom resume`.")
+    var paused = false
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
@@ -36,6 +38,7 @@ struct WatchCommand: ParsableCommand {
         for s in [SIGHUP, SIGUSR1, SIGUSR2] { signal(s) { daemonIgnoredSignal = $0 } }
         signal(SIGPIPE, SIG_IGN)
         let daemon = try Daemon(config: config)
+        if paused { try daemon.store.setPaused(true) }
         if once {
             try daemon.runOnce()
             let counts = try daemon.store.counts()
@@ -47,49 +50,9 @@ struct WatchCommand: ParsableCommand {
     }
 }
 
-/// `darkroom status`: the jobs in the database.
-struct StatusCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "status", abstract: "List jobs, newest first.")
-
-    @OptionGroup var configOption: ConfigOption
-    @Option(help: "Only jobs in this state (queued, running, done, failed, rejected).")
-    var state: String?
-    @Option(help: "At most this many jobs.")
-    var limit = 50
-    @Flag(help: "Print JSON.")
-    var json = false
-
-    func run() throws {
-        let config = try configOption.load()
-        let store = try JobStore(path: config.database)
-        var filter: JobState?
-        if let state {
-            guard let s = JobState(rawValue: state) else { throw ValidationError("unknown state '\(state)'") }
-            filter = s
-        }
-        let jobs = try store.jobs(state: filter, limit: limit)
-        if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-            encoder.dateEncodingStrategy = .iso8601
-            print(String(decoding: try encoder.encode(jobs), as: UTF8.self))
-            return
-        }
-        for j in jobs {
-            let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
-            func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
-            let id = String(j.id ?? 0)
-            print(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 9) + pad(j.mode, 9)
-                  + pad(j.name, 24) + " " + pad(duration, 7) + " " + (j.error.map { String($0.prefix(60)) } ?? j.prompt))
-        }
-        let counts = try store.counts()
-        print(JobState.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", "))
-    }
-}
-
 /// `darkroom retry`: put a failed or rejected job back in the queue.
 struct RetryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Queue a failed job again.")
+    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Queue a failed, rejected or cancelled job again.")
 
     @OptionGroup var configOption: ConfigOption
     @Argument(help: "Job id.")
@@ -98,14 +61,14 @@ struct RetryCommand: ParsableCommand {
     func run() throws {
         let store = try JobStore(path: try configOption.load().database)
         guard try store.job(id) != nil else { throw ValidationError("no job \(id)") }
-        guard try store.retry(id) else { throw ValidationError("job \(id) is not failed or rejected") }
+        guard try store.retry(id) else { throw ValidationError("job \(id) is not failed, rejected or cancelled") }
         print("job \(id) queued again")
     }
 }
 
 /// `darkroom reconcile`: repair the database after files were removed by hand.
 struct ReconcileCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "reconcile", abstract: "Forget result files that no longer exist; re-queue interrupted jobs.")
+    static let configuration = CommandConfiguration(commandName: "reconcile", abstract: "Forget result files that no longer exist; fail queued jobs whose folder is gone.")
 
     @OptionGroup var configOption: ConfigOption
 

@@ -27,8 +27,9 @@ class DaemonTestCase: XCTestCase {
     }
 
     /// Starts `darkroom watch` (or `--once`); stderr goes to `log` when given.
-    func start(_ dir: URL, once: Bool = false, log: URL? = nil, arguments: [String]? = nil) throws -> Process {
+    func start(_ dir: URL, once: Bool = false, log: URL? = nil, arguments: [String]? = nil, environment: [String: String] = [:]) throws -> Process {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = arguments ?? (["watch", "--config", dir.appendingPathComponent("config.json").path] + (once ? ["--once"] : []))
         if let log {

@@ -55,6 +55,47 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(mode, "wal")
     }
 
+    func testProcessesOpeningANewDatabaseTogetherBothSucceed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for round in 0..<10 {
+            let path = dir.appendingPathComponent("new\(round).sqlite").path
+            let lock = NSLock()
+            var errors: [String] = []
+            DispatchQueue.concurrentPerform(iterations: 3) { _ in
+                do { _ = try JobStore(path: path).counts() } catch { lock.lock(); errors.append("\(error)"); lock.unlock() }
+            }
+            XCTAssertEqual(errors, [], "round \(round)")
+        }
+    }
+
+    func testCancelPauseAndPriority() throws {
+        let store = try JobStore()
+        var low = job(1), high = job(2), running = job(3)
+        low.priority = -1
+        high.priority = 3
+        running.priority = 9
+        for j in [low, high, running] { _ = try store.enqueue(j) }
+        let first = try XCTUnwrap(try store.claimNext())
+        XCTAssertEqual(first.name, "job3", "highest priority first")
+        XCTAssertEqual(try store.cancel(first.id!), .running)
+        XCTAssertTrue(try store.cancelRequested(first.id!))
+        try store.markCancelled(first.id!, results: [ResultRecord(jobID: 0, kind: .gif, path: "/tmp/p.gif", size: 1)])
+        XCTAssertEqual(try store.job(first.id!)?.state, .cancelled)
+        XCTAssertEqual(try store.cancel(2), .queued)
+        XCTAssertEqual(try store.job(2)?.state, .cancelled)
+        XCTAssertNil(try store.cancel(99))
+        XCTAssertFalse(try store.isPaused())
+        try store.setPaused(true)
+        XCTAssertTrue(try store.isPaused())
+        try store.setPaused(false)
+        XCTAssertEqual(try store.claimNext()?.name, "job1")
+        XCTAssertTrue(try store.retry(2), "cancelled jobs can be retried")
+        XCTAssertEqual(try store.job(2)?.state, .queued)
+        XCTAssertFalse(try store.cancelRequested(2))
+    }
+
     func testFinishRecordsResultsAndTimings() throws {
         let store = try JobStore()
         _ = try store.enqueue(job(1))

@@ -1,0 +1,82 @@
+import Foundation
+import DarkroomJobs
+import DarkroomStore
+
+/// The index: pages of 100 jobs, newest first (`index.html`, `page-2.html`, …), and `jobs.json` for tools.
+extension Gallery {
+    /// Jobs per index page.
+    public static let pageSize = 100
+
+    /// The file of index page `k` (1-based).
+    public static func indexPage(_ k: Int) -> String { k == 1 ? "index.html" : "page-\(k).html" }
+
+    /// Writes every index page, `jobs.json` and the stylesheet, and removes pages beyond the last.
+    public func writeIndex() throws {
+        let jobs = try store.jobs()
+        let thumbnails = try store.thumbnails()
+        let pageCount = max(1, (jobs.count + Gallery.pageSize - 1) / Gallery.pageSize)
+        for k in 1...pageCount { try writeIndexPage(k, of: pageCount, jobs: jobs, thumbnails: thumbnails) }
+        var k = pageCount + 1
+        while FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(Gallery.indexPage(k))) {
+            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(Gallery.indexPage(k)))
+            k += 1
+        }
+        try write(try jobsJSON(jobs, thumbnails: thumbnails), to: (folder as NSString).appendingPathComponent("jobs.json"))
+        try write(style, to: (folder as NSString).appendingPathComponent("style.css"))
+    }
+
+    /// Re-renders only the index pages that list `ids` (a running job's progress, without rendering every page).
+    public func writeIndexPages(listing ids: Set<Int64>) throws {
+        let jobs = try store.jobs()
+        let thumbnails = try store.thumbnails()
+        let pageCount = max(1, (jobs.count + Gallery.pageSize - 1) / Gallery.pageSize)
+        let pages = Set(jobs.indices.filter { ids.contains(jobs[$0].id!) }.map { $0 / Gallery.pageSize + 1 })
+        for k in pages.sorted() { try writeIndexPage(k, of: pageCount, jobs: jobs, thumbnails: thumbnails) }
+    }
+
+    func writeIndexPage(_ k: Int, of pageCount: Int, jobs: [JobRecord], thumbnails: [Int64: String]) throws {
+        let slice = jobs[min(jobs.count, (k - 1) * Gallery.pageSize)..<min(jobs.count, k * Gallery.pageSize)]
+        let cards: [[String: Any]] = slice.map { j in
+            var card = basics(j)
+            card["page"] = "jobs/\(j.id!)/\(JobFiles.page)"
+            if let thumb = thumbnails[j.id!] { card["thumbnail"] = relative(thumb) }
+            return card
+        }
+        var context: [String: Any] = [
+            "count": jobs.count, "jobs": cards, "updated": Gallery.timestamp(Date()),
+            "modes": Array(Set(jobs.map(\.mode)).filter { $0 != "-" }).sorted(),
+            "states": JobState.allCases.map(\.rawValue), "page": k, "pages": pageCount,
+        ]
+        if pageCount > 1 {
+            context["paginated"] = true
+            context["pagination"] = (1...pageCount).map { ["number": $0, "file": Gallery.indexPage($0), "current": $0 == k] as [String: Any] }
+            if k > 1 { context["previous"] = Gallery.indexPage(k - 1) }
+            if k < pageCount { context["next"] = Gallery.indexPage(k + 1) }
+        }
+        if jobs.contains(where: { !$0.state.isFinal }) { context["refresh"] = true }
+        try write(index.render(context), to: (folder as NSString).appendingPathComponent(Gallery.indexPage(k)))
+    }
+
+    /// Every job, newest first, as tools want it: links relative to the gallery, no server paths.
+    func jobsJSON(_ jobs: [JobRecord], thumbnails: [Int64: String]) throws -> String {
+        let iso = ISO8601DateFormatter()
+        let list: [[String: Any]] = jobs.enumerated().map { k, j in
+            var d: [String: Any] = ["id": j.id!, "name": j.name, "state": j.state.rawValue, "mode": j.mode, "model": j.model,
+                                    "prompt": j.prompt, "attempts": j.attempts, "priority": j.priority,
+                                    "created_at": iso.string(from: j.createdAt),
+                                    "page": "jobs/\(j.id!)/\(JobFiles.page)", "index_page": Gallery.indexPage(k / Gallery.pageSize + 1)]
+            if j.state != .rejected { d["seed"] = j.seed }
+            if let e = j.error { d["error"] = e }
+            if let s = j.startedAt { d["started_at"] = iso.string(from: s) }
+            if let f = j.finishedAt { d["finished_at"] = iso.string(from: f) }
+            if let s = j.duration { d["duration_seconds"] = s }
+            if let t = thumbnails[j.id!] { d["thumbnail"] = relative(t) }
+            if j.state == .running, let p = j.progressValue,
+               let object = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(p)) { d["progress"] = object }
+            return d
+        }
+        let data = try JSONSerialization.data(withJSONObject: ["count": jobs.count, "page_size": Gallery.pageSize, "jobs": list],
+                                              options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import DarkroomStore
+import Foundation
+
+/// `darkroom status`: the jobs in the database, with progress for running ones.
+struct StatusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "List jobs, newest first, with a progress bar and ETA for running jobs.",
+        discussion: "--follow redraws until no job is queued or running (on a terminal) or prints a line every few seconds.")
+
+    @OptionGroup var configOption: ConfigOption
+    @Option(help: "Only jobs in this state (queued, running, done, failed, rejected, cancelled).")
+    var state: String?
+    @Option(help: "At most this many jobs.")
+    var limit = 50
+    @Flag(help: "Print JSON (running jobs carry \"progress\").")
+    var json = false
+    @Flag(help: "Keep watching until the queue is empty.")
+    var follow = false
+    @Option(help: "Seconds between lines of --follow when the output is not a terminal.")
+    var interval = 5.0
+
+    func run() throws {
+        let config = try configOption.load()
+        let store = try JobStore(path: config.database)
+        var filter: JobState?
+        if let state {
+            guard let s = JobState(rawValue: state) else {
+                throw ValidationError("unknown state '\(state)' (known: \(JobState.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            filter = s
+        }
+        if json {
+            print(try StatusCommand.json(try store.jobs(state: filter, limit: limit)))
+        } else if follow {
+            try followQueue(store, filter: filter)
+        } else {
+            print(try StatusCommand.table(store, filter: filter, limit: limit))
+        }
+    }
+
+    /// The jobs as JSON: the record's keys, with a running job's `progress` as an object.
+    static func json(_ jobs: [JobRecord]) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .iso8601
+        var list = try JSONSerialization.jsonObject(with: try encoder.encode(jobs)) as? [[String: Any]] ?? []
+        for k in list.indices {
+            if let text = list[k]["progress"] as? String, let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) {
+                list[k]["progress"] = object
+            }
+        }
+        let data = try JSONSerialization.data(withJSONObject: list, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// One line per job and a summary line.
+    static func table(_ store: JobStore, filter: JobState?, limit: Int) throws -> String {
+        var lines: [String] = []
+        for j in try store.jobs(state: filter, limit: limit) {
+            let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
+            let id = String(j.id ?? 0)
+            let detail = j.progressValue.map(StatusCommand.bar) ?? j.error.map { String($0.prefix(60)) } ?? j.prompt
+            lines.append(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 10) + pad(j.mode, 9)
+                         + pad(j.name, 24) + " " + pad(duration, 7) + " " + detail)
+        }
+        lines.append(try summary(store))
+        return lines.joined(separator: "\n")
+    }
+
+    static func summary(_ store: JobStore) throws -> String {
+        let counts = try store.counts()
+        let text = JobState.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
+        return try store.isPaused() ? text + " · paused (darkroom resume)" : text
+    }
+
+    /// `[██████········] 45% 9/20 stage I eta 12s`.
+    static func bar(_ p: JobProgress) -> String {
+        let width = 16
+        let filled = Int((p.fraction * Double(width)).rounded(.down))
+        let eta = p.etaSeconds.map { " eta \(StatusCommand.seconds($0))" } ?? ""
+        return "[" + String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled) + "] "
+            + "\(Int((p.fraction * 100).rounded(.down)))% \(p.step)/\(p.steps) \(p.stage)" + eta
+    }
+
+    static func seconds(_ s: Double) -> String {
+        s >= 3600 ? String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) : s >= 60 ? String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) : String(format: "%.0fs", s)
+    }
+
+    /// Redraws (terminal) or prints a line every `interval` seconds until nothing is queued or running.
+    func followQueue(_ store: JobStore, filter: JobState?) throws {
+        let terminal = isatty(STDOUT_FILENO) != 0
+        while true {
+            let counts = try store.counts()
+            let busy = (counts[.queued] ?? 0) + (counts[.running] ?? 0) > 0
+            if terminal {
+                print("\u{1B}[H\u{1B}[2J" + (try StatusCommand.table(store, filter: filter, limit: limit)))
+            } else {
+                let running = try store.jobs(state: .running).map { j in
+                    "#\(j.id!) \(j.name) " + (j.progressValue.map { p in "\(Int(p.fraction * 100))% \(p.step)/\(p.steps)" + (p.etaSeconds.map { " eta \(StatusCommand.seconds($0))" } ?? "") } ?? "starting")
+                }
+                let stamp = ISO8601DateFormatter().string(from: Date())
+                print("\(stamp) " + (running.isEmpty ? "" : "running: " + running.joined(separator: "; ") + " · ") + (try StatusCommand.summary(store)))
+            }
+            fflush(stdout)
+            if !busy { return }
+            Thread.sleep(forTimeInterval: terminal ? 1 : max(0.2, interval))
+        }
+    }
+}
+
+private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
