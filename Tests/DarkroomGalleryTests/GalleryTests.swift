@@ -60,6 +60,69 @@ final class GalleryTests: XCTestCase {
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("gallery/style.css").path))
     }
 
+    /// 250 jobs: one running with progress, one rejected, the rest done.
+    private func large(_ dir: URL) throws -> JobStore {
+        let store = try JobStore(path: dir.appendingPathComponent("db.sqlite").path)
+        for k in 1...250 {
+            var j = JobRecord(name: "job\(k)", mode: "generate", model: "fashion", prompt: "a bag \(k)", seed: Int64(k * 7),
+                              parameters: #"{"mode":"generate"}"#, inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k)").path)
+            j.state = k == 250 ? .running : k == 249 ? .rejected : .done
+            if k == 249 { j.error = "image: 'x.png' is a FIFO (named pipe), not a regular file"; j.parameters = "{}"; j.folder = "/srv/inbox/rejected" }
+            if k == 250 {
+                j.progress = String(decoding: try JSONEncoder().encode(JobProgress(stage: "sampling", label: "sample", step: 30, steps: 120,
+                                                                                   elapsedSeconds: 12, etaSeconds: 36, preview: "preview.png")), as: UTF8.self)
+            }
+            _ = try store.enqueue(j)
+        }
+        return store
+    }
+
+    func testTheIndexIsPaginatedNewestFirstWithJobsJSON() throws {
+        let dir = try temporaryFolder(self)
+        let gallery = try Gallery(folder: dir.appendingPathComponent("gallery").path, store: try large(dir))
+        try gallery.rebuild()
+        let g = dir.appendingPathComponent("gallery")
+        let pages = try ["index.html", "page-2.html", "page-3.html"].map { try String(contentsOf: g.appendingPathComponent($0), encoding: .utf8) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: g.appendingPathComponent("page-4.html").path))
+        XCTAssertEqual(pages.map { $0.components(separatedBy: "class=\"card\"").count - 1 }, [100, 100, 50])
+        XCTAssertTrue(pages[0].contains("jobs/250/index.html") && pages[2].contains("jobs/1/index.html"), "newest first")
+        XCTAssertTrue(pages[0].contains("href=\"page-2.html\"") && pages[1].contains("href=\"index.html\"") && pages[1].contains("href=\"page-3.html\""))
+        let json = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: g.appendingPathComponent("jobs.json"))) as? [String: Any])
+        let list = try XCTUnwrap(json["jobs"] as? [[String: Any]])
+        XCTAssertEqual(list.count, 250)
+        XCTAssertEqual(list.first?["id"] as? Int, 250)
+        XCTAssertEqual((list.first?["progress"] as? [String: Any])?["step"] as? Int, 30)
+        XCTAssertEqual(list[150]["index_page"] as? String, "page-2.html")
+        let rejected = try XCTUnwrap(list.first { $0["state"] as? String == "rejected" })
+        XCTAssertNil(rejected["seed"], "a rejected drop has no seed")
+        XCTAssertFalse(String(decoding: try Data(contentsOf: g.appendingPathComponent("jobs.json")), as: UTF8.self).contains("/srv/"), "no server paths")
+        // The running card shows its progress; the rejected one its reason and no seed.
+        XCTAssertTrue(pages[0].contains("step 30/120") && pages[0].contains("36 s left"))
+        let card = try XCTUnwrap(pages[0].components(separatedBy: "class=\"card\"").first { $0.contains("jobs/249/") })
+        XCTAssertTrue(card.contains("rejected: image:") && !card.contains("seed"), card)
+        // Removing jobs removes the pages past the last.
+        try store(dir).writer.write { try $0.execute(sql: "DELETE FROM jobs WHERE id > 90") }
+        try gallery.writeIndex()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: g.appendingPathComponent("page-2.html").path))
+    }
+
+    func testARunningJobPageShowsProgressAndRefreshesARejectedOneShowsOnlyItsReason() throws {
+        let dir = try temporaryFolder(self)
+        let store = try large(dir)
+        let gallery = try Gallery(folder: dir.appendingPathComponent("gallery").path, store: store)
+        try gallery.rebuild()
+        let running = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/250/index.html"), encoding: .utf8)
+        XCTAssertTrue(running.contains("http-equiv=\"refresh\""))
+        XCTAssertTrue(running.contains("step 30 of 120 (25%)") && running.contains("about 36 s left") && running.contains("preview.png"))
+        let rejected = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/249/index.html"), encoding: .utf8)
+        XCTAssertTrue(rejected.contains("Rejected at intake: image:"))
+        for absent in ["seed", "<pre>", "/srv/", "http-equiv"] { XCTAssertFalse(rejected.contains(absent), absent) }
+        let done = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/5/index.html"), encoding: .utf8)
+        XCTAssertTrue(done.contains("<th>seed</th><td>35</td>") && !done.contains("http-equiv"))
+    }
+
+    private func store(_ dir: URL) throws -> JobStore { try JobStore(path: dir.appendingPathComponent("db.sqlite").path) }
+
     func testChromiumRendersTheIndexAndAJobPage() throws {
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else {
             print("skipping the browser check: Chromium is not installed (apt-get install chromium)")
@@ -68,7 +131,10 @@ final class GalleryTests: XCTestCase {
         let dir = try temporaryFolder(self)
         let store = try populated(dir)
         try Gallery(folder: dir.appendingPathComponent("gallery").path, store: store).rebuild()
-        for page in ["index.html", "jobs/1/index.html"] {
+        let big = dir.appendingPathComponent("big")
+        try FileManager.default.createDirectory(at: big, withIntermediateDirectories: true)
+        try Gallery(folder: big.appendingPathComponent("gallery").path, store: try large(big)).rebuild()
+        for page in ["index.html", "jobs/1/index.html", "../big/gallery/page-2.html", "../big/gallery/jobs/250/index.html", "../big/gallery/jobs/249/index.html"] {
             let shot = dir.appendingPathComponent("shot-\(page.replacingOccurrences(of: "/", with: "-")).png")
             let p = Process()
             p.executableURL = URL(fileURLWithPath: chromium)
@@ -79,9 +145,23 @@ final class GalleryTests: XCTestCase {
             try p.run()
             p.waitUntilExit()
             let data = try Data(contentsOf: shot)
+            try? FileManager.default.removeItem(at: shot)
             XCTAssertGreaterThan(data.count, 2000, "\(page): screenshot written")
             // Not blank: the PNG of a uniform page compresses to almost nothing; text and cards do not.
             XCTAssertGreaterThan(data.count, 5000, "\(page): screenshot shows content")
         }
+        // The filters run in the browser and live in the URL: only the running job's card stays visible.
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: chromium)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", big.appendingPathComponent("gallery/index.html").absoluteString + "#status=running"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(dom.components(separatedBy: "class=\"card\"").count - 1, 1, "one visible card")
+        XCTAssertEqual(dom.components(separatedBy: "class=\"card hidden\"").count - 1, 99)
+        XCTAssertTrue(dom.contains("style=\"width: 25%\""), "the progress bar")
     }
 }
