@@ -12,7 +12,11 @@ nonisolated(unsafe) public var daemonStopRequested: sig_atomic_t = 0
 nonisolated(unsafe) public var daemonIgnoredSignal: sig_atomic_t = 0
 
 /// `darkroom watch`: watcher and intake on one thread, the worker on another, systemd told what happens.
-public final class Daemon {
+///
+/// `@unchecked Sendable`: the worker thread gets `self`. What both threads touch is the index state (`indexDirty`,
+/// `lastIndexWrite`, `workerIdle`) and the gallery, only while `galleryLock` is held; the intake is used only on the
+/// watcher thread, the worker only on its own; the store and the model library lock themselves.
+public final class Daemon: @unchecked Sendable {
     public let config: DarkroomConfig
     public let store: JobStore
     let lock: DatabaseLock

@@ -53,16 +53,13 @@ public final class Gallery {
         let jobs = try store.jobs()
         // Pages are independent files: render and write them on every core.
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, jobs.count))
-        let lock = NSLock()
-        var firstError: Error?
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
+        let firstError = FirstError()
+        performConcurrently(parts) { part in
             for i in stride(from: part, to: jobs.count, by: parts) {
-                do { try writeJobPage(jobs[i], results: results[jobs[i].id!] ?? []) } catch {
-                    lock.lock(); if firstError == nil { firstError = error }; lock.unlock()
-                }
+                do { try writeJobPage(jobs[i], results: results[jobs[i].id!] ?? []) } catch { firstError.keep(error) }
             }
         }
-        if let firstError { throw firstError }
+        if let error = firstError.error { throw error }
         try writeIndex()
     }
 

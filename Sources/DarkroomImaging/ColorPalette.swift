@@ -1,7 +1,7 @@
 import DarkroomTensor
 
 /// A palette of up to 256 colours for GIF frames, and the mapping of pixels onto it.
-public struct ColorPalette {
+public struct ColorPalette: Sendable {
     /// RGB triples, 0…255.
     public let colors: [(UInt8, UInt8, UInt8)]
     /// 15-bit RGB (5 bits each) → palette index, filled once so mapping a pixel is one lookup.

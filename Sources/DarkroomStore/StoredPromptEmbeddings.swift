@@ -1,5 +1,4 @@
 import DarkroomModels
-import DarkroomStore
 import DarkroomTensor
 
 /// The daemon's prompt-embedding cache: embeddings jobs use are kept in the job database by (encoder, prompt).

@@ -1,4 +1,5 @@
 import CBLAS
+import DarkroomSupport
 import Foundation
 
 /// OpenBLAS runs single-threaded: the engine splits large GEMMs across its own threads instead, so no BLAS thread
@@ -43,7 +44,7 @@ public func sgemm(
     let extent = splitColumns ? n : m
     let step = ((extent + parts - 1) / parts + 15) / 16 * 16
     let count = (extent + step - 1) / step
-    DispatchQueue.concurrentPerform(iterations: count) { i in
+    performConcurrently(count) { i in
         let range = (i * step)..<min(extent, (i + 1) * step)
         if splitColumns { block(rows: 0..<m, cols: range) } else { block(rows: range, cols: 0..<n) }
     }

@@ -1,4 +1,5 @@
 import CBLAS
+import DarkroomSupport
 import Foundation
 
 /// Per-thread flag: true on threads that run one shard of a batch and must not fan out again.
@@ -25,7 +26,7 @@ public func parallelRanges(_ count: Int, minimumChunk: Int = 16_384, _ body: (Ra
         return
     }
     let step = (count + parts - 1) / parts
-    DispatchQueue.concurrentPerform(iterations: parts) { part in
+    performConcurrently(parts) { part in
         let lower = part * step
         let upper = min(count, lower + step)
         if lower < upper { body(lower..<upper) }
@@ -45,19 +46,18 @@ extension Engine {
             return
         }
         let step = (batch + parts - 1) / parts
-        let lock = NSLock()
-        var firstError: Error?
-        DispatchQueue.concurrentPerform(iterations: parts) { part in
-            pthread_setspecific(serialThreadKey, UnsafeRawPointer(bitPattern: 1))
-            defer { pthread_setspecific(serialThreadKey, nil) }
-            let lower = part * step, upper = min(batch, lower + step)
-            guard lower < upper else { return }
-            do { try body(lower..<upper) } catch {
-                lock.lock()
-                if firstError == nil { firstError = error }
-                lock.unlock()
+        let firstError = FirstError()
+        try withoutActuallyEscaping(body) { body in
+            // Safe: shards are disjoint ranges of the batch and concurrentPerform waits for all of them.
+            nonisolated(unsafe) let work = body
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                pthread_setspecific(serialThreadKey, UnsafeRawPointer(bitPattern: 1))
+                defer { pthread_setspecific(serialThreadKey, nil) }
+                let lower = part * step, upper = min(batch, lower + step)
+                guard lower < upper else { return }
+                do { try work(lower..<upper) } catch { firstError.keep(error) }
             }
+            if let error = firstError.error { throw error }
         }
-        if let firstError { throw firstError }
     }
 }

@@ -4,7 +4,7 @@ enum SIMDMath {
     /// e^x, relative error below 2e−7 for x in [−87, 88]: x = k·ln2 + r with |r| ≤ ln2/2, e^r by its degree-7 Taylor
     /// polynomial, 2^k assembled in the exponent bits.
     @inlinable @inline(__always)
-    @usableFromInline static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> {
         var v = x
         v.replace(with: 88, where: v .> 88)
         v.replace(with: -87, where: v .< -87)
@@ -27,7 +27,7 @@ enum SIMDMath {
 
     /// erf(x) with the rational approximation of `Activation.erf`, eight lanes at a time.
     @inlinable @inline(__always)
-    @usableFromInline static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
+    static func erf(_ x: SIMD8<Float>) -> SIMD8<Float> {
         var c = x
         c.replace(with: 4, where: c .> 4)
         c.replace(with: -4, where: c .< -4)
@@ -52,7 +52,7 @@ enum SIMDMath {
 
     /// Applies `lanes` to whole groups of eight and `scalar` to the tail of `count` elements at `p`.
     @inlinable @inline(__always)
-    @usableFromInline static func map(_ p: UnsafeMutablePointer<Float>, count: Int,
+    static func map(_ p: UnsafeMutablePointer<Float>, count: Int,
                     _ lanes: (SIMD8<Float>, Int) -> SIMD8<Float>, _ scalar: (Float, Int) -> Float) {
         var i = 0
         while i + 8 <= count {

@@ -101,7 +101,7 @@ struct StatusCommand: ParsableCommand {
                 let stamp = ISO8601DateFormatter().string(from: Date())
                 print("\(stamp) " + (running.isEmpty ? "" : "running: " + running.joined(separator: "; ") + " · ") + (try StatusCommand.summary(store)))
             }
-            fflush(stdout)
+            fflush(nil)  // every output stream (stdout is a C global Swift 6 will not touch)
             if !busy { return }
             Thread.sleep(forTimeInterval: terminal ? 1 : max(0.2, interval))
         }

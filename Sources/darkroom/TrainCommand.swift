@@ -117,7 +117,7 @@ final class ProgressBar {
         } else {
             print(line)
         }
-        fflush(stdout)
+        fflush(nil)
     }
 
     func finishLine() {

@@ -17,7 +17,7 @@ final class DaemonProcessTests: DaemonTestCase {
         try drop(try pngData(), inbox.appendingPathComponent("a.png"))
         try drop(Data(#"{"mode": "sdedit", "prompt": "a dog", "strength": 0.5, "seed": 1}"#.utf8), inbox.appendingPathComponent("a.json"))
         // Slow copy: the sidecar is written in pieces with pauses (complete only at close).
-        let handle = try FileHandle(forWritingTo: { FileManager.default.createFile(atPath: inbox.appendingPathComponent("b.json").path, contents: nil); return inbox.appendingPathComponent("b.json") }())
+        let handle = try FileHandle(forWritingTo: { _ = FileManager.default.createFile(atPath: inbox.appendingPathComponent("b.json").path, contents: nil); return inbox.appendingPathComponent("b.json") }())
         for piece in [#"{"prompt": "#, #""a cat", "#, #""count": 2}"#] {
             handle.write(Data(piece.utf8))
             Thread.sleep(forTimeInterval: 0.15)

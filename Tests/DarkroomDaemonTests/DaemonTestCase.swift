@@ -33,7 +33,7 @@ class DaemonTestCase: XCTestCase {
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = arguments ?? (["watch", "--config", dir.appendingPathComponent("config.json").path] + (once ? ["--once"] : []))
         if let log {
-            FileManager.default.createFile(atPath: log.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: log.path, contents: nil)
             p.standardError = try FileHandle(forWritingTo: log)
         } else {
             p.standardError = FileHandle(forWritingAtPath: "/dev/null")

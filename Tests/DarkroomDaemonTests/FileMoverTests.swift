@@ -22,7 +22,7 @@ final class FileMoverTests: XCTestCase {
         let dir = try temporaryFolder(self)
         let folder = try FolderHandle(path: dir.path)
         let long = String(repeating: "é", count: 125) + ".json"  // 255 bytes
-        FileManager.default.createFile(atPath: dir.appendingPathComponent(long).path, contents: Data())
+        _ = FileManager.default.createFile(atPath: dir.appendingPathComponent(long).path, contents: Data())
         let free = FileMover.freeName(long, in: folder)
         XCTAssertLessThanOrEqual(free.utf8.count, 255)
         XCTAssertTrue(free.hasSuffix("-1.json"), free)

@@ -41,16 +41,13 @@ final class JobStoreTests: XCTestCase {
         let store = try JobStore(path: path)
         for n in 0..<200 { _ = try store.enqueue(job(n)) }
         let other = try JobStore(path: path)
-        let lock = NSLock()
-        var claimed: [Int64] = []
+        let claimed = Collected<Int64>()
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             let s = worker % 2 == 0 ? store : other
-            while let j = try? s.claimNext() {
-                lock.lock(); claimed.append(j.id!); lock.unlock()
-            }
+            while let j = try? s.claimNext() { claimed.append(j.id!) }
         }
-        XCTAssertEqual(claimed.count, 200)
-        XCTAssertEqual(Set(claimed).count, 200)
+        XCTAssertEqual(claimed.items.count, 200)
+        XCTAssertEqual(Set(claimed.items).count, 200)
         let mode = try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }
         XCTAssertEqual(mode, "wal")
     }
@@ -61,12 +58,11 @@ final class JobStoreTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: dir) }
         for round in 0..<10 {
             let path = dir.appendingPathComponent("new\(round).sqlite").path
-            let lock = NSLock()
-            var errors: [String] = []
+            let errors = Collected<String>()
             DispatchQueue.concurrentPerform(iterations: 3) { _ in
-                do { _ = try JobStore(path: path).counts() } catch { lock.lock(); errors.append("\(error)"); lock.unlock() }
+                do { _ = try JobStore(path: path).counts() } catch { errors.append("\(error)") }
             }
-            XCTAssertEqual(errors, [], "round \(round)")
+            XCTAssertEqual(errors.items, [], "round \(round)")
         }
     }
 
@@ -133,11 +129,20 @@ final class JobStoreTests: XCTestCase {
         _ = try store.enqueue(job(1))
         let j = try XCTUnwrap(try store.claimNext())
         let existing = FileManager.default.temporaryDirectory.appendingPathComponent("exists-\(UUID().uuidString)").path
-        FileManager.default.createFile(atPath: existing, contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: existing, contents: Data([1]))
         defer { try? FileManager.default.removeItem(atPath: existing) }
         try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: .result, path: existing, size: 1),
                                           ResultRecord(jobID: 0, kind: .gif, path: "/nonexistent/x.gif", size: 1)], timings: [:])
         XCTAssertEqual(try store.forgetMissingResults(), 1)
         XCTAssertEqual(try store.results(of: j.id!).map(\.path), [existing])
     }
+}
+
+/// Items appended from concurrent closures.
+final class Collected<T>: @unchecked Sendable {
+    // @unchecked: `stored` is only touched while `lock` is held.
+    private let lock = NSLock()
+    private var stored: [T] = []
+    func append(_ item: T) { lock.lock(); stored.append(item); lock.unlock() }
+    var items: [T] { lock.lock(); defer { lock.unlock() }; return stored }
 }

@@ -10,11 +10,11 @@ final class WeightTensorTests: XCTestCase {
         let values: [Float16] = [0, -0, 0.000_000_06, 0.000_061, 1, -1.5, 65504, -65504, 3.140625, 0.1, 1e-3, 2.5e-5, 7]
         let bits = values.map(\.bitPattern)
         let owner = Owner()
-        try bits.withUnsafeBufferPointer { buffer in
+        bits.withUnsafeBufferPointer { buffer in
             let weight = WeightTensor(half: buffer.baseAddress!, shape: [values.count], owner: owner)
             XCTAssertTrue(weight.isHalf)
             XCTAssertEqual(weight.widened().scalars, values.map(Float.init))
-            try weight.withFloat { t in XCTAssertEqual(t.scalars, values.map(Float.init)) }
+            weight.withFloat { t in XCTAssertEqual(t.scalars, values.map(Float.init)) }
         }
     }
 
@@ -22,12 +22,12 @@ final class WeightTensorTests: XCTestCase {
         var rng = RandomSource(seed: 1)
         let source = rng.gaussian([300_001])
         let halves = source.scalars.map { Float16($0).bitPattern }
-        try halves.withUnsafeBufferPointer { buffer in
+        halves.withUnsafeBufferPointer { buffer in
             let small = WeightTensor(half: buffer.baseAddress!, shape: [10], owner: Owner())
-            try small.withFloat { XCTAssertEqual($0.count, 10) }
+            small.withFloat { XCTAssertEqual($0.count, 10) }
             let big = WeightTensor(half: buffer.baseAddress!, shape: [halves.count], owner: Owner())
             let expected = source.scalars.map { Float(Float16($0)) }
-            try big.withFloat { XCTAssertEqual($0.scalars, expected) }
+            big.withFloat { XCTAssertEqual($0.scalars, expected) }
         }
     }
 
