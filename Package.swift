@@ -25,6 +25,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // PNG and JPEG decoding with libpng's and libjpeg's error exits caught (setjmp), in C (libjpeg62-turbo-dev).
+        .target(name: "CImageDecode", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
         // Atomic files, the JSON field reader, content hashing and the error that names a field.
         .target(name: "DarkroomSupport"),
@@ -34,8 +36,8 @@ let package = Package(
         .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion"], swiftSettings: vectorSettings),
         // Noise schedules, the forward process, samplers and edits, for any denoiser.
         .target(name: "DarkroomDiffusion", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
-        // PNG and GIF files, resizing, contact sheets.
-        .target(name: "DarkroomImaging", dependencies: ["DarkroomSupport", "DarkroomTensor", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
+        // PNG and JPEG input as Pillow reads it, PNG and GIF output, resizing, contact sheets.
+        .target(name: "DarkroomImaging", dependencies: ["DarkroomSupport", "DarkroomTensor", "CImageDecode", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
         // The job contract (sidecar, config.json) and running one job from files to files.
         .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
         // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery, cancel and pause.

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Darkroom builds against, when any is missing. Safe to run repeatedly.
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libgif-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist)
+packages=(libopenblas-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -61,15 +61,14 @@ extension Intake {
     func rejectionCandidates(_ name: String, sidecar: Sidecar?) -> [String] {
         var paths: [String] = []
         if let sidecar {
-            paths = [sidecar.imagePath(sidecarName: name), sidecar.mask].compactMap { $0 }
+            paths = [sidecar.imagePath(sidecarName: name) { self.inbox.entry($0) != nil }, sidecar.mask].compactMap { $0 }
         } else if let data = try? inbox.read(name, limit: SidecarLimits.sidecarBytes).data,
                   let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] {
             for key in ["image", "mask"] {
                 if let raw = object[key] as? String, let p = try? Sidecar.inputPath(raw, field: key) { paths.append(p) }
             }
         }
-        let implied = String(name.dropLast(5)) + ".png"
-        if !paths.contains(implied) { paths.append(implied) }
+        for implied in FolderLayout.impliedImages(sidecarName: name) where !paths.contains(implied) { paths.append(implied) }
         return paths
     }
 

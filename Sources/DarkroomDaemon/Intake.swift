@@ -94,8 +94,12 @@ public final class Intake {
             let (data, _) = try inbox.read(name, limit: SidecarLimits.sidecarBytes)
             let parsed = try Sidecar(json: data)
             sidecar = parsed
+            if !parsed.takesImage, let stray = FolderLayout.impliedImages(sidecarName: name).first(where: { inbox.entry($0) != nil }) {
+                throw JobError(field: "mode", "'\(parsed.resolvedMode.rawValue)' starts from noise and takes no image, but '\(JobError.quote(stray))' was dropped with it: choose a mode that uses it (sdedit, noise, denoise, inpaint) or drop the sidecar alone")
+            }
+            let image = parsed.imagePath(sidecarName: name) { inbox.entry($0) != nil }
             var inputs: [Input] = []
-            for (field, relative) in [("image", parsed.imagePath(sidecarName: name)), ("mask", parsed.mask)] {
+            for (field, relative) in [("image", image), ("mask", parsed.mask)] {
                 guard let relative else { continue }
                 guard let input = try locate(field, relative) else {
                     if now.timeIntervalSince(firstSeen[name] ?? now) < config.imageWaitSeconds { return nil }  // on its way

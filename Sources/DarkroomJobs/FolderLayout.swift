@@ -33,6 +33,12 @@ public enum FolderLayout {
         (jobsFolder(gallery: gallery) as NSString).appendingPathComponent(String(id))
     }
 
+    /// The images `NAME.json` uses when it names none, in the order they are looked for.
+    public static func impliedImages(sidecarName: String) -> [String] {
+        let stem = (sidecarName as NSString).deletingPathExtension
+        return ["png", "jpg", "jpeg", "PNG", "JPG", "JPEG"].map { stem + "." + $0 }
+    }
+
     /// Names the daemon never treats as drops or inputs: dotfiles and partial copies (`*.tmp`, `*.part`).
     public static func isIgnored(_ name: String) -> Bool {
         name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part")

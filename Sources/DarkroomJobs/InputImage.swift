@@ -1,10 +1,18 @@
 import Foundation
 import DarkroomImaging
+import DarkroomTensor
 
-/// The images a job takes as input, checked at intake from their bytes, so that a job that is queued can load them.
+/// The images a job takes as input (PNG or JPEG), checked at intake from their bytes, so that a job that is queued
+/// can load them.
 public enum InputImage {
     /// Decodes `data` completely and returns its size; an error says why it cannot be used (`name` is for messages).
     public static func check(_ data: Data, name: String) throws -> (width: Int, height: Int) {
-        try PNGReader.check(data, name: name)
+        let size = try ImageDecoder.check(data, name: name)
+        return (size.width, size.height)
+    }
+
+    /// The image at `path` as the model's input: [1, channels, H, W] in [0, 1], read as Pillow reads it.
+    public static func read(path: String, channels: Int) throws -> Tensor {
+        try ImageDecoder.read(path: path, channels: channels)
     }
 }

@@ -29,7 +29,9 @@ public struct JobRunner {
         guard let data = FileManager.default.contents(atPath: path) else { throw JobError(field: nil, "\(path): cannot read") }
         var sidecar = try Sidecar(json: data)
         let folder = (path as NSString).deletingLastPathComponent
-        sidecar.image = sidecar.imagePath(sidecarName: (path as NSString).lastPathComponent)
+        sidecar.image = sidecar.imagePath(sidecarName: (path as NSString).lastPathComponent) {
+            FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0))
+        }
         func locate(_ field: String, _ relative: String?) throws -> String? {
             guard let relative else { return nil }
             let full = (folder as NSString).appendingPathComponent(relative)
@@ -153,8 +155,8 @@ public struct JobRunner {
         }
         monitor?.report(JobProgress(stage: "loading", step: 0, steps: 0, elapsedSeconds: 0))
         let denoiser = try self.denoiser(job.model)
-        let image = try job.image.map { ImageResize.fit(try PNGReader.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
-        let mask = try job.mask.map { ImageResize.fit(try PNGReader.read(path: $0, channels: 1), size: denoiser.imageSize) }
+        let image = try job.image.map { ImageResize.fit(try InputImage.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
+        let mask = try job.mask.map { ImageResize.fit(try InputImage.read(path: $0, channels: 1), size: denoiser.imageSize) }
         lap("load")
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
         let writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)

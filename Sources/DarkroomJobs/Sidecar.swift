@@ -93,12 +93,17 @@ public struct Sidecar: Equatable {
     }
 
     /// The image a job of this sidecar uses: the one it names, or `NAME.png` beside `NAME.json` for the modes that
-    /// start from an image; nil for the modes that start from noise.
-    public func imagePath(sidecarName: String) -> String? {
+    /// start from an image (`NAME.jpg` or `NAME.jpeg` when `exists` says the PNG is not there and they are); nil for
+    /// the modes that start from noise.
+    public func imagePath(sidecarName: String, exists: (String) -> Bool = { _ in false }) -> String? {
         if let image { return image }
-        guard [.noise, .denoise, .sdedit, .inpaint].contains(resolvedMode) else { return nil }
-        return (sidecarName as NSString).deletingPathExtension + ".png"
+        guard takesImage else { return nil }
+        let candidates = FolderLayout.impliedImages(sidecarName: sidecarName)
+        return candidates.first(where: exists) ?? candidates[0]
     }
+
+    /// Whether the mode starts from an image.
+    public var takesImage: Bool { [.noise, .denoise, .sdedit, .inpaint].contains(resolvedMode) }
 
     /// Validates one input path as the `image` and `mask` fields are (used for drops whose sidecar is otherwise bad).
     public static func inputPath(_ raw: String, field: String) throws -> String {

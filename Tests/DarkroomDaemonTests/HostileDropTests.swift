@@ -205,6 +205,30 @@ final class HostileDropTests: DaemonTestCase {
         XCTAssertLessThan(index.count, 200_000, "the index stays small")
     }
 
+    func testPhonePhotosAreTakenAndStrayImagesAreNeverLeftBehind() throws {
+        let dir = try workspace(stride: 150)
+        let inbox = dir.appendingPathComponent("inbox")
+        // A sideways phone photo (EXIF orientation 6), as its sidecar's implied NAME.jpg.
+        let jpeg = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../DarkroomImagingTests/Fixtures/pillow/orient6.jpg").standardized
+        let photo = try Data(contentsOf: jpeg)
+        try drop(photo, inbox.appendingPathComponent("phone.jpg"))
+        try drop(#"{"mode": "sdedit", "strength": 0.5, "prompt": "a cat"}"#, inbox.appendingPathComponent("phone.json"))
+        // An image dropped with a sidecar whose mode takes none.
+        try drop(try pngData(), inbox.appendingPathComponent("gen.png"))
+        try drop(#"{"prompt": "a dog"}"#, inbox.appendingPathComponent("gen.json"))
+        XCTAssertEqual(try runOnce(dir), 0)
+        let phone = try XCTUnwrap(try store(dir).jobs().first { $0.name == "phone" })
+        XCTAssertEqual(phone.state, .done, phone.error ?? "")
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: phone.folder).appendingPathComponent("inputs/phone.jpg")), photo)
+        let rejected = inbox.appendingPathComponent("rejected")
+        let note = try note(rejected.appendingPathComponent("gen.error.json"))
+        XCTAssertEqual(note["field"] as? String, "mode")
+        XCTAssertTrue((note["error"] as? String ?? "").contains("takes no image"))
+        XCTAssertTrue(names(rejected).isSuperset(of: ["gen.json", "gen.png"]), "the stray image goes with its sidecar")
+        XCTAssertEqual(names(inbox), ["rejected", "duplicates"], "nothing is left in the inbox")
+    }
+
     func testConfigRefusesFoldersThatWouldExposeOtherFiles() throws {
         let dir = try workspace()
         let config = dir.appendingPathComponent("config.json")

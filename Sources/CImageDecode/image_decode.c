@@ -1,0 +1,167 @@
+// PNG (libpng) and JPEG (libjpeg-turbo) decoding with the libraries' error exits caught by setjmp, which Swift
+// cannot do: a corrupt or hostile file becomes an error message, never a process exit.
+#include "image_decode.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <png.h>
+#include <jpeglib.h>
+
+void darkroom_image_free(darkroom_image *image) {
+    free(image->pixels8);
+    free(image->pixels16);
+    image->pixels8 = NULL;
+    image->pixels16 = NULL;
+}
+
+/* ---- PNG ---- */
+
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+    size_t offset;
+    char *message;
+    size_t message_size;
+} png_source;
+
+static void png_read_memory(png_structp png, png_bytep out, png_size_t count) {
+    png_source *source = (png_source *)png_get_io_ptr(png);
+    if (source->offset + count > source->size) png_error(png, "read beyond end of data (the file is truncated)");
+    memcpy(out, source->data + source->offset, count);
+    source->offset += count;
+}
+
+static void png_fail(png_structp png, png_const_charp text) {
+    png_source *source = (png_source *)png_get_error_ptr(png);
+    snprintf(source->message, source->message_size, "%s", text);
+    png_longjmp(png, 1);
+}
+
+static void png_quiet(png_structp png, png_const_charp text) { (void)png; (void)text; }
+
+int darkroom_png_decode(const uint8_t *data, size_t size, long max_pixels, darkroom_image *out, char *message, size_t message_size) {
+    memset(out, 0, sizeof *out);
+    png_source source = {data, size, 0, message, message_size};
+    if (size < 8 || png_sig_cmp(data, 0, 8) != 0) {
+        snprintf(message, message_size, "not a PNG file");
+        return 1;
+    }
+    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &source, png_fail, png_quiet);
+    if (!png) { snprintf(message, message_size, "out of memory"); return 1; }
+    png_infop info = png_create_info_struct(png);
+    png_bytep *volatile rows = NULL;
+    if (!info || setjmp(png_jmpbuf(png))) {
+        free(rows);
+        darkroom_image_free(out);
+        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+        return 1;
+    }
+    png_set_read_fn(png, &source, png_read_memory);
+    png_read_info(png, info);
+    png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    if ((long)width * (long)height > max_pixels) {
+        snprintf(message, message_size, "%ux%u pixels is over the %ld-pixel limit (refused before decoding)", width, height, max_pixels);
+        png_longjmp(png, 1);
+    }
+    int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
+    int has_alpha = (color & PNG_COLOR_MASK_ALPHA) || png_get_valid(png, info, PNG_INFO_tRNS);
+    out->channels = ((color & PNG_COLOR_MASK_COLOR) || color == PNG_COLOR_TYPE_PALETTE ? 3 : 1) + (has_alpha ? 1 : 0);
+    // Stored values only: expand palettes, low depths and tRNS; gray to RGB; add opaque alpha. No gamma call is
+    // made, so gAMA, cHRM, sRGB and iCCP change nothing (as in Pillow).
+    png_set_expand(png);
+    png_set_gray_to_rgb(png);
+    if (!has_alpha) png_set_add_alpha(png, depth == 16 ? 0xFFFF : 0xFF, PNG_FILLER_AFTER);
+    if (depth == 16) png_set_swap(png);
+    png_set_interlace_handling(png);
+    png_read_update_info(png, info);
+    size_t row_bytes = png_get_rowbytes(png, info);
+    out->width = (int)width;
+    out->height = (int)height;
+    out->depth = depth == 16 ? 16 : 8;
+    uint8_t *buffer = malloc(row_bytes * height);
+    if (!buffer) png_error(png, "out of memory");
+    if (out->depth == 16) out->pixels16 = (uint16_t *)buffer; else out->pixels8 = buffer;
+    rows = malloc(sizeof(png_bytep) * height);
+    if (!rows) png_error(png, "out of memory");
+    for (png_uint_32 y = 0; y < height; y++) rows[y] = buffer + y * row_bytes;
+    png_read_image(png, rows);
+    png_read_end(png, NULL);
+    free(rows);
+    png_destroy_read_struct(&png, &info, NULL);
+    return 0;
+}
+
+/* ---- JPEG ---- */
+
+typedef struct {
+    struct jpeg_error_mgr base;
+    jmp_buf jump;
+} jpeg_failure;
+
+static void jpeg_fail(j_common_ptr cinfo) {
+    longjmp(((jpeg_failure *)cinfo->err)->jump, 1);
+}
+
+static void jpeg_quiet(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
+
+int darkroom_jpeg_decode(const uint8_t *data, size_t size, long max_pixels, darkroom_image *out, char *message, size_t message_size) {
+    memset(out, 0, sizeof *out);
+    struct jpeg_decompress_struct cinfo;
+    jpeg_failure failure;
+    cinfo.err = jpeg_std_error(&failure.base);
+    failure.base.error_exit = jpeg_fail;
+    failure.base.emit_message = jpeg_quiet;
+    uint8_t *volatile rgb = NULL;
+    if (setjmp(failure.jump)) {
+        char text[JMSG_LENGTH_MAX];
+        (*cinfo.err->format_message)((j_common_ptr)&cinfo, text);
+        snprintf(message, message_size, "%s", text);
+        free(rgb);
+        darkroom_image_free(out);
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    jpeg_create_decompress(&cinfo);
+    jpeg_mem_src(&cinfo, data, (unsigned long)size);
+    jpeg_read_header(&cinfo, TRUE);
+    if ((long)cinfo.image_width * (long)cinfo.image_height > max_pixels) {
+        snprintf(message, message_size, "%ux%u pixels is over the %ld-pixel limit (refused before decoding)",
+                 cinfo.image_width, cinfo.image_height, max_pixels);
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    out->channels = cinfo.num_components == 1 ? 1 : 3;
+    cinfo.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&cinfo);
+    int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
+    rgb = malloc((size_t)w * 3);
+    out->pixels8 = malloc((size_t)w * (size_t)h * 4);
+    if (!rgb || !out->pixels8) {
+        snprintf(message, message_size, "out of memory");
+        free(rgb);
+        darkroom_image_free(out);
+        jpeg_destroy_decompress(&cinfo);
+        return 1;
+    }
+    while (cinfo.output_scanline < cinfo.output_height) {
+        int y = (int)cinfo.output_scanline;
+        JSAMPROW row = rgb;
+        jpeg_read_scanlines(&cinfo, &row, 1);
+        uint8_t *dst = out->pixels8 + (size_t)y * (size_t)w * 4;
+        for (int x = 0; x < w; x++) {
+            dst[4 * x] = rgb[3 * x];
+            dst[4 * x + 1] = rgb[3 * x + 1];
+            dst[4 * x + 2] = rgb[3 * x + 2];
+            dst[4 * x + 3] = 255;
+        }
+    }
+    jpeg_finish_decompress(&cinfo);
+    jpeg_destroy_decompress(&cinfo);
+    free(rgb);
+    out->width = w;
+    out->height = h;
+    out->depth = 8;
+    return 0;
+}
