@@ -5,6 +5,7 @@ import DarkroomJobs
 import DarkroomStore
 import DarkroomTensor
 import Foundation
+import Logging
 
 /// Options shared by the commands that read config.json.
 struct ConfigOption: ParsableArguments {
@@ -27,9 +28,19 @@ struct WatchCommand: ParsableCommand {
     var once = false
     @Flag(help: "Start paused: take drops into the queue but run no job until `darkroom resume`.")
     var paused = false
+    @Option(help: "Least important log lines shown: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level: '\(logLevel)' is not one of trace, debug, info, notice, warning, error, critical")
+        }
+    }
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { JournaldLogHandler(label: $0, level: level) }
         let config = try configOption.load()
         if engine.threads == nil, let t = config.threads { Engine.threads = t } else { engine.apply() }
         signal(SIGTERM) { _ in daemonStopRequested = 1 }

@@ -172,6 +172,29 @@ final class DaemonLifecycleTests: DaemonTestCase {
         XCTAssertEqual(try store(dir).counts()[.rejected] ?? 0, 0)
     }
 
+    func testLogLinesCarryJournaldPrioritiesAndLogLevelFilters() throws {
+        let dir = try workspace(stride: 150)
+        try drop(#"{"prompt": "a cat", "seed": 1}"#, dir.appendingPathComponent("inbox/good.json"))
+        try drop(#"{"colour": "red"}"#, dir.appendingPathComponent("inbox/bad.json"))
+        let log = dir.appendingPathComponent("all.log")
+        let all = try start(dir, log: log, arguments: ["watch", "--once", "--config", dir.appendingPathComponent("config.json").path])
+        all.waitUntilExit()
+        let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
+        XCTAssertTrue(lines.contains { $0.hasPrefix("<6>queued job ") && $0.contains("'good'") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.contains { $0.hasPrefix("<4>rejected 'bad.json'") }, lines.joined(separator: "\n"))
+        XCTAssertTrue(lines.allSatisfy { $0.range(of: #"^<[2-7]>"#, options: .regularExpression) != nil }, "every line has a priority")
+        try drop(#"{"colour": "blue"}"#, dir.appendingPathComponent("inbox/worse.json"))
+        let quiet = dir.appendingPathComponent("quiet.log")
+        let p = try start(dir, log: quiet, arguments: ["watch", "--once", "--log-level", "warning", "--config", dir.appendingPathComponent("config.json").path])
+        p.waitUntilExit()
+        let text = try String(contentsOf: quiet, encoding: .utf8)
+        XCTAssertTrue(text.contains("<4>rejected 'worse.json'"), text)
+        XCTAssertFalse(text.contains("<6>"), "info lines are below --log-level warning")
+        let (status, output) = try command(["watch", "--once", "--log-level", "loud", "--config", dir.appendingPathComponent("config.json").path])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("--log-level"), output)
+    }
+
     func testStartupErrorsNameTheSettingAndWhatToDo() throws {
         let dir = try workspace()
         let config = dir.appendingPathComponent("config.json")
