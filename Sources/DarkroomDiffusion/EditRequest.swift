@@ -11,13 +11,16 @@ public struct EditRequest: Sendable, Codable, Equatable {
     public var prompts: [String] = []
     /// SDEdit starting points: indices into the strided timesteps (larger = closer to the original).
     public var noiseLevels: [Int] = []
-    /// SDEdit as a fraction of the schedule to run (diffusers' img2img strength), when no noise levels are given.
+    /// SDEdit as a fraction of the schedule to run (diffusers' img2img strength), as the sidecar gave it. For ε models
+    /// intake turns it into `noiseLevels` through the schedule; flow models use it directly.
     public var strength: Double?
     /// Timesteps for `noise` and `denoise`.
     public var t: [Int] = []
     public var guidance: Float = 5
-    /// Distance between strided timesteps (ε models); number of Euler steps for flow models.
+    /// Distance between strided timesteps (ε models).
     public var stride: Int = 1
+    /// The sidecar's `steps`: for ε models the stride was derived from it; flow models take this many Euler steps
+    /// (default 50).
     public var steps: Int?
     public var seed: UInt64 = 0
     public var count: Int = 1

@@ -62,6 +62,10 @@ public struct JobRunner {
         if let bad = s.t?.first(where: { $0 > maxT }) { throw JobError(field: "t", "\(bad) is beyond the model's last timestep \(maxT)") }
         if r.stride >= maxT { throw JobError(field: s.steps != nil ? "steps" : "stride", "leaves fewer than two timesteps (the model has \(maxT))") }
         try checkAgainstModel(r, sidecar: s, denoiser: denoiser)
+        if r.mode == .sdedit, denoiser.prediction == .epsilon, r.noiseLevels.isEmpty {
+            // Resolved here, so the job records where it starts: strength → one level of the strided schedule.
+            r.noiseLevels = try Editor(denoiser: denoiser).sdeditLevels(r)
+        }
         for p in [r.prompt] + r.prompts {
             do { _ = try denoiser.conditioning(forPrompt: p) } catch {
                 throw JobError(field: r.prompts.isEmpty ? "prompt" : "prompts", "\(error)")

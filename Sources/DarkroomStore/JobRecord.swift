@@ -15,7 +15,8 @@ public struct JobRecord: Codable, Equatable, Sendable, FetchableRecord, MutableP
     public var seed: Int64
     /// The resolved parameters as JSON (the job contract after defaults).
     public var parameters: String
-    /// Hash of the inputs' content and the resolved parameters: the same drop twice is one job.
+    /// Hash of the model, the sidecar's content (keys sorted) and the input files' bytes: the same drop twice, under
+    /// any name, is one job (a unique index). Rejections get a random one.
     public var inputHash: String
     /// The job's own folder (inputs moved there, outputs written there).
     public var folder: String

@@ -43,6 +43,24 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertEqual(try PNGReader.read(path: out + "/input.png", channels: 1).shape, [1, 1, 28, 28])
     }
 
+    func testStrengthIsResolvedToALevelAtIntakeAndRunsTheSameAsThatLevel() throws {
+        let (dir, config) = try workspace()
+        let inbox = dir.appendingPathComponent("inbox")
+        var rng = RandomSource(seed: 2)
+        try PNGWriter.write(rng.uniform([1, 1, 28, 28]), to: inbox.appendingPathComponent("p.png").path)
+        try #"{"mode": "sdedit", "strength": 0.5, "seed": 3}"#.write(to: inbox.appendingPathComponent("p.json"), atomically: true, encoding: .utf8)
+        let runner = JobRunner(config: config)
+        let prepared = try runner.prepare(sidecarPath: inbox.appendingPathComponent("p.json").path)
+        // Stride 30 over 300 steps: timesteps 299, 269, …, 29, 0 (11 of them); half of the 10 steps remains.
+        XCTAssertEqual(prepared.request.noiseLevels, [5])
+        XCTAssertEqual(prepared.request.strength, 0.5, "what the sidecar asked is kept beside it")
+        try #"{"mode": "sdedit", "noise_level": 5, "seed": 3}"#.write(to: inbox.appendingPathComponent("p.json"), atomically: true, encoding: .utf8)
+        let a = try runner.execute(prepared, outFolder: dir.appendingPathComponent("a").path)
+        let b = try runner.run(sidecarPath: inbox.appendingPathComponent("p.json").path, outFolder: dir.appendingPathComponent("b").path)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("a/result.png").path))
+        XCTAssertEqual(try PNGReader.read(path: a.outputs[0].path, channels: 1).scalars, try PNGReader.read(path: b.outputs[0].path, channels: 1).scalars)
+    }
+
     func testSameSidecarTwiceGivesTheSameBytes() throws {
         let (dir, config) = try workspace()
         let sidecar = dir.appendingPathComponent("inbox/gen.json")
