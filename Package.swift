@@ -48,13 +48,15 @@ let package = Package(
                 resources: [.copy("Templates")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
         .target(name: "DarkroomDaemon", dependencies: ["DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),
-        // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints.
-        .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "CZlib"], swiftSettings: vectorSettings),
+        // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints, reports and sample evaluation.
+        .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomImaging", "CZlib"], swiftSettings: vectorSettings),
+        // Benchmarks that print the figures issues ask for: forward, generate, training, outputs, DeepFloyd IF.
+        .target(name: "DarkroomBench", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomTraining", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomGallery"]),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",
             dependencies: [
-                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon", "DarkroomGallery",
+                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon", "DarkroomGallery", "DarkroomBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -101,7 +101,7 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// systemd's STATUS= for a running job: `job 12 'cat': stage I step 9/30, 41 s left`.
-    static func statusLine(_ job: JobRecord, _ p: JobProgress) -> String {
+    static func statusLine(_ job: Job, _ p: JobProgress) -> String {
         var line = "job \(job.id!) '\(JobError.quote(job.name, limit: 40))': \(p.stage)"
         if p.steps > 0 { line += " step \(p.step)/\(p.steps)" }
         if let eta = p.etaSeconds { line += String(format: ", %.0f s left", eta) }

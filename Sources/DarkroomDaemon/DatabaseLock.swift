@@ -19,10 +19,16 @@ public final class DatabaseLock {
             throw JobFolderError("database: cannot create the lock file \(path): \(reason) (check that the database's folder exists and is writable)")
         }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            var buffer = [UInt8](repeating: 0, count: 32)
-            let n = pread(fd, &buffer, buffer.count, 0)
+            // The holder writes its pid just after locking: a daemon started at the same moment may look too early.
+            var pid = ""
+            for _ in 0..<40 where pid.isEmpty {
+                var buffer = [UInt8](repeating: 0, count: 32)
+                let n = pread(fd, &buffer, buffer.count, 0)
+                pid = n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : ""
+                if pid.isEmpty { usleep(25_000) }
+            }
             close(fd)
-            let pid = n > 0 ? String(decoding: buffer.prefix(n), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) : "unknown"
+            if pid.isEmpty { pid = "unknown" }
             throw JobFolderError("another darkroom (pid \(pid)) is already running with the database \(database); stop it first, or give this one its own config.json with another database")
         }
         let text = Array("\(getpid())\n".utf8)

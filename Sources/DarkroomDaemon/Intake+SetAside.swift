@@ -22,8 +22,8 @@ extension Intake {
             try Intake.writeNote(note, stem: movedAs, suffix: FolderLayout.errorNoteSuffix, in: rejected)
             var hasher = ContentHash()
             hasher.add(Data("rejected \(name) \(Date().timeIntervalSince1970) \(UInt64.random(in: 0...UInt64.max))".utf8))
-            var record = JobRecord(name: stem, mode: sidecar?.resolvedMode.rawValue ?? "-", model: "-", prompt: "", seed: 0,
-                                   parameters: "{}", inputHash: hasher.hex, folder: rejected.path, state: .rejected)
+            var record = Job(name: stem, mode: sidecar?.resolvedMode.rawValue ?? "-", model: "-", prompt: "", seed: 0,
+                                   request: nil, inputHash: hasher.hex, folder: rejected.path, state: .rejected)
             record.error = message
             record.finishedAt = Date()
             let (row, _) = try store.enqueue(record)
@@ -37,7 +37,7 @@ extension Intake {
     }
 
     /// Moves a duplicate drop to `inbox/duplicates/` beside a note naming the job that already has this content.
-    func setAside(_ name: String, inputs: [Input], duplicateOf original: JobRecord) {
+    func setAside(_ name: String, inputs: [Input], duplicateOf original: Job) {
         do {
             let duplicates = try inbox.subfolder(FolderLayout.duplicates)
             let movedAs = try FileMover.move(name, from: inbox, to: duplicates)

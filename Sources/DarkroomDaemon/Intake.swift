@@ -17,7 +17,7 @@ public final class Intake {
     /// How long a file must stay unchanged when no close-after-write event vouched for it.
     let settleSeconds: Double
     /// Called with the job row of every rejection.
-    public var onReject: ((JobRecord) -> Void)?
+    public var onReject: ((Job) -> Void)?
     let inbox: FolderHandle
     let jobs: FolderHandle
     var confirmed: Set<String> = []
@@ -154,13 +154,9 @@ public final class Intake {
     /// Queues the job and moves its files into `jobs/<id>/inputs/` in one transaction (a manifest lets the next
     /// start roll back a move a crash interrupted).
     func accept(_ name: String, _ sidecarEntry: FolderHandle.Entry, inputs: [Input], prepared: JobRunner.Prepared, hash: String) throws -> Int64 {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
         let r = prepared.request
         let stem = String(name.dropLast(5))
-        var record = JobRecord(name: stem, mode: r.mode.rawValue, model: prepared.model,
-                               prompt: r.prompts.isEmpty ? r.prompt : r.prompts.joined(separator: " | "), seed: Int64(r.seed),
-                               parameters: String(decoding: try encoder.encode(r), as: UTF8.self), inputHash: hash, folder: "")
+        var record = Job(name: stem, request: r, model: prepared.model, inputHash: hash)
         record.priority = prepared.priority
         // Inputs keep their names; only an image and a mask of one name from two sub-folders need telling apart.
         var targets: [String] = []

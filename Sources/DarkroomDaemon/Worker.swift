@@ -8,9 +8,9 @@ public final class Worker {
     let store: JobStore
     let runner: JobRunner
     /// Called after every finished, failed, cancelled or re-queued job (the gallery hook).
-    public var onJobEnd: ((JobRecord) -> Void)?
+    public var onJobEnd: ((Job) -> Void)?
     /// Called with a running job's progress, at most once a second.
-    public var onProgress: ((JobRecord, JobProgress) -> Void)?
+    public var onProgress: ((Job, JobProgress) -> Void)?
     /// Set to stop: the running job stops at its next step and returns to the queue.
     public var stopRequested: () -> Bool = { false }
 
@@ -41,7 +41,7 @@ public final class Worker {
             return flag.cancelled
         })
         do {
-            let prepared = try JobRunner.Prepared(parameters: job.parameters, model: job.model, folder: job.folder, image: job.image, mask: job.mask)
+            let prepared = try JobRunner.Prepared(job: job)
             let result = try runner.execute(prepared, outFolder: job.folder, monitor: monitor)
             try store.finish(id, results: Worker.records(result.outputs, job: id), timings: result.seconds)
             DaemonLog.info("job \(id) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(result.outputs.count) files")
@@ -61,10 +61,10 @@ public final class Worker {
         return true
     }
 
-    static func records(_ outputs: [JobOutput], job id: Int64) -> [ResultRecord] {
+    static func records(_ outputs: [JobResult], job id: Int64) -> [JobResult] {
         outputs.map { output in
             let size = ((try? FileManager.default.attributesOfItem(atPath: output.path))?[.size] as? Int).map(Int64.init) ?? 0
-            return ResultRecord(jobID: id, kind: output.kind, path: output.path, size: size, step: output.index)
+            return JobResult(jobID: id, kind: output.kind, path: output.path, size: size, index: output.index)
         }
     }
 

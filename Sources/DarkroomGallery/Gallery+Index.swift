@@ -34,7 +34,7 @@ extension Gallery {
         for k in pages.sorted() { try writeIndexPage(k, of: pageCount, jobs: jobs, thumbnails: thumbnails) }
     }
 
-    func writeIndexPage(_ k: Int, of pageCount: Int, jobs: [JobRecord], thumbnails: [Int64: String]) throws {
+    func writeIndexPage(_ k: Int, of pageCount: Int, jobs: [Job], thumbnails: [Int64: String]) throws {
         let slice = jobs[min(jobs.count, (k - 1) * Gallery.pageSize)..<min(jobs.count, k * Gallery.pageSize)]
         let cards: [[String: Any]] = slice.map { j in
             var card = basics(j)
@@ -58,7 +58,7 @@ extension Gallery {
     }
 
     /// Every job, newest first, as tools want it: links relative to the gallery, no server paths.
-    func jobsJSON(_ jobs: [JobRecord], thumbnails: [Int64: String]) throws -> String {
+    func jobsJSON(_ jobs: [Job], thumbnails: [Int64: String]) throws -> String {
         let iso = ISO8601DateFormatter()
         let list: [[String: Any]] = jobs.enumerated().map { k, j in
             var d: [String: Any] = ["id": j.id!, "name": j.name, "state": j.state.rawValue, "mode": j.mode, "model": j.model,

@@ -42,7 +42,7 @@ public final class Gallery {
     }
 
     /// Re-renders one job's page and the index (after each job).
-    public func update(_ record: JobRecord) throws {
+    public func update(_ record: Job) throws {
         try writeJobPage(record)
         try writeIndex()
     }
@@ -63,12 +63,12 @@ public final class Gallery {
         try writeIndex()
     }
 
-    public func writeJobPage(_ j: JobRecord, results known: [ResultRecord]? = nil) throws {
+    public func writeJobPage(_ j: Job, results known: [JobResult]? = nil) throws {
         let dir = FolderLayout.jobFolder(gallery: folder, id: j.id!)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var context = basics(j)
         let results = try known ?? store.results(of: j.id!)
-        func name(_ r: ResultRecord) -> String { Gallery.relativePath(r.path, from: dir) }
+        func name(_ r: JobResult) -> String { Gallery.relativePath(r.path, from: dir) }
         context["results"] = results.filter { $0.kind == .result }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
         context["inputs"] = results.filter { $0.kind == .input || $0.kind == .mask }.map { ["file": name($0), "label": $0.kind.rawValue] }
         if let gif = results.first(where: { $0.kind == .gif }) { context["gif"] = name(gif) }
@@ -89,7 +89,7 @@ public final class Gallery {
         try write(job.render(context), to: (dir as NSString).appendingPathComponent("index.html"))
     }
 
-    func basics(_ j: JobRecord) -> [String: Any] {
+    func basics(_ j: Job) -> [String: Any] {
         var d: [String: Any] = ["id": j.id!, "name": j.name, "state": j.state.rawValue, "mode": j.mode, "model": j.model,
                                 "prompt": j.prompt]
         // A rejected drop never ran: no seed, parameters or folder to show, only its reason.

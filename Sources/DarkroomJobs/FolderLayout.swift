@@ -83,17 +83,3 @@ public enum JobFiles {
 public enum ResultKind: String, Codable, CaseIterable, Sendable {
     case result, comparison, gif, input, mask
 }
-
-/// One file a job wrote, typed: the worker records it and the gallery shows it without looking at its name.
-public struct JobOutput: Equatable, Sendable {
-    public var kind: ResultKind
-    public var path: String
-    /// The k of `result-<k>.png` (1 for `result.png`); nil for other kinds.
-    public var index: Int?
-
-    public init(kind: ResultKind, path: String, index: Int? = nil) {
-        self.kind = kind
-        self.path = path
-        self.index = index
-    }
-}

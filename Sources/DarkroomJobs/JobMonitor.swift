@@ -22,7 +22,7 @@ public struct JobMonitor {
 /// A job stopped at a step (cancelled, or the daemon stopping); `outputs` are the files it kept (the GIF so far and
 /// the last preview).
 public struct JobInterrupted: Error, CustomStringConvertible {
-    public var outputs: [JobOutput]
+    public var outputs: [JobResult]
     public var description: String { "stopped at a step" }
 }
 
@@ -83,9 +83,9 @@ final class StepTracker {
     }
 
     /// After a stop: writes the GIF of the frames so far; returns what the job keeps.
-    func keepWhatWasMade() throws -> [JobOutput] {
-        var kept: [JobOutput] = []
-        if let gif = try writer.writeGIF(frames) { kept.append(JobOutput(kind: .gif, path: gif)) }
+    func keepWhatWasMade() throws -> [JobResult] {
+        var kept: [JobResult] = []
+        if let gif = try writer.writeGIF(frames) { kept.append(JobResult(kind: .gif, path: gif)) }
         return kept
     }
 }

@@ -9,7 +9,7 @@ public struct JobRunner {
     public struct Result {
         public var request: EditRequest
         public var model: String
-        public var outputs: [JobOutput]
+        public var outputs: [JobResult]
         public var seconds: [String: Double]
     }
 
@@ -113,14 +113,14 @@ public struct JobRunner {
             self.mask = mask
         }
 
-        /// A job as the store keeps it: its resolved parameters (JSON), model, folder and inputs inside the folder.
-        public init(parameters: String, model: String, folder: String, image: String?, mask: String?) throws {
-            let request: EditRequest
-            do { request = try JSONDecoder().decode(EditRequest.self, from: Data(parameters.utf8)) } catch {
-                throw JobError(field: nil, "the job's stored parameters cannot be read (\(error)); drop the sidecar again")
+        /// A queued job, ready to run: its request, model and inputs inside its folder.
+        public init(job: Job) throws {
+            guard let request = job.request else {
+                throw JobError(field: nil, "job \(job.id ?? 0) has no readable parameters (made by another Darkroom?); drop the sidecar again")
             }
-            self.init(request: request, model: model, image: image.map { (folder as NSString).appendingPathComponent($0) },
-                      mask: mask.map { (folder as NSString).appendingPathComponent($0) })
+            self.init(request: request, model: job.model, image: job.image.map { (job.folder as NSString).appendingPathComponent($0) },
+                      mask: job.mask.map { (job.folder as NSString).appendingPathComponent($0) })
+            priority = job.priority
         }
     }
 

@@ -43,27 +43,27 @@ struct ResultWriter {
         try PNGWriter.write(ImageResize.enlarge(first, factor: ImageGrid.viewingFactor(size: size, target: 112)), to: path(JobFiles.preview))
     }
 
-    func write(_ output: EditOutput, image: Tensor?, mask: Tensor?) throws -> [JobOutput] {
-        var written: [JobOutput] = []
+    func write(_ output: EditOutput, image: Tensor?, mask: Tensor?) throws -> [JobResult] {
+        var written: [JobResult] = []
         for (k, (img, label)) in zip(output.images, output.labels).enumerated() {
             let name = JobFiles.result(k + 1, of: output.images.count)
             try PNGWriter.write(img, to: path(name), text: metadata(label: label))
-            written.append(JobOutput(kind: .result, path: path(name), index: k + 1))
+            written.append(JobResult(kind: .result, path: path(name), index: k + 1))
         }
         let factor = ImageGrid.viewingFactor(size: size, target: 112)
         if !output.rows.isEmpty {
             let rows = output.rows.map { $0.map { (label: $0.label, image: ImageResize.enlarge($0.image, factor: factor)) } }
             try PNGWriter.write(ImageGrid.composeLabelled(rows), to: path(JobFiles.comparison))
-            written.append(JobOutput(kind: .comparison, path: path(JobFiles.comparison)))
+            written.append(JobResult(kind: .comparison, path: path(JobFiles.comparison)))
         }
-        if let gif = try writeGIF(output.frames.map { ($0.xt, $0.x0) }) { written.append(JobOutput(kind: .gif, path: gif)) }
+        if let gif = try writeGIF(output.frames.map { ($0.xt, $0.x0) }) { written.append(JobResult(kind: .gif, path: gif)) }
         if let image {
             try PNGWriter.write(image, to: path(JobFiles.inputCopy))
-            written.append(JobOutput(kind: .input, path: path(JobFiles.inputCopy)))
+            written.append(JobResult(kind: .input, path: path(JobFiles.inputCopy)))
         }
         if let mask {
             try PNGWriter.write(mask, to: path(JobFiles.maskCopy))
-            written.append(JobOutput(kind: .mask, path: path(JobFiles.maskCopy)))
+            written.append(JobResult(kind: .mask, path: path(JobFiles.maskCopy)))
         }
         return written
     }

@@ -47,7 +47,7 @@ extension JobStore {
     /// has and marks it cancelled). Returns the state the job had, or nil when there is no such job.
     public func cancel(_ id: Int64, now: Date = Date()) throws -> JobState? {
         try writer.write { db in
-            guard let job = try JobRecord.fetchOne(db, key: id) else { return nil }
+            guard let job = try Job.fetchOne(db, key: id) else { return nil }
             switch job.state {
             case .queued:
                 try db.execute(sql: "UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled before it started' WHERE id = ?",
@@ -66,7 +66,7 @@ extension JobStore {
     }
 
     /// Marks a running job cancelled (it stopped at a step), keeping the files it wrote.
-    public func markCancelled(_ id: Int64, results: [ResultRecord], now: Date = Date()) throws {
+    public func markCancelled(_ id: Int64, results: [JobResult], now: Date = Date()) throws {
         try writer.write { db in
             try db.execute(sql: """
                 UPDATE jobs SET state = 'cancelled', finished_at = ?, progress = NULL, cancel_requested = 0,

@@ -10,10 +10,3 @@ extension JobStore {
         }
     }
 }
-
-extension JobRecord {
-    /// The running job's progress, decoded.
-    public var progressValue: JobProgress? {
-        progress.flatMap { try? JSONDecoder().decode(JobProgress.self, from: Data($0.utf8)) }
-    }
-}

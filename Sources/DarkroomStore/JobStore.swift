@@ -109,9 +109,9 @@ public final class JobStore: @unchecked Sendable {
     }
 
     /// Adds a job unless one with the same input hash exists; returns the job and whether it is new.
-    public func enqueue(_ job: JobRecord) throws -> (job: JobRecord, inserted: Bool) {
+    public func enqueue(_ job: Job) throws -> (job: Job, inserted: Bool) {
         try writer.write { db in
-            if let existing = try JobRecord.filter(Column("input_hash") == job.inputHash).fetchOne(db) {
+            if let existing = try Job.filter(Column("input_hash") == job.inputHash).fetchOne(db) {
                 return (existing, false)
             }
             var j = job
@@ -134,9 +134,9 @@ public final class JobStore: @unchecked Sendable {
     }
 
     /// Atomically moves the queued job of highest priority, oldest first among equals, to `running` (one UPDATE … RETURNING) and returns it.
-    public func claimNext(now: Date = Date()) throws -> JobRecord? {
+    public func claimNext(now: Date = Date()) throws -> Job? {
         try writer.write { db in
-            try JobRecord.fetchOne(db, sql: """
+            try Job.fetchOne(db, sql: """
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, error = NULL
                 WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1)
                 RETURNING *
@@ -145,7 +145,7 @@ public final class JobStore: @unchecked Sendable {
     }
 
     /// Marks a running job done and records its files and timings.
-    public func finish(_ id: Int64, results: [ResultRecord], timings: [String: Double], now: Date = Date()) throws {
+    public func finish(_ id: Int64, results: [JobResult], timings: [String: Double], now: Date = Date()) throws {
         let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
         try writer.write { db in
             try db.execute(sql: "UPDATE jobs SET state = 'done', finished_at = ?, timings = ?, error = NULL, progress = NULL, cancel_requested = 0 WHERE id = ?",
@@ -191,25 +191,25 @@ public final class JobStore: @unchecked Sendable {
         }
     }
 
-    public func job(_ id: Int64) throws -> JobRecord? { try writer.read { try JobRecord.fetchOne($0, key: id) } }
+    public func job(_ id: Int64) throws -> Job? { try writer.read { try Job.fetchOne($0, key: id) } }
 
     /// Jobs, newest first, optionally of one state.
-    public func jobs(state: JobState? = nil, limit: Int? = nil) throws -> [JobRecord] {
+    public func jobs(state: JobState? = nil, limit: Int? = nil) throws -> [Job] {
         try writer.read { db in
-            var request = JobRecord.order(Column("id").desc)
+            var request = Job.order(Column("id").desc)
             if let state { request = request.filter(Column("state") == state.rawValue) }
             if let limit { request = request.limit(limit) }
             return try request.fetchAll(db)
         }
     }
 
-    public func results(of jobID: Int64) throws -> [ResultRecord] {
-        try writer.read { try ResultRecord.filter(Column("job_id") == jobID).order(Column("id")).fetchAll($0) }
+    public func results(of jobID: Int64) throws -> [JobResult] {
+        try writer.read { try JobResult.filter(Column("job_id") == jobID).order(Column("id")).fetchAll($0) }
     }
 
     /// Every result row, grouped by job (one query, for gallery rebuilds).
-    public func allResults() throws -> [Int64: [ResultRecord]] {
-        try writer.read { db in Dictionary(grouping: try ResultRecord.order(Column("id")).fetchAll(db), by: \.jobID) }
+    public func allResults() throws -> [Int64: [JobResult]] {
+        try writer.read { db in Dictionary(grouping: try JobResult.order(Column("id")).fetchAll(db), by: \.jobID) }
     }
 
     /// The first result image of every job that has one (job id → path), in one query.
@@ -237,9 +237,9 @@ public final class JobStore: @unchecked Sendable {
     /// Removes result rows whose files are gone; returns how many.
     public func forgetMissingResults() throws -> Int {
         let missing = try writer.read { db in
-            try ResultRecord.fetchAll(db).filter { !FileManager.default.fileExists(atPath: $0.path) }.compactMap(\.id)
+            try JobResult.fetchAll(db).filter { !FileManager.default.fileExists(atPath: $0.path) }.compactMap(\.id)
         }
-        try writer.write { db in _ = try ResultRecord.deleteAll(db, keys: missing) }
+        try writer.write { db in _ = try JobResult.deleteAll(db, keys: missing) }
         return missing.count
     }
 }

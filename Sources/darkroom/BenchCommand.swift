@@ -1,4 +1,5 @@
 import ArgumentParser
+import DarkroomBench
 import DarkroomModels
 import DarkroomTensor
 import Foundation
@@ -61,7 +62,7 @@ struct BenchCommand: ParsableCommand {
         }
         let config = unet.config
         if train {
-            let rate = try benchTrain(config, batch: batch.first ?? 128, steps: steps)
+            let rate = try Benchmarks.train(config, batch: batch.first ?? 128, steps: steps)
             if json {
                 print(#"{"train_images_per_s": \#(rate), "hidden": \#(config.hidden), "batch": \#(batch.first ?? 128), "threads": \#(Engine.threads)}"#)
             } else {
@@ -70,31 +71,15 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if generate {
-            for r in try benchGenerate(unet) {
+            for r in try Benchmarks.generate(unet, batches: batch) {
                 print(String(format: "generate batch %3d, %d DDPM steps with CFG: %.2f s total, %.2f s in the network, %.1f%% outside",
                              r["batch"] as! Int, r["steps"] as! Int, r["seconds"] as! Double, r["network_seconds"] as! Double,
                              100 * (r["outside_share"] as! Double)))
             }
             return
         }
-        var results: [[String: Any]] = []
-        var rng = RandomSource(seed: 1)
-        for b in batch {
-            let x = rng.gaussian([b, config.channels, 28, 28])
-            let t = rng.uniform([b, 1])
-            var c: Tensor?
-            if config.classCount > 0 {
-                let onehot = Tensor(zeros: [b, config.classCount])
-                for i in 0..<b { onehot[i, i % config.classCount] = 1 }
-                c = onehot
-            }
-            let times = try measure(seconds: seconds) { _ = try unet.forward(x, t: t, c: c) }
-            let median = times.sorted()[times.count / 2]
-            let gflops = unet.flopsPerSample * Double(b) / median / 1e9
-            results.append(["batch": b, "median_ms": median * 1000, "min_ms": times.min()! * 1000,
-                            "runs": times.count, "images_per_s": Double(b) / median, "gflops": gflops])
-        }
-        let conv = skipKernels ? (conv: 0.0, gemm: 0.0) : try convThroughput()
+        let results = try Benchmarks.forward(unet, batches: batch, seconds: seconds)
+        let conv = skipKernels ? (conv: 0.0, gemm: 0.0) : try Benchmarks.convThroughput(seconds: seconds)
         if json {
             let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "classes": config.classCount,
                                          "forward": results, "conv_gflops": conv.conv, "sgemm_gflops": conv.gemm]
@@ -111,31 +96,5 @@ struct BenchCommand: ParsableCommand {
         }
         print(String(format: "  conv path (3x3, 64->64, 28x28, batch 64): %.1f GFLOP/s sustained", conv.conv))
         print(String(format: "  raw sgemm (1024^3): %.1f GFLOP/s", conv.gemm))
-    }
-
-    /// Run times in seconds of `body`, after one warm-up, for about `seconds` (at least 3 runs).
-    private func measure(seconds: Double, _ body: () throws -> Void) throws -> [Double] {
-        try body()
-        var times: [Double] = []
-        let start = DispatchTime.now().uptimeNanoseconds
-        while times.count < 3 || Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 < seconds {
-            let t0 = DispatchTime.now().uptimeNanoseconds
-            try body()
-            times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
-            if times.count >= 10_000 { break }
-        }
-        return times
-    }
-
-    private func convThroughput() throws -> (conv: Double, gemm: Double) {
-        var rng = RandomSource(seed: 2)
-        let x = rng.gaussian([64, 64, 28, 28]), w = rng.gaussian([64, 64, 3, 3]), b = rng.gaussian([64])
-        let convTimes = try measure(seconds: min(seconds, 2)) { _ = try Conv2d.forward(x, weight: w, bias: b, stride: 1, padding: 1) }
-        let convFlops = 2.0 * 64 * 64 * 9 * 784 * 64
-        let n = 1024
-        let a = rng.gaussian([n, n]), m = rng.gaussian([n, n]), out = Tensor(zeros: [n, n])
-        let gemmTimes = try measure(seconds: min(seconds, 2)) { sgemm(m: n, n: n, k: n, a: a.pointer, b: m.pointer, c: out.pointer) }
-        return (convFlops / convTimes.sorted()[convTimes.count / 2] / 1e9,
-                2.0 * Double(n * n * n) / gemmTimes.sorted()[gemmTimes.count / 2] / 1e9)
     }
 }

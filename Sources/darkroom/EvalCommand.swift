@@ -1,5 +1,4 @@
 import ArgumentParser
-import DarkroomDiffusion
 import DarkroomModels
 import DarkroomTensor
 import DarkroomTraining
@@ -42,27 +41,12 @@ struct EvalCommand: ParsableCommand {
         let denoiser = try TinyUNetDenoiser(TinyUNet(checkpoint: model))
         let classes = denoiser.classes
         guard !classes.isEmpty else { throw ValidationError("\(model) has no classes to evaluate") }
-        let classifier = try loadOrTrainClassifier()
+        let classifier = try SampleEvaluation.classifier(data: data, epochs: classifierEpochs, cache: cache) { log($0) }
         let test = try Dataset(folder: data, split: "t10k")
         let realAccuracy = try classifier.accuracy(on: test)
         log(String(format: "classifier accuracy on the real test split: %.2f%%", 100 * realAccuracy))
-
-        var perClass: [Double] = []
-        for (k, name) in classes.enumerated() {
-            var r = EditRequest(mode: .generate)
-            r.prompt = name
-            r.count = samples
-            r.guidance = guidance
-            r.stride = stride
-            r.seed = seed &+ UInt64(k)
-            r.frameEvery = 1_000_000
-            let images = try Editor(denoiser: denoiser).run(r).images
-            let batch = try Guidance.concatBatch(images)
-            let predicted = try classifier.predict(batch)
-            let accuracy = Double(predicted.filter { $0 == k }.count) / Double(samples)
-            perClass.append(accuracy)
-            log("  " + name.padding(toLength: 12, withPad: " ", startingAt: 0) + String(format: "%6.1f%%", 100 * accuracy))
-        }
+        let perClass = try SampleEvaluation.accuracyPerClass(denoiser, classifier: classifier, samples: samples, guidance: guidance,
+                                                             stride: stride, seed: seed) { log($0) }
         let mean = perClass.reduce(0, +) / Double(perClass.count)
         if json {
             let object: [String: Any] = ["model": model, "guidance": guidance, "samples_per_class": samples, "stride": stride,
@@ -77,23 +61,5 @@ struct EvalCommand: ParsableCommand {
 
     private func log(_ line: String) {
         if json { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) } else { print(line) }
-    }
-
-    private func loadOrTrainClassifier() throws -> Classifier {
-        let train = try Dataset(folder: data, split: "train")
-        // FNV-1a over the image count and the first 64 KiB of pixels identifies the dataset.
-        var hash: UInt32 = 2_166_136_261 ^ UInt32(truncatingIfNeeded: train.count)
-        for byte in train.images.prefix(65_536) { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
-        let key = String(format: "%08x", hash)
-        let path = (cache as NSString).appendingPathComponent("classifier-\(key)-e\(classifierEpochs).safetensors")
-        if FileManager.default.fileExists(atPath: path) {
-            log("using cached classifier \(path)")
-            return try Classifier.load(path: path)
-        }
-        log("training the classifier on \(train.count) images (\(classifierEpochs) epochs; cached afterwards)")
-        let classifier = try Classifier.train(on: train, epochs: classifierEpochs, seed: 7) { log($0) }
-        try FileManager.default.createDirectory(atPath: cache, withIntermediateDirectories: true)
-        try classifier.save(to: path)
-        return classifier
     }
 }

@@ -40,7 +40,7 @@ struct StatusCommand: ParsableCommand {
     }
 
     /// The jobs as JSON: the record's keys, with a running job's `progress` as an object.
-    static func json(_ jobs: [JobRecord]) throws -> String {
+    static func json(_ jobs: [Job]) throws -> String {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         var list = try JSONSerialization.jsonObject(with: try encoder.encode(jobs)) as? [[String: Any]] ?? []

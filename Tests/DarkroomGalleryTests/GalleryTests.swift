@@ -1,17 +1,24 @@
 import Foundation
 import XCTest
+import DarkroomDiffusion
 import DarkroomGallery
 import DarkroomStore
 import DarkroomTestSupport
 
 /// The static gallery: escaping, completeness, and a real browser's rendering.
 final class GalleryTests: XCTestCase {
+    static func request(prompt: String) -> EditRequest {
+        var r = EditRequest(mode: .generate)
+        r.prompt = prompt
+        return r
+    }
+
     private func populated(_ dir: URL) throws -> JobStore {
         let store = try JobStore(path: dir.appendingPathComponent("db.sqlite").path)
         let evil = #"<script>alert("pwned")</script> & 'quotes'"#
         for k in 0..<5 {
-            var j = JobRecord(name: k == 0 ? "x\"><img src=x onerror=alert(1)>" : "job\(k)", mode: k % 2 == 0 ? "generate" : "sdedit",
-                              model: "fashion", prompt: k == 0 ? evil : "a bag", seed: Int64(k), parameters: #"{"prompt":"<b>"}"#,
+            var j = Job(name: k == 0 ? "x\"><img src=x onerror=alert(1)>" : "job\(k)", mode: k % 2 == 0 ? "generate" : "sdedit",
+                              model: "fashion", prompt: k == 0 ? evil : "a bag", seed: Int64(k), request: Self.request(prompt: "<b>"),
                               inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k + 1)").path)
             j.state = .queued
             _ = try store.enqueue(j)
@@ -21,7 +28,7 @@ final class GalleryTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR4nGP4z8DA8B8ABfsC/mZ5o4QAAAAASUVORK5CYII=")!
         try png.write(to: URL(fileURLWithPath: folder + "/result.png"))
-        try store.finish(claimed.id!, results: [ResultRecord(jobID: 0, kind: .result, path: folder + "/result.png", size: Int64(png.count), step: 1)],
+        try store.finish(claimed.id!, results: [JobResult(jobID: 0, kind: .result, path: folder + "/result.png", size: Int64(png.count), index: 1)],
                          timings: ["sample": 0.5])
         let second = try XCTUnwrap(try store.claimNext())
         try store.fail(second.id!, error: "model <exploded>")
@@ -64,10 +71,10 @@ final class GalleryTests: XCTestCase {
     private func large(_ dir: URL) throws -> JobStore {
         let store = try JobStore(path: dir.appendingPathComponent("db.sqlite").path)
         for k in 1...250 {
-            var j = JobRecord(name: "job\(k)", mode: "generate", model: "fashion", prompt: "a bag \(k)", seed: Int64(k * 7),
-                              parameters: #"{"mode":"generate"}"#, inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k)").path)
+            var j = Job(name: "job\(k)", mode: "generate", model: "fashion", prompt: "a bag \(k)", seed: Int64(k * 7),
+                              request: Self.request(prompt: "a bag \(k)"), inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k)").path)
             j.state = k == 250 ? .running : k == 249 ? .rejected : .done
-            if k == 249 { j.error = "image: 'x.png' is a FIFO (named pipe), not a regular file"; j.parameters = "{}"; j.folder = "/srv/inbox/rejected" }
+            if k == 249 { j.error = "image: 'x.png' is a FIFO (named pipe), not a regular file"; j.request = nil; j.folder = "/srv/inbox/rejected" }
             if k == 250 {
                 j.progress = String(decoding: try JSONEncoder().encode(JobProgress(stage: "sampling", label: "sample", step: 30, steps: 120,
                                                                                    elapsedSeconds: 12, etaSeconds: 36, preview: "preview.png")), as: UTF8.self)

@@ -5,9 +5,9 @@ import XCTest
 
 /// The queue's guarantees, each on a fresh database.
 final class JobStoreTests: XCTestCase {
-    private func job(_ n: Int, hash: String? = nil) -> JobRecord {
-        JobRecord(name: "job\(n)", mode: "generate", model: "fashion", prompt: "a bag", seed: Int64(n),
-                  parameters: #"{"mode":"generate"}"#, inputHash: hash ?? "hash\(n)", folder: "/tmp/job\(n)")
+    private func job(_ n: Int, hash: String? = nil) -> Job {
+        Job(name: "job\(n)", mode: "generate", model: "fashion", prompt: "a bag", seed: Int64(n),
+                  request: nil, inputHash: hash ?? "hash\(n)", folder: "/tmp/job\(n)")
     }
 
     func testSameInputsMakeOneJob() throws {
@@ -77,7 +77,7 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(first.name, "job3", "highest priority first")
         XCTAssertEqual(try store.cancel(first.id!), .running)
         XCTAssertTrue(try store.cancelRequested(first.id!))
-        try store.markCancelled(first.id!, results: [ResultRecord(jobID: 0, kind: .gif, path: "/tmp/p.gif", size: 1)])
+        try store.markCancelled(first.id!, results: [JobResult(jobID: 0, kind: .gif, path: "/tmp/p.gif", size: 1)])
         XCTAssertEqual(try store.job(first.id!)?.state, .cancelled)
         XCTAssertEqual(try store.cancel(2), .queued)
         XCTAssertEqual(try store.job(2)?.state, .cancelled)
@@ -96,7 +96,7 @@ final class JobStoreTests: XCTestCase {
         let store = try JobStore()
         _ = try store.enqueue(job(1))
         let j = try XCTUnwrap(try store.claimNext())
-        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: .result, path: "/tmp/r.png", size: 120, step: 1)],
+        try store.finish(j.id!, results: [JobResult(jobID: 0, kind: .result, path: "/tmp/r.png", size: 120, index: 1)],
                          timings: ["sample": 1.5])
         let done = try XCTUnwrap(try store.job(j.id!))
         XCTAssertEqual(done.state, .done)
@@ -131,8 +131,8 @@ final class JobStoreTests: XCTestCase {
         let existing = FileManager.default.temporaryDirectory.appendingPathComponent("exists-\(UUID().uuidString)").path
         _ = FileManager.default.createFile(atPath: existing, contents: Data([1]))
         defer { try? FileManager.default.removeItem(atPath: existing) }
-        try store.finish(j.id!, results: [ResultRecord(jobID: 0, kind: .result, path: existing, size: 1),
-                                          ResultRecord(jobID: 0, kind: .gif, path: "/nonexistent/x.gif", size: 1)], timings: [:])
+        try store.finish(j.id!, results: [JobResult(jobID: 0, kind: .result, path: existing, size: 1),
+                                          JobResult(jobID: 0, kind: .gif, path: "/nonexistent/x.gif", size: 1)], timings: [:])
         XCTAssertEqual(try store.forgetMissingResults(), 1)
         XCTAssertEqual(try store.results(of: j.id!).map(\.path), [existing])
     }

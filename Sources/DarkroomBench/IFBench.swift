@@ -3,14 +3,22 @@ import DarkroomTensor
 import Foundation
 
 /// `darkroom bench --model IF_FOLDER`: forward latency of a DeepFloyd IF stage I UNet, optionally per layer type.
-struct IFBench {
+public struct IFBench {
     let folder: String
     let batches: [Int]
     let seconds: Double
     let profile: Bool
     let json: Bool
 
-    func run() throws {
+    public init(folder: String, batches: [Int], seconds: Double, profile: Bool, json: Bool) {
+        self.folder = folder
+        self.batches = batches
+        self.seconds = seconds
+        self.profile = profile
+        self.json = json
+    }
+
+    public func run() throws {
         let loadStart = Date()
         let unet = try IFUNet(folder: folder)
         let loadSeconds = Date().timeIntervalSince(loadStart)

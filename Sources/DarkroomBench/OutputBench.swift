@@ -2,12 +2,14 @@ import DarkroomGallery
 import DarkroomImaging
 import DarkroomStore
 import DarkroomTensor
+import DarkroomDiffusion
+import DarkroomJobs
 import Foundation
 
 /// Benchmarks of what people look at: the gallery and the progress GIFs.
-enum OutputBench {
+public enum OutputBench {
     /// Seconds to rebuild the gallery (every page, and the index alone) for `count` synthetic jobs.
-    static func gallery(jobs count: Int) throws -> (rebuild: Double, again: Double, index: Double) {
+    public static func gallery(jobs count: Int) throws -> (rebuild: Double, again: Double, index: Double) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -18,15 +20,15 @@ enum OutputBench {
                 let folder = dir.appendingPathComponent("gallery/jobs/\(k + 1)").path
                 // Job folders exist in a real gallery (they hold the job's files).
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-                var j = JobRecord(name: "job\(k)", mode: modes[k % modes.count], model: "fashion", prompt: "a photo of a sneaker #\(k)",
-                                  seed: Int64(k), parameters: #"{"mode":"generate","seed":\#(k)}"#, inputHash: "h\(k)", folder: folder,
+                var j = Job(name: "job\(k)", mode: modes[k % modes.count], model: "fashion", prompt: "a photo of a sneaker #\(k)",
+                                  seed: Int64(k), request: { var r = EditRequest(mode: .generate); r.seed = UInt64(k); return r }(), inputHash: "h\(k)", folder: folder,
                                   state: k % 50 == 0 ? .failed : .done)
                 j.startedAt = j.createdAt
                 j.finishedAt = j.createdAt.addingTimeInterval(2.5)
                 j.error = k % 50 == 0 ? "synthetic failure" : nil
                 try j.insert(db)
                 for (kind, name) in [(ResultKind.result, "result.png"), (.gif, "progress.gif"), (.comparison, "comparison.png")] {
-                    var r = ResultRecord(jobID: j.id!, kind: kind, path: folder + "/" + name, size: 1000)
+                    var r = JobResult(jobID: j.id!, kind: kind, path: folder + "/" + name, size: 1000)
                     try r.insert(db)
                 }
             }
@@ -44,7 +46,7 @@ enum OutputBench {
     }
 
     /// Seconds to encode `frames` colour frames of `size`×`size` into a GIF (palette fitting included).
-    static func gif(frames: Int = 60, size: Int = 256) throws -> Double {
+    public static func gif(frames: Int = 60, size: Int = 256) throws -> Double {
         var rng = RandomSource(seed: 1)
         let images = (0..<frames).map { k -> Tensor in
             let t = Tensor(uninitialized: [1, 3, size, size])

@@ -5,9 +5,9 @@ import DarkroomTensor
 import Foundation
 
 /// The pictures of a training run, written after every epoch: `loss.png`, `samples.png`, `denoising.gif`.
-enum TrainingReport {
+public enum TrainingReport {
     /// Draws the loss curve from `OUT/loss.csv` and samples from the model folder into `out`.
-    static func write(out: String, modelFolder: String, seed: UInt64 = 0) throws {
+    public static func write(out: String, modelFolder: String, seed: UInt64 = 0) throws {
         let csv = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("loss.csv"), encoding: .utf8)) ?? ""
         let losses = csv.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").last.flatMap { Double($0) } }
         let unet = try TinyUNet(checkpoint: modelFolder)

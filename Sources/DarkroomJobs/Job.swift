@@ -1,0 +1,161 @@
+import Foundation
+import DarkroomDiffusion
+
+/// One job, fully resolved: what intake records, the worker runs and the gallery shows, whatever the database.
+///
+/// `request` holds every parameter of the edit with its seed (nil for a drop rejected at intake); `image` and `mask`
+/// are paths inside `folder`. Stored and printed with the resolved parameters as a JSON string under `parameters`
+/// (the key `status --json` has always had).
+public struct Job: Codable, Equatable, Sendable {
+    public var id: Int64?
+    /// The sidecar's base name.
+    public var name: String
+    public var state: JobState
+    /// The mode, model, prompt (anagram and hybrid: "first | second") and seed, also inside `request`, kept apart for
+    /// listings and for rejected drops ("-" when unknown).
+    public var mode: String
+    public var model: String
+    public var prompt: String
+    public var seed: Int64
+    /// Every parameter of the edit, resolved at intake.
+    public var request: EditRequest?
+    /// Hash of the model, the sidecar's content (keys sorted) and the input files' bytes: the same drop twice, under
+    /// any name, is one job (a unique index). Rejections get a random one.
+    public var inputHash: String
+    /// The job's own folder (inputs in `inputs/`, outputs beside them); for a rejection, where its files went.
+    public var folder: String
+    /// The input image and mask, relative to `folder`.
+    public var image: String?
+    public var mask: String?
+    public var attempts: Int = 0
+    public var error: String?
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    /// Seconds per phase, as JSON.
+    public var timings: String?
+    /// Higher runs first; equal priorities run oldest first.
+    public var priority: Int = 0
+    /// A running job's `JobProgress` as JSON (nil otherwise).
+    public var progress: String?
+    /// Someone asked the running job to stop (`darkroom cancel`).
+    public var cancelRequested: Bool = false
+
+    public init(name: String, mode: String, model: String, prompt: String, seed: Int64, request: EditRequest?,
+                inputHash: String, folder: String, state: JobState = .queued, createdAt: Date = Date()) {
+        self.name = name
+        self.mode = mode
+        self.model = model
+        self.prompt = prompt
+        self.seed = seed
+        self.request = request
+        self.inputHash = inputHash
+        self.folder = folder
+        self.state = state
+        self.createdAt = createdAt
+    }
+
+    /// A job of a resolved request: mode, prompt and seed taken from it.
+    public init(name: String, request: EditRequest, model: String, inputHash: String, folder: String = "") {
+        self.init(name: name, mode: request.mode.rawValue, model: model,
+                  prompt: request.prompts.isEmpty ? request.prompt : request.prompts.joined(separator: " | "),
+                  seed: Int64(request.seed), request: request, inputHash: inputHash, folder: folder)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, state, mode, model, prompt, seed, folder, image, mask, attempts, error, timings, priority, progress
+        case request = "parameters", inputHash = "input_hash", cancelRequested = "cancel_requested"
+        case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        id = try c.decodeIfPresent(Int64.self, forKey: .id)
+        name = try c.decode(String.self, forKey: .name)
+        state = try c.decode(JobState.self, forKey: .state)
+        mode = try c.decode(String.self, forKey: .mode)
+        model = try c.decode(String.self, forKey: .model)
+        prompt = try c.decode(String.self, forKey: .prompt)
+        seed = try c.decode(Int64.self, forKey: .seed)
+        let parameters = try c.decodeIfPresent(String.self, forKey: .request) ?? "{}"
+        request = try? JSONDecoder().decode(EditRequest.self, from: Data(parameters.utf8))
+        inputHash = try c.decode(String.self, forKey: .inputHash)
+        folder = try c.decode(String.self, forKey: .folder)
+        image = try c.decodeIfPresent(String.self, forKey: .image)
+        mask = try c.decodeIfPresent(String.self, forKey: .mask)
+        attempts = try c.decodeIfPresent(Int.self, forKey: .attempts) ?? 0
+        error = try c.decodeIfPresent(String.self, forKey: .error)
+        createdAt = try c.decode(Date.self, forKey: .createdAt)
+        startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
+        finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
+        timings = try c.decodeIfPresent(String.self, forKey: .timings)
+        priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
+        progress = try c.decodeIfPresent(String.self, forKey: .progress)
+        cancelRequested = try c.decodeIfPresent(Bool.self, forKey: .cancelRequested) ?? false
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encodeIfPresent(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(state, forKey: .state)
+        try c.encode(mode, forKey: .mode)
+        try c.encode(model, forKey: .model)
+        try c.encode(prompt, forKey: .prompt)
+        try c.encode(seed, forKey: .seed)
+        try c.encode(parameters, forKey: .request)
+        try c.encode(inputHash, forKey: .inputHash)
+        try c.encode(folder, forKey: .folder)
+        try c.encodeIfPresent(image, forKey: .image)
+        try c.encodeIfPresent(mask, forKey: .mask)
+        try c.encode(attempts, forKey: .attempts)
+        try c.encodeIfPresent(error, forKey: .error)
+        try c.encode(createdAt, forKey: .createdAt)
+        try c.encodeIfPresent(startedAt, forKey: .startedAt)
+        try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        try c.encodeIfPresent(timings, forKey: .timings)
+        try c.encode(priority, forKey: .priority)
+        try c.encodeIfPresent(progress, forKey: .progress)
+        try c.encode(cancelRequested, forKey: .cancelRequested)
+    }
+
+    /// The resolved parameters as JSON with sorted keys ("{}" for a rejected drop).
+    public var parameters: String {
+        guard let request else { return "{}" }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return (try? encoder.encode(request)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+
+    /// Wall time from start to finish, when both are known.
+    public var duration: TimeInterval? { startedAt.flatMap { s in finishedAt.map { $0.timeIntervalSince(s) } } }
+
+    /// The running job's progress, decoded.
+    public var progressValue: JobProgress? {
+        progress.flatMap { try? JSONDecoder().decode(JobProgress.self, from: Data($0.utf8)) }
+    }
+}
+
+/// One file a job wrote, typed: the worker records it and the gallery shows it without looking at its name.
+public struct JobResult: Codable, Equatable, Sendable {
+    public var id: Int64?
+    public var jobID: Int64
+    public var kind: ResultKind
+    public var path: String
+    public var size: Int64
+    /// The k of `result-<k>.png` (1 for `result.png`); nil for other kinds.
+    public var index: Int?
+
+    public init(jobID: Int64 = 0, kind: ResultKind, path: String, size: Int64 = 0, index: Int? = nil) {
+        self.jobID = jobID
+        self.kind = kind
+        self.path = path
+        self.size = size
+        self.index = index
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, path, size
+        case jobID = "job_id", index = "step"
+    }
+}
