@@ -6,7 +6,8 @@ import DarkroomGallery
 import DarkroomJobs
 import DarkroomStore
 
-/// Set from signal handlers: stop after (or by cancelling) the current job.
+/// Set from signal handlers: stop after (or by cancelling) the current job. nonisolated(unsafe): `sig_atomic_t`
+/// values written by a handler and polled by the loops, as C signal handling allows (likewise the next one).
 nonisolated(unsafe) public var daemonStopRequested: sig_atomic_t = 0
 /// Set from signal handlers: the last signal that is logged and otherwise ignored (SIGHUP, SIGUSR1, SIGUSR2).
 nonisolated(unsafe) public var daemonIgnoredSignal: sig_atomic_t = 0

@@ -38,7 +38,7 @@ extension Gallery {
         let slice = jobs[min(jobs.count, (k - 1) * Gallery.pageSize)..<min(jobs.count, k * Gallery.pageSize)]
         let cards: [[String: Any]] = slice.map { j in
             var card = basics(j)
-            card["page"] = "jobs/\(j.id!)/\(JobFiles.page)"
+            card["page"] = FolderLayout.jobPage(id: j.id!)
             if let thumb = thumbnails[j.id!] { card["thumbnail"] = relative(thumb) }
             return card
         }
@@ -64,7 +64,7 @@ extension Gallery {
             var d: [String: Any] = ["id": j.id!, "name": j.name, "state": j.state.rawValue, "mode": j.mode, "model": j.model,
                                     "prompt": j.prompt, "attempts": j.attempts, "priority": j.priority,
                                     "created_at": iso.string(from: j.createdAt),
-                                    "page": "jobs/\(j.id!)/\(JobFiles.page)", "index_page": Gallery.indexPage(k / Gallery.pageSize + 1)]
+                                    "page": FolderLayout.jobPage(id: j.id!), "index_page": Gallery.indexPage(k / Gallery.pageSize + 1)]
             if j.state != .rejected { d["seed"] = j.seed }
             if let e = j.error { d["error"] = e }
             if let s = j.startedAt { d["started_at"] = iso.string(from: s) }

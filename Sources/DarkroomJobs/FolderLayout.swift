@@ -39,6 +39,9 @@ public enum FolderLayout {
         return ["png", "jpg", "jpeg", "PNG", "JPG", "JPEG"].map { stem + "." + $0 }
     }
 
+    /// A job's page relative to the gallery folder: `jobs/<id>/index.html`.
+    public static func jobPage(id: Int64) -> String { "jobs/\(id)/\(JobFiles.page)" }
+
     /// Names the daemon never treats as drops or inputs: dotfiles and partial copies (`*.tmp`, `*.part`).
     public static func isIgnored(_ name: String) -> Bool {
         name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part")

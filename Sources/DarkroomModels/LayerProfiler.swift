@@ -1,6 +1,7 @@
 import Foundation
 
 /// Wall time by layer type, summed over every call (and every thread), for benchmarks that report where time goes.
+// @unchecked Sendable: the totals are read and written only while `lock` is held.
 public final class LayerProfiler: @unchecked Sendable {
     private var seconds: [String: Double] = [:]
     private var calls: [String: Int] = [:]

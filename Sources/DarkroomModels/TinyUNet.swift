@@ -5,6 +5,7 @@ import DarkroomTensor
 ///
 /// Tensor names and layouts are PyTorch's, so a checkpoint folder (`config.json` + `model.safetensors`) written
 /// from a PyTorch module of the spec loads as is.
+// @unchecked Sendable: the weights are loaded once and only read by forward passes, which allocate their own outputs.
 public final class TinyUNet: @unchecked Sendable {
     /// The checkpoint's configuration.
     public let config: TinyUNetConfig

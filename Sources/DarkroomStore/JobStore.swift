@@ -2,6 +2,7 @@ import Foundation
 import GRDB
 
 /// The job queue: SQLite in WAL mode with a busy timeout, versioned migrations, one-statement claims.
+// @unchecked Sendable: its only state is GRDB's database writer, which serialises writes and is itself thread-safe.
 public final class JobStore: @unchecked Sendable {
     public let writer: any DatabaseWriter
 
@@ -16,20 +17,24 @@ public final class JobStore: @unchecked Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         do {
-            writer = try DatabasePool(path: path, configuration: config)
-            // Each migration is its own transaction, but which ones are applied is read before it: a second process
-            // opening a new database at the same moment (`darkroom status` beside a starting daemon) can lose that
-            // race. Its migration then rolls back, and reading again finds the other's work done.
+            // Which migrations are applied is read before each one's transaction, and a new database switches to WAL
+            // without waiting on the busy timeout: a second process opening a new database at the same moment
+            // (`darkroom status` beside a starting daemon) can lose either race. Its work then rolls back, and opening
+            // again finds the other's done.
             var attempt = 0
-            while true {
+            var opened: DatabasePool?
+            while opened == nil {
                 do {
-                    try JobStore.migrator.migrate(writer)
-                    break
-                } catch let error as DatabaseError where attempt < 10 && error.resultCode != .SQLITE_CANTOPEN {
+                    let pool = try DatabasePool(path: path, configuration: config)
+                    try JobStore.migrator.migrate(pool)
+                    opened = pool
+                } catch let error as DatabaseError where attempt < 20 && error.resultCode != .SQLITE_CANTOPEN
+                    && error.resultCode != .SQLITE_NOTADB {
                     attempt += 1
-                    Thread.sleep(forTimeInterval: 0.05 * Double(attempt))
+                    Thread.sleep(forTimeInterval: 0.02 * Double(attempt))
                 }
             }
+            writer = opened!
         } catch let error as DatabaseError {
             throw StoreError(JobStore.explain(error, path: path))
         }

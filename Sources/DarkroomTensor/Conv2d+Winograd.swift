@@ -4,6 +4,7 @@ import Foundation
 /// of [Co,9·Ci]×[9·Ci,H·W], 2.25× fewer multiplies (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 /// Networks", 2016). The transforms only add, subtract and halve, so Float32 results stay within a few ulps of
 /// the direct convolution's.
+// @unchecked Sendable: the transformed weights are written once at construction and only read afterwards.
 public struct WinogradConv3x3: @unchecked Sendable {
     /// U = G·g·Gᵀ for every (co, ci), stored as 16 matrices [Co, Ci] (element k of the 4×4 tile first).
     public let transformed: Tensor

@@ -4,6 +4,7 @@ import Foundation
 
 /// Process-wide settings of the tensor engine.
 public enum Engine {
+    // nonisolated(unsafe): set once by the command line before any work starts, read afterwards.
     nonisolated(unsafe) private static var threadCount: Int = ProcessInfo.processInfo.activeProcessorCount
 
     /// Number of threads the engine splits GEMMs, elementwise passes and batches across.

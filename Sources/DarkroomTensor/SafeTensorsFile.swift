@@ -7,6 +7,7 @@ import Glibc
 ///
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON describing each tensor (dtype, shape, byte
 /// offsets into the data area), then the data area. Every offset and size is checked when the file is opened.
+// @unchecked Sendable: the mapping and the parsed header are immutable after init; tensors are read-only views.
 public final class SafeTensorsFile: @unchecked Sendable {
     /// Where a tensor lives in the file.
     public struct Entry: Sendable {

@@ -4,6 +4,8 @@ import Foundation
 ///
 /// A tensor is a shape plus a reference to its storage: copies share memory, and operations return new tensors
 /// unless their name ends in `InPlace`.
+// @unchecked Sendable: a tensor is a shape and a reference to `TensorStorage`; sharing one across threads is safe as long
+// as no two threads write the same elements, which every parallel kernel guarantees by splitting disjoint ranges.
 public struct Tensor: @unchecked Sendable {
     /// Extent of every dimension, outermost first.
     public let shape: [Int]

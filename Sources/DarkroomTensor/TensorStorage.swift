@@ -1,6 +1,8 @@
 import Foundation
 
 /// The memory behind a tensor: an aligned buffer it owns, or a borrowed region kept alive by an owner.
+// @unchecked Sendable: the buffer's address and size never change after init; element writes are the callers' to
+// keep disjoint (see `Tensor`).
 public final class TensorStorage: @unchecked Sendable {
     /// First element.
     public let pointer: UnsafeMutablePointer<Float>

@@ -2,6 +2,7 @@ import Foundation
 
 /// A model weight as stored: Float32, or IEEE half precision kept as is (for example memory-mapped from an fp16
 /// safetensors file) and widened to Float32 only while a layer uses it, halving the memory weights take.
+// @unchecked Sendable: weights are read-only after loading; the per-thread scratch used to widen fp16 is thread-local.
 public struct WeightTensor: @unchecked Sendable {
     enum Storage {
         case float(Tensor)

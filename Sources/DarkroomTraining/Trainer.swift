@@ -4,6 +4,7 @@ import DarkroomModels
 import DarkroomTensor
 
 /// Set from a signal handler: finish the current step, save a checkpoint, stop.
+/// nonisolated(unsafe): a `sig_atomic_t` written by the handler and polled between steps, as C signal handling allows.
 nonisolated(unsafe) public var trainingStopRequested: sig_atomic_t = 0
 
 /// The training loop: epochs of shuffled mini-batches, Adam with exponential decay, checkpoints, resume.

@@ -56,10 +56,10 @@ final class JobStoreTests: XCTestCase {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        for round in 0..<10 {
+        for round in 0..<40 {
             let path = dir.appendingPathComponent("new\(round).sqlite").path
             let errors = Collected<String>()
-            DispatchQueue.concurrentPerform(iterations: 3) { _ in
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
                 do { _ = try JobStore(path: path).counts() } catch { errors.append("\(error)") }
             }
             XCTAssertEqual(errors.items, [], "round \(round)")

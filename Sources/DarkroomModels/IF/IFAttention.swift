@@ -96,6 +96,7 @@ struct IFAttention {
 
 /// Everything a forward pass needs from one prompt embedding, computed once and reused at every timestep:
 /// the pooled text term added to the time embedding, and every attention layer's text keys and values.
+// @unchecked Sendable: computed once from a prompt embedding, then only read.
 public final class IFTextContext: @unchecked Sendable {
     /// LayerNorm(proj(AttentionPooling(LayerNorm(e)))) [T].
     public let pooled: Tensor

@@ -6,6 +6,7 @@ import DarkroomTensor
 /// Follows `../shared/spec/deepfloyd-if-stage1.md` §2: sinusoidal time embedding and MLP plus pooled text, text
 /// projection, resnets with scale-shift, joint self/cross attention with added K/V, average-pool / nearest
 /// resampling inside resnets, skips concatenated as [h, skip], GroupNorm+GELU+conv out to ε and variance.
+// @unchecked Sendable: the weights (memory-mapped or loaded) are only read after init; layers allocate their outputs.
 public final class IFUNet: @unchecked Sendable {
     struct Block {
         var resnets: [IFResnetBlock]
