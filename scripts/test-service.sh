@@ -1,0 +1,139 @@
+#!/usr/bin/env bash
+# Proof under a real systemd: boots a bare Debian bookworm (debootstrap minbase + systemd) with systemd-nspawn, installs
+# dist/darkroom_*.deb with apt-get and checks, inside: the service is active (Type=notify reached READY) and runs a
+# dropped job; StatusText names a running job and its step; after kill -9 systemd restarts it and the interrupted
+# job completes exactly once; a SIGSTOPped daemon is killed by the watchdog and restarted; `systemctl stop` exits
+# cleanly within the timeout; `systemd-analyze security` scores the unit at most 2.0.
+#
+# Needs root, debootstrap, systemd-container and network access to the Debian mirror (or a cached root).
+# The root is cached in $DARKROOM_TEST_CACHE (default /var/cache/darkroom-test); each run boots a fresh copy.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cache=${DARKROOM_TEST_CACHE:-/var/cache/darkroom-test}
+mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
+current="setup"
+fail() { echo "test-service: FAILED at step '$current': $*" >&2; exit 1; }
+step() { current="$1"; echo "test-service: $1"; }
+trap 'status=$?; if [ $status -ne 0 ]; then echo "test-service: FAILED at step '"'"'$current'"'"' (command: $BASH_COMMAND, status $status)" >&2; fi; cleanup' EXIT
+
+[ "$(id -u)" -eq 0 ] || fail "needs root (systemd-nspawn boots a container)"
+for tool in debootstrap systemd-nspawn nsenter; do command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install debootstrap systemd-container)"; done
+deb=$(ls -t dist/darkroom_*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] || fail "no dist/darkroom_*.deb: run bash scripts/build-deb.sh first"
+
+work=$(mktemp -d /var/tmp/darkroom-service-test.XXXXXX)
+nspawn_pid=""
+leader=""
+cleanup() {
+    if [ -n "$leader" ] && kill -0 "$leader" 2>/dev/null; then
+        nsenter -t "$leader" -a systemctl poweroff >/dev/null 2>&1 || true
+        for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
+    fi
+    if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then kill -9 "$nspawn_pid" 2>/dev/null || true; fi
+    rm -rf "$work"
+}
+
+step "a bare Debian bookworm root (debootstrap --variant=minbase, cached in $cache)"
+if [ ! -x "$cache/bookworm/lib/systemd/systemd" ]; then
+    mkdir -p "$cache"
+    rm -rf "$cache/bookworm.partial"
+    debootstrap --variant=minbase --include=systemd,systemd-sysv,dbus bookworm "$cache/bookworm.partial" "$mirror" >"$work/debootstrap.log" 2>&1 \
+        || { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap could not build the root (network or mirror $mirror?)"; }
+    mv "$cache/bookworm.partial" "$cache/bookworm"
+fi
+cp -a "$cache/bookworm" "$work/root"
+cp "$deb" "$work/root/root/"
+echo "darkroom-test" > "$work/root/etc/hostname"
+
+step "boot it with systemd-nspawn --boot"
+systemd-nspawn -D "$work/root" --boot --register=no --keep-unit -M darkroom-test >"$work/nspawn.log" 2>&1 &
+nspawn_pid=$!
+for _ in $(seq 100); do
+    leader=$(pgrep -P "$nspawn_pid" | head -1 || true)
+    [ -n "$leader" ] && break
+    kill -0 "$nspawn_pid" 2>/dev/null || { cat "$work/nspawn.log" >&2; fail "systemd-nspawn exited"; }
+    sleep 0.1
+done
+[ -n "$leader" ] || fail "no container init appeared under systemd-nspawn (pid $nspawn_pid)"
+inside() { nsenter -t "$leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 "$@"; }
+state=$(timeout 120 nsenter -t "$leader" -a systemctl is-system-running --wait 2>/dev/null || true)
+case "$state" in
+    running) ;;
+    degraded) echo "test-service: note: the container is degraded: $(inside systemctl --failed --no-legend --plain | awk '{print $1}' | paste -sd' ')" ;;
+    *) fail "the container's systemd did not finish booting (is-system-running: '$state')" ;;
+esac
+
+step "apt-get install ./$(basename "$deb") on the bare system"
+inside apt-get update -q >"$work/apt.log" 2>&1 || { tail -5 "$work/apt.log" >&2; fail "apt-get update failed inside the container (network?)"; }
+start=$(date +%s%N)
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "/root/$(basename "$deb")" >>"$work/apt.log" 2>&1 \
+    || { tail -20 "$work/apt.log" >&2; fail "apt-get install of the package failed"; }
+install_seconds=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.1f", ns / 1e9 }')
+
+status() { inside runuser -u darkroom -- darkroom status --config /etc/darkroom/config.json --limit 100 "$@"; }
+show() { inside systemctl show -p "$1" --value darkroom.service; }
+wait_for() {  # seconds, description, command...
+    local seconds=$1 what=$2; shift 2
+    for _ in $(seq $((seconds * 4))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+    fail "timed out after ${seconds}s waiting for $what"
+}
+drop() {  # name, json: written under a dot name and renamed, as a careful copy does
+    inside sh -c "printf '%s' '$2' > /srv/darkroom/inbox/.$1.part && mv /srv/darkroom/inbox/.$1.part /srv/darkroom/inbox/$1"
+}
+done_count() { status | tail -1 | sed -n 's/.*done \([0-9]*\).*/\1/p'; }
+done_is() { [ "$(done_count)" = "$1" ]; }
+restarted_since() { [ "$(show NRestarts)" -gt "$1" ] && inside systemctl is-active --quiet darkroom.service; }
+
+step "the service is active (Type=notify reached READY) with no other step"
+wait_for 30 "darkroom.service to be active" inside systemctl is-active --quiet darkroom.service
+[ "$(show Type)" = notify ] || fail "the unit is not Type=notify"
+[ "$(show SubState)" = running ] || fail "darkroom.service is $(show SubState), not running"
+
+step "a dropped job completes"
+drop one.json '{"prompt": "a photo of a sneaker", "count": 2, "seed": 1}'
+wait_for 120 "job one to be done" done_is 1
+inside test -f /srv/darkroom/gallery/jobs/1/result-1.png || fail "job 1 has no result-1.png"
+inside test -f /srv/darkroom/gallery/index.html || fail "no gallery index"
+
+step "while a long job runs, StatusText names the job and its step"
+drop long.json '{"prompt": "a bag", "count": 64, "seed": 2}'
+for _ in $(seq 240); do
+    text=$(show StatusText)
+    case "$text" in *"job 2 'long'"*step*) break ;; esac
+    sleep 0.25
+done
+case "$text" in *"job 2 'long'"*step*) echo "test-service: StatusText: $text" ;; *) fail "StatusText never named job 2 and its step (last: '$text')" ;; esac
+
+step "kill -9 of the main PID: systemd restarts it and the job completes exactly once"
+restarts=$(show NRestarts)
+main=$(show MainPID)
+inside kill -9 "$main"
+wait_for 30 "a restart after kill -9" restarted_since "$restarts"
+wait_for 240 "job 2 to be done after the restart" done_is 2
+json=$(status --json)
+echo "$json" | tr -d ' \n' | grep -q '"attempts":2,' || fail "job 2 did not run a second time after the kill (status: $json)"
+[ "$(inside sh -c 'ls /srv/darkroom/gallery/jobs/2/ | grep -c "^result-"')" = 64 ] || fail "job 2 does not have exactly its 64 results"
+[ "$(status | tail -1 | sed -n 's/^queued \([0-9]*\), running \([0-9]*\), done \([0-9]*\).*/\1 \2 \3/p')" = "0 0 2" ] || fail "expected 2 jobs done and none queued or running: $(status | tail -1)"
+
+step "SIGSTOP: the watchdog kills and restarts it"
+restarts=$(show NRestarts)
+main=$(show MainPID)
+inside kill -STOP "$main"
+wait_for 90 "the watchdog to restart the stopped daemon" restarted_since "$restarts"
+inside journalctl -u darkroom.service --no-pager | grep -qi "watchdog timeout" || fail "the restart was not the watchdog's"
+[ "$(show MainPID)" != "$main" ] || fail "the main PID did not change"
+
+step "systemctl stop: STOPPING and a clean exit within the timeout"
+start=$(date +%s%N)
+inside systemctl stop darkroom.service
+stop_seconds=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.1f", ns / 1e9 }')
+[ "$(show Result)" = success ] || fail "the service stopped with Result=$(show Result)"
+[ "$(show ExecMainStatus)" = 0 ] || fail "the daemon exited with status $(show ExecMainStatus)"
+inside journalctl -u darkroom.service --no-pager | grep -q "stopping: finishing or returning the running job" || fail "no STOPPING line in the journal"
+
+step "systemd-analyze security darkroom.service"
+exposure=$(inside systemd-analyze security darkroom.service --no-pager 2>/dev/null | sed -n 's/.*Overall exposure level for darkroom.service: \([0-9.]*\).*/\1/p')
+[ -n "$exposure" ] || fail "systemd-analyze printed no exposure level"
+awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || fail "exposure $exposure is above 2.0"
+
+echo "test-service: passed: package $(du -h "$deb" | cut -f1), installed in ${install_seconds}s, stopped in ${stop_seconds}s, exposure $exposure"
