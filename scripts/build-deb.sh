@@ -21,7 +21,8 @@ install -d "$stage/DEBIAN" "$stage/usr/lib/darkroom" "$stage/usr/bin" "$stage/us
 install -m 0755 "$bin/darkroom" "$stage/usr/lib/darkroom/darkroom"
 strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/usr/lib/darkroom/darkroom"
 # The gallery's templates: Foundation finds the resource bundle beside the executable.
-cp -r "$bin/darkroom_DarkroomGallery.resources" "$stage/usr/lib/darkroom/"
+cp -r "$bin"/*.resources "$stage/usr/lib/darkroom/"
+chmod -R u=rwX,go=rX "$stage/usr/lib/darkroom"
 ln -s ../lib/darkroom/darkroom "$stage/usr/bin/darkroom"
 install -d "$stage/usr/share/darkroom/models/fashion-mnist"
 install -m 0644 models/fashion-mnist/config.json models/fashion-mnist/model.safetensors models/fashion-mnist/README.md \
@@ -32,14 +33,14 @@ install -m 0644 packaging/darkroom.sysusers "$stage/usr/lib/sysusers.d/darkroom.
 install -m 0644 packaging/darkroom.tmpfiles "$stage/usr/lib/tmpfiles.d/darkroom.conf"
 install -m 0644 packaging/copyright "$stage/usr/share/doc/darkroom/copyright"
 gzip -9n -c README.md > "$stage/usr/share/doc/darkroom/README.md.gz"
-cat > "$stage/usr/share/doc/darkroom/changelog.Debian" <<CHANGELOG
+cat > "$stage/usr/share/doc/darkroom/changelog" <<CHANGELOG
 darkroom ($version) unstable; urgency=medium
 
   * Package of Darkroom $version (see README.md.gz).
 
  -- The Darkroom maintainers <maintainers@darkroom.invalid>  $(date -R -d @"${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct 2>/dev/null || date +%s)}")
 CHANGELOG
-gzip -9n "$stage/usr/share/doc/darkroom/changelog.Debian"
+gzip -9n "$stage/usr/share/doc/darkroom/changelog"
 install -m 0755 packaging/maintainer/postinst packaging/maintainer/prerm packaging/maintainer/postrm "$stage/DEBIAN/"
 echo "/etc/darkroom/config.json" > "$stage/DEBIAN/conffiles"
 
@@ -50,7 +51,12 @@ for lib in $(objdump -p "$stage/usr/lib/darkroom/darkroom" | awk '/NEEDED/ { pri
         libopenblas.so.0) depends+=("libopenblas0 | libopenblas0-pthread") ;;
         *)
             path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
-            pkg=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)
+            real=$(readlink -f "$path")
+            pkg=""
+            # dpkg knows a library under /lib or /usr/lib depending on the package (merged /usr): ask for each.
+            for candidate in "$path" "$real" "${path#/usr}" "/usr$path" "${real#/usr}" "/usr$real"; do
+                pkg=$(dpkg -S "$candidate" 2>/dev/null | head -1 | cut -d: -f1) && [ -n "$pkg" ] && break
+            done
             [ -n "$pkg" ] || { echo "build-deb: no package provides $lib" >&2; exit 1; }
             depends+=("$pkg") ;;
     esac

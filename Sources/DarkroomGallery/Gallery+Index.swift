@@ -40,6 +40,10 @@ extension Gallery {
             var card = basics(j)
             card["page"] = FolderLayout.jobPage(id: j.id!)
             if let thumb = thumbnails[j.id!] { card["thumbnail"] = relative(thumb) }
+            // A running job shows its latest x̂₀ (the query string makes browsers fetch each new one).
+            if j.state == .running, let p = j.progressValue, let preview = p.preview {
+                card["thumbnail"] = "jobs/\(j.id!)/\(preview)?step=\(p.step)"
+            }
             return card
         }
         var context: [String: Any] = [
