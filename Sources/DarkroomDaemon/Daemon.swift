@@ -59,6 +59,7 @@ public final class Daemon: @unchecked Sendable {
         databaseFile = file
         gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
         try gallery.bindToDatabase(config.database)
+        gallery.pathLabels = Gallery.pathLabels(inbox: config.inbox, gallery: config.gallery, models: config.models)
         let runner = runner ?? JobRunner(config: config, library: ModelLibrary(embeddingCache: StoredPromptEmbeddings(store: store)))
         intake = try Intake(config: config, store: store, runner: runner)
         for name in FolderLayout.reservedInboxNames.sorted() { _ = try intake.inbox.subfolder(name) }

@@ -70,7 +70,7 @@ extension Gallery {
                                     "created_at": iso.string(from: j.createdAt),
                                     "page": FolderLayout.jobPage(id: j.id!), "index_page": Gallery.indexPage(k / Gallery.pageSize + 1)]
             if j.state != .rejected { d["seed"] = j.seed }
-            if let e = j.error { d["error"] = e }
+            if let e = j.error { d["error"] = redact(e) }
             if let s = j.startedAt { d["started_at"] = iso.string(from: s) }
             if let f = j.finishedAt { d["finished_at"] = iso.string(from: f) }
             if let s = j.duration { d["duration_seconds"] = s }

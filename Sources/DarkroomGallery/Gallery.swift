@@ -15,6 +15,9 @@ public final class Gallery {
     let index: MustacheTemplate
     let job: MustacheTemplate
     let style: String
+    /// Server folders and the names pages show instead (an error quoting `/srv/darkroom/inbox/x.png` shows
+    /// `inbox/x.png`): a published gallery does not reveal the server's layout.
+    public var pathLabels: [String: String] = [:]
 
     /// The templates that ship with Darkroom (copy the folder, edit, and set "templates" in config.json).
     public static var builtInTemplates: String { Bundle.module.url(forResource: "Templates", withExtension: nil)!.path }
@@ -95,10 +98,26 @@ public final class Gallery {
         // A rejected drop never ran: no seed, parameters or folder to show, only its reason.
         if j.state == .rejected { d["rejected"] = true } else { d["seed"] = j.seed; d["ran"] = true }
         if j.priority != 0 { d["priority"] = j.priority }
-        if let e = j.error { d["error"] = e }
+        if let e = j.error { d["error"] = redact(e) }
         if let s = j.duration { d["duration"] = String(format: "%.1f s", s) }
         if let p = j.progressValue, j.state == .running { d["progress"] = Gallery.progressContext(p) }
         return d
+    }
+
+    /// `text` with every server folder of `pathLabels` replaced by its label (longest first).
+    public func redact(_ text: String) -> String {
+        var out = text
+        for (path, label) in pathLabels.sorted(by: { $0.key.count > $1.key.count }) where !path.isEmpty {
+            out = out.replacingOccurrences(of: path, with: label)
+        }
+        return out
+    }
+
+    /// The labels for a configuration's folders: the inbox, the gallery and each model's folder.
+    public static func pathLabels(inbox: String, gallery: String, models: [String: String]) -> [String: String] {
+        var labels = [inbox: "inbox", gallery: "gallery"]
+        for (name, folder) in models { labels[folder] = "model '\(name)'" }
+        return labels
     }
 
     /// What templates show of a running job's progress.

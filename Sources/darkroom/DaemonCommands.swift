@@ -112,6 +112,7 @@ struct GalleryCommand: ParsableCommand {
         let store = try JobStore(path: config.database)
         let gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
         try gallery.bindToDatabase(config.database)
+        gallery.pathLabels = Gallery.pathLabels(inbox: config.inbox, gallery: config.gallery, models: config.models)
         let start = Date()
         if rebuild { try gallery.rebuild() } else { try gallery.writeIndex() }
         print(String(format: "gallery written to %@/index.html in %.2f s", config.gallery, Date().timeIntervalSince(start)))

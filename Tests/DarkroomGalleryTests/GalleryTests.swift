@@ -116,8 +116,13 @@ final class GalleryTests: XCTestCase {
     func testARunningJobPageShowsProgressAndRefreshesARejectedOneShowsOnlyItsReason() throws {
         let dir = try temporaryFolder(self)
         let store = try large(dir)
+        try store.writer.write { try $0.execute(sql: "UPDATE jobs SET error = 'model: cannot read /srv/models/tiny/config.json' WHERE id = 248") }
         let gallery = try Gallery(folder: dir.appendingPathComponent("gallery").path, store: store)
+        gallery.pathLabels = Gallery.pathLabels(inbox: "/srv/inbox", gallery: dir.appendingPathComponent("gallery").path, models: ["tiny": "/srv/models/tiny"])
         try gallery.rebuild()
+        let failed = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/248/index.html"), encoding: .utf8)
+        XCTAssertTrue(failed.contains("cannot read model &#39;tiny&#39;/config.json") || failed.contains("cannot read model 'tiny'/config.json"), failed)
+        XCTAssertFalse(failed.contains("/srv/"), "no server paths on pages")
         let running = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/250/index.html"), encoding: .utf8)
         XCTAssertTrue(running.contains("http-equiv=\"refresh\""))
         XCTAssertTrue(running.contains("step 30 of 120 (25%)") && running.contains("about 36 s left") && running.contains("preview.png"))
