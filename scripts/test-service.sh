@@ -128,7 +128,9 @@ restarts=$(show NRestarts)
 main=$(show MainPID)
 inside sh -c "kill -STOP $main"
 wait_for 90 "the watchdog to restart the stopped daemon" restarted_since "$restarts"
-inside journalctl -u darkroom.service --no-pager | grep -qi "watchdog timeout" || fail "the restart was not the watchdog's"
+watchdog_fired() { inside journalctl -u darkroom.service --no-pager | grep -qi "watchdog timeout"; }
+for _ in $(seq 40); do watchdog_fired && break; sleep 0.25; done
+watchdog_fired || { inside journalctl -u darkroom.service --no-pager -n 40 >&2; fail "the restart was not the watchdog's (no 'Watchdog timeout' in the journal)"; }
 [ "$(show MainPID)" != "$main" ] || fail "the main PID did not change"
 
 step "systemctl stop during a job: STOPPING, the job back in the queue, a clean exit within the timeout"
