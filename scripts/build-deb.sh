@@ -50,7 +50,8 @@ for lib in $(objdump -p "$stage/usr/lib/darkroom/darkroom" | awk '/NEEDED/ { pri
     case "$lib" in
         libopenblas.so.0) depends+=("libopenblas0 | libopenblas0-pthread") ;;
         *)
-            path=$(ldconfig -p | awk -v l="$lib" '$1 == l { print $NF; exit }')
+            path=$(ldconfig -p | awk -v l="$lib" '$1 == l && !found { found = $NF } END { print found }')
+            [ -n "$path" ] || { echo "build-deb: $lib is not in the linker cache (ldconfig -p)" >&2; exit 1; }
             real=$(readlink -f "$path")
             pkg=""
             # dpkg knows a library under /lib or /usr/lib depending on the package (merged /usr): ask for each.

@@ -12,25 +12,26 @@ cd "$(dirname "$0")/.."
 cache=${DARKROOM_TEST_CACHE:-/var/cache/darkroom-test}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 current="setup"
+work=""
+nspawn_pid=""
+leader=""
 fail() { echo "test-service: FAILED at step '$current': $*" >&2; exit 1; }
 step() { current="$1"; echo "test-service: $1"; }
 trap 'status=$?; if [ $status -ne 0 ]; then echo "test-service: FAILED at step '"'"'$current'"'"' (command: $BASH_COMMAND, status $status)" >&2; fi; cleanup' EXIT
 
 [ "$(id -u)" -eq 0 ] || fail "needs root (systemd-nspawn boots a container)"
 for tool in debootstrap systemd-nspawn nsenter; do command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install debootstrap systemd-container)"; done
-deb=$(ls -t dist/darkroom_*.deb 2>/dev/null | head -1)
+deb=$(ls -t dist/darkroom_*.deb 2>/dev/null | head -1 || true)
 [ -n "$deb" ] || fail "no dist/darkroom_*.deb: run bash scripts/build-deb.sh first"
 
 work=$(mktemp -d /var/tmp/darkroom-service-test.XXXXXX)
-nspawn_pid=""
-leader=""
 cleanup() {
     if [ -n "$leader" ] && kill -0 "$leader" 2>/dev/null; then
         nsenter -t "$leader" -a systemctl poweroff >/dev/null 2>&1 || true
         for _ in $(seq 60); do kill -0 "$nspawn_pid" 2>/dev/null || break; sleep 0.5; done
     fi
     if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then kill -9 "$nspawn_pid" 2>/dev/null || true; fi
-    rm -rf "$work"
+    if [ -n "$work" ]; then rm -rf "$work"; fi
 }
 
 step "a bare Debian bookworm root (debootstrap --variant=minbase, cached in $cache)"
@@ -119,7 +120,7 @@ inside sh -c "kill -9 $main"   # the shell's own kill: minbase has no procps
 wait_for 30 "a restart after kill -9" restarted_since "$restarts"
 wait_for 240 "job 2 to be done after the restart" done_is 2
 json=$(status --json)
-echo "$json" | tr -d ' \n' | grep -q '"attempts":2,' || fail "job 2 did not run a second time after the kill (status: $json)"
+echo "$json" | tr -d ' \n' | grep '"attempts":2,' >/dev/null || fail "job 2 did not run a second time after the kill (status: $json)"
 [ "$(inside sh -c 'ls /srv/darkroom/gallery/jobs/2/ | grep -c "^result-"')" = 64 ] || fail "job 2 does not have exactly its 64 results"
 [ "$(status | tail -1 | sed -n 's/^queued \([0-9]*\), running \([0-9]*\), done \([0-9]*\).*/\1 \2 \3/p')" = "0 0 2" ] || fail "expected 2 jobs done and none queued or running: $(status | tail -1)"
 
@@ -128,13 +129,14 @@ restarts=$(show NRestarts)
 main=$(show MainPID)
 inside sh -c "kill -STOP $main"
 wait_for 90 "the watchdog to restart the stopped daemon" restarted_since "$restarts"
-watchdog_fired() { inside journalctl -u darkroom.service --no-pager | grep -qi "watchdog timeout"; }
+# (grep without -q reads everything: an early exit would break the pipe under pipefail)
+watchdog_fired() { inside journalctl -u darkroom.service --no-pager | grep -i "watchdog timeout" >/dev/null; }
 for _ in $(seq 40); do watchdog_fired && break; sleep 0.25; done
 watchdog_fired || { inside journalctl -u darkroom.service --no-pager -n 40 >&2; fail "the restart was not the watchdog's (no 'Watchdog timeout' in the journal)"; }
 [ "$(show MainPID)" != "$main" ] || fail "the main PID did not change"
 
 step "systemctl stop during a job: STOPPING, the job back in the queue, a clean exit within the timeout"
-running_is() { status | tail -1 | grep -q "running $1,"; }
+running_is() { status | tail -1 | grep "running $1," >/dev/null; }
 drop third.json '{"prompt": "a coat", "count": 64, "seed": 3}'
 wait_for 60 "job 3 to run" running_is 1
 start=$(date +%s%N)
@@ -142,8 +144,8 @@ inside systemctl stop darkroom.service
 stop_seconds=$(awk -v ns=$(( $(date +%s%N) - start )) 'BEGIN { printf "%.1f", ns / 1e9 }')
 [ "$(show Result)" = success ] || fail "the service stopped with Result=$(show Result)"
 [ "$(show ExecMainStatus)" = 0 ] || fail "the daemon exited with status $(show ExecMainStatus)"
-inside journalctl -u darkroom.service --no-pager | grep -q "stopping: finishing or returning the running job" || fail "no STOPPING line in the journal"
-status | tail -1 | grep -q "^queued 1, running 0" || fail "the interrupted job did not return to the queue: $(status | tail -1)"
+inside journalctl -u darkroom.service --no-pager | grep "stopping: finishing or returning the running job" >/dev/null || fail "no STOPPING line in the journal"
+status | tail -1 | grep "^queued 1, running 0" >/dev/null || fail "the interrupted job did not return to the queue: $(status | tail -1)"
 
 step "systemd-analyze security darkroom.service"
 exposure=$(inside systemd-analyze security darkroom.service --no-pager 2>/dev/null | sed -n 's/.*Overall exposure level for darkroom.service: \([0-9.]*\).*/\1/p')

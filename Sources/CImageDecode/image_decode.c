@@ -51,18 +51,27 @@ int darkroom_png_decode(const uint8_t *data, size_t size, long max_pixels, darkr
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &source, png_fail, png_quiet);
     if (!png) { snprintf(message, message_size, "out of memory"); return 1; }
     png_infop info = png_create_info_struct(png);
+    if (!info) {
+        png_destroy_read_struct(&png, NULL, NULL);
+        snprintf(message, message_size, "out of memory");
+        return 1;
+    }
     png_bytep *volatile rows = NULL;
-    if (!info || setjmp(png_jmpbuf(png))) {
+    volatile int status = 1;
+    if (setjmp(png_jmpbuf(png))) {
         free(rows);
         darkroom_image_free(out);
-        png_destroy_read_struct(&png, info ? &info : NULL, NULL);
-        return 1;
+        png_destroy_read_struct(&png, &info, NULL);
+        return status;
     }
     png_set_read_fn(png, &source, png_read_memory);
     png_read_info(png, info);
     png_uint_32 width = png_get_image_width(png, info), height = png_get_image_height(png, info);
+    out->width = (int)width;
+    out->height = (int)height;
     if ((long)width * (long)height > max_pixels) {
         snprintf(message, message_size, "%ux%u pixels is over the %ld-pixel limit (refused before decoding)", width, height, max_pixels);
+        status = DARKROOM_TOO_LARGE;
         png_longjmp(png, 1);
     }
     int color = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
@@ -104,15 +113,20 @@ static void jpeg_fail(j_common_ptr cinfo) {
     longjmp(((jpeg_failure *)cinfo->err)->jump, 1);
 }
 
-static void jpeg_quiet(j_common_ptr cinfo, int level) { (void)cinfo; (void)level; }
+// Warnings (level -1) are errors here: libjpeg pads a truncated file with gray and only warns, where Pillow refuses
+// it ("image file is truncated"); a half-copied photo must not become a job.
+static void jpeg_warn(j_common_ptr cinfo, int level) {
+    if (level < 0) jpeg_fail(cinfo);
+}
 
 int darkroom_jpeg_decode(const uint8_t *data, size_t size, long max_pixels, darkroom_image *out, char *message, size_t message_size) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
+    memset(&cinfo, 0, sizeof cinfo);
     jpeg_failure failure;
     cinfo.err = jpeg_std_error(&failure.base);
     failure.base.error_exit = jpeg_fail;
-    failure.base.emit_message = jpeg_quiet;
+    failure.base.emit_message = jpeg_warn;
     uint8_t *volatile rgb = NULL;
     if (setjmp(failure.jump)) {
         char text[JMSG_LENGTH_MAX];
@@ -126,11 +140,13 @@ int darkroom_jpeg_decode(const uint8_t *data, size_t size, long max_pixels, dark
     jpeg_create_decompress(&cinfo);
     jpeg_mem_src(&cinfo, data, (unsigned long)size);
     jpeg_read_header(&cinfo, TRUE);
+    out->width = (int)cinfo.image_width;
+    out->height = (int)cinfo.image_height;
     if ((long)cinfo.image_width * (long)cinfo.image_height > max_pixels) {
         snprintf(message, message_size, "%ux%u pixels is over the %ld-pixel limit (refused before decoding)",
                  cinfo.image_width, cinfo.image_height, max_pixels);
         jpeg_destroy_decompress(&cinfo);
-        return 1;
+        return DARKROOM_TOO_LARGE;
     }
     out->channels = cinfo.num_components == 1 ? 1 : 3;
     cinfo.out_color_space = JCS_RGB;

@@ -60,14 +60,15 @@ extension Daemon {
     }
 
     /// Writes the page of every job whose page is missing or older than the job's end (a kill between the
-    /// database's commit and the page); returns how many. The index is rewritten by the caller.
-    static func writeMissingPages(gallery: Gallery, store: JobStore) throws -> Int {
+    /// database's commit and the page), and of the jobs in `recovered` (their pages still say running); returns how
+    /// many. The index is rewritten by the caller.
+    static func writeMissingPages(gallery: Gallery, store: JobStore, alsoFor recovered: Set<Int64>) throws -> Int {
         var written = 0
         for job in try store.jobs() {
-            let page = (FolderLayout.jobFolder(gallery: gallery.folder, id: job.id!) as NSString).appendingPathComponent("index.html")
+            let page = (FolderLayout.jobFolder(gallery: gallery.folder, id: job.id!) as NSString).appendingPathComponent(JobFiles.page)
             let attributes = try? FileManager.default.attributesOfItem(atPath: page)
             let modified = attributes?[.modificationDate] as? Date
-            if let modified, modified >= (job.finishedAt ?? job.createdAt) { continue }
+            if !recovered.contains(job.id!), let modified, modified >= (job.finishedAt ?? job.createdAt) { continue }
             try gallery.writeJobPage(job)
             written += 1
         }

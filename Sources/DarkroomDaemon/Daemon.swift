@@ -62,7 +62,8 @@ public final class Daemon: @unchecked Sendable {
         gallery.pathLabels = Gallery.pathLabels(inbox: config.inbox, gallery: config.gallery, models: config.models)
         let runner = runner ?? JobRunner(config: config, library: ModelLibrary(embeddingCache: StoredPromptEmbeddings(store: store)))
         intake = try Intake(config: config, store: store, runner: runner)
-        for name in FolderLayout.reservedInboxNames.sorted() { _ = try intake.inbox.subfolder(name) }
+        // rejected/ and duplicates/ get the inbox's own permissions: whoever may drop files may clean them up.
+        for name in FolderLayout.reservedInboxNames.sorted() { _ = try intake.inbox.subfolder(name, mode: intake.inbox.permissions) }
         worker = Worker(store: store, runner: runner)
         worker.stopRequested = { daemonStopRequested != 0 }
         // Job pages are written at once; the index (which lists every job) at most once a second while work
@@ -95,10 +96,10 @@ public final class Daemon: @unchecked Sendable {
         // Repairs after a kill -9, before anything else touches the inbox or the queue.
         let rolledBack = try Daemon.rollBackInterruptedIntakes(inbox: intake.inbox, jobs: intake.jobs, store: store)
         let stale = Daemon.removeStaleTemporaries(gallery: try FolderHandle(path: config.gallery), jobs: intake.jobs, inbox: intake.inbox)
-        let pages = try Daemon.writeMissingPages(gallery: gallery, store: store)
         let (requeued, failed) = try store.recoverInterrupted(maxAttempts: config.maxAttempts)
-        if rolledBack + stale + pages + requeued + failed > 0 {
-            DaemonLog.warning("recovered after a stop: \(requeued) job(s) re-queued, \(failed) marked failed, \(rolledBack) interrupted intake(s) returned to the inbox, \(pages) page(s) written, \(stale) stale temporary file(s) removed")
+        let pages = try Daemon.writeMissingPages(gallery: gallery, store: store, alsoFor: Set(requeued + failed))
+        if rolledBack + stale + pages + requeued.count + failed.count > 0 {
+            DaemonLog.warning("recovered after a stop: \(requeued.count) job(s) re-queued, \(failed.count) marked failed, \(rolledBack) interrupted intake(s) returned to the inbox, \(pages) page(s) written, \(stale) stale temporary file(s) removed")
         }
     }
 
@@ -143,7 +144,8 @@ public final class Daemon: @unchecked Sendable {
         DaemonLog.info("\(name) received and ignored: config.json is read at start; restart the service to apply a change")
     }
 
-    /// Processes everything in the inbox and the queue, then returns (`--once`).
+    /// Scans the inbox once and runs the queue until it is empty, then returns (`--once`). A sidecar whose image has
+    /// not arrived yet is left for the next run (or rejected, with `image_wait_seconds` 0).
     public func runOnce() throws {
         notifier.send("READY=1")
         try gallery.writeIndex()
@@ -161,8 +163,9 @@ public final class Daemon: @unchecked Sendable {
         notifier.send("STOPPING=1")
     }
 
-    /// Watches until SIGTERM/SIGINT: the watch is added before the first scan; overflow and a periodic timer rescan.
-    public func run(rescanEvery: Double = 30) throws {
+    /// Watches until SIGTERM/SIGINT: the watch is added before the first scan; the inbox is scanned on every event
+    /// and every `pollEvery` seconds (files that arrive without a close event settle by time).
+    public func run(pollEvery: Double = 0.5) throws {
         let watcher = try InboxWatcher(folder: config.inbox)
         try gallery.writeIndex()
         intake.scan()
@@ -185,8 +188,9 @@ public final class Daemon: @unchecked Sendable {
         notifier.send("READY=1")
         notifier.send("STATUS=" + idleStatus())
         DaemonLog.info("watching \(config.inbox); database \(config.database); gallery \(config.gallery)")
-        let watchdog = SystemdNotifier.watchdogInterval()
-        var lastBeat = Date.distantPast, lastScan = Date(), lastCheck = Date()
+        let heartbeat = Heartbeat()
+        if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
+        var lastScan = Date(), lastCheck = Date()
         var fatal: String?
         while daemonStopRequested == 0 {
             logIgnoredSignal()
@@ -206,19 +210,19 @@ public final class Daemon: @unchecked Sendable {
                 if case .overflow = e { rescan = true }
             }
             let now = Date()
-            if !events.isEmpty || rescan || now.timeIntervalSince(lastScan) >= min(rescanEvery, 0.5) {
-                if !intake.scan(now: now).isEmpty {
+            if !events.isEmpty || rescan || now.timeIntervalSince(lastScan) >= pollEvery {
+                // Taking a drop may load a model first (a large one for minutes): the heartbeat goes on meanwhile.
+                let queued = heartbeat.whileBusy { intake.scan(now: now) }
+                if !queued.isEmpty {
                     wake.signal()
                     notifier.send("STATUS=" + idleStatus())
                 }
                 lastScan = now
             }
             refreshIndex(now: now)
-            if let w = watchdog, now.timeIntervalSince(lastBeat) >= w / 2 {
-                notifier.send("WATCHDOG=1")
-                lastBeat = now
-            }
+            heartbeat.tick()
         }
+        heartbeat.stop()
         notifier.send("STOPPING=1")
         DaemonLog.info("stopping: finishing or returning the running job")
         wake.signal()
@@ -226,4 +230,41 @@ public final class Daemon: @unchecked Sendable {
         if let fatal { throw JobFolderError(fatal) }
         refreshIndex(force: true)
     }
+}
+
+/// systemd's watchdog, fed from its own thread while the main loop is alive: it ticks every iteration (every 0.1 s),
+/// or is inside a call known to take long (taking a drop, which may load a model). A process that is stopped
+/// (SIGSTOP) or whose main loop hangs elsewhere stops feeding it, and systemd restarts it.
+final class Heartbeat: @unchecked Sendable {
+    // @unchecked Sendable: every field is read and written while `lock` is held.
+    private let lock = NSLock()
+    private var lastTick = Date()
+    private var busy = false
+    private var running = false
+
+    func tick() { lock.lock(); lastTick = Date(); lock.unlock() }
+
+    func whileBusy<T>(_ body: () throws -> T) rethrows -> T {
+        lock.lock(); busy = true; lock.unlock()
+        defer { lock.lock(); busy = false; lastTick = Date(); lock.unlock() }
+        return try body()
+    }
+
+    /// Sends WATCHDOG=1 every `interval`/4 while the loop is alive (ticked within `interval`/2, or busy).
+    func start(interval: Double, notifier: SystemdNotifier) {
+        lock.lock(); running = true; lock.unlock()
+        let thread = Thread { [self] in
+            while true {
+                lock.lock()
+                let (go, alive) = (running, busy || Date().timeIntervalSince(lastTick) < interval / 2)
+                lock.unlock()
+                guard go else { return }
+                if alive { notifier.send("WATCHDOG=1") }
+                Thread.sleep(forTimeInterval: interval / 4)
+            }
+        }
+        thread.start()
+    }
+
+    func stop() { lock.lock(); running = false; lock.unlock() }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import CFileOps
 import DarkroomJobs
 #if canImport(Glibc)
 import Glibc
@@ -16,20 +17,36 @@ public enum FileMover {
     @discardableResult
     public static func move(_ name: String, from source: FolderHandle, to target: FolderHandle, as preferred: String? = nil,
                             expect: FolderHandle.Entry? = nil) throws -> String {
-        let final = freeName(preferred ?? name, in: target)
-        if renameat(source.fd, name, target.fd, final) == 0 {
-            if let expect, let now = target.entry(final), now.device != expect.device || now.inode != expect.inode || now.kind != .regular {
-                renameat(target.fd, final, source.fd, name)
-                throw JobError(field: nil, "'\(JobError.quote(name))' changed while it was being taken; left in place")
+        var final = freeName(preferred ?? name, in: target)
+        var e: Int32 = 0
+        for attempt in 1...100 {
+            if rename(name, in: source, to: final, in: target) {
+                if let expect, let now = target.entry(final), now.device != expect.device || now.inode != expect.inode || now.kind != .regular {
+                    _ = rename(final, in: target, to: name, in: source)
+                    throw JobError(field: nil, "'\(JobError.quote(name))' changed while it was being taken; left in place")
+                }
+                return final
             }
-            return final
+            e = errno
+            guard e == EEXIST else { break }
+            final = variant(preferred ?? name, attempt + Int.random(in: 0...1_000))  // taken since freeName looked
         }
-        let e = errno
         guard e == EXDEV else {
             throw JobFolderError("cannot move \(source.child(name)) to \(target.child(final)): \(FolderHandle.reason(e))")
         }
         try copyAcrossFileSystems(name, from: source, to: target, as: final, expect: expect)
         return final
+    }
+
+    /// Renames without ever replacing: RENAME_NOREPLACE, or where the file system cannot do it, a check and a rename.
+    static func rename(_ name: String, in source: FolderHandle, to final: String, in target: FolderHandle) -> Bool {
+        if darkroom_rename_noreplace(source.fd, name, target.fd, final) == 0 { return true }
+        guard errno == EINVAL || errno == ENOSYS else { return false }
+        if target.entry(final) != nil {
+            errno = EEXIST
+            return false
+        }
+        return renameat(source.fd, name, target.fd, final) == 0
     }
 
     /// Copy, fsync, rename into place, fsync the folder, then remove the original.
@@ -55,7 +72,7 @@ public enum FileMover {
         let failure = errno
         if ok, fsync(f) != 0 { ok = false }
         close(f)
-        guard ok, renameat(target.fd, temporary, target.fd, final) == 0 else {
+        guard ok, rename(temporary, in: target, to: final, in: target) else {
             unlinkat(target.fd, temporary, 0)
             throw JobFolderError("cannot copy \(source.child(name)) to \(target.child(final)): \(FolderHandle.reason(ok ? errno : failure))")
         }

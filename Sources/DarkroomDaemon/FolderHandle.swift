@@ -27,9 +27,14 @@ public final class FolderHandle {
     deinit { close(fd) }
 
     /// The sub-folder `name`, created when missing; refuses a link or a file in its place.
-    public func subfolder(_ name: String, create: Bool = true) throws -> FolderHandle {
-        if create, mkdirat(fd, name, 0o755) != 0, errno != EEXIST {
-            throw JobFolderError("\(child(name)): cannot create the folder: \(FolderHandle.reason(errno))")
+    /// `mode` applies when the folder is created (exactly: the process's umask does not narrow it).
+    public func subfolder(_ name: String, create: Bool = true, mode: mode_t = 0o755) throws -> FolderHandle {
+        if create {
+            if mkdirat(fd, name, mode) == 0 {
+                fchmodat(fd, name, mode, 0)
+            } else if errno != EEXIST {
+                throw JobFolderError("\(child(name)): cannot create the folder: \(FolderHandle.reason(errno))")
+            }
         }
         let sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
         guard sub >= 0 else {
@@ -38,6 +43,22 @@ public final class FolderHandle {
             throw JobFolderError("\(child(name)): \(what)")
         }
         return FolderHandle(fd: sub, path: child(name))
+    }
+
+    /// The folder's permission bits (setgid included).
+    public var permissions: mode_t {
+        var s = stat()
+        return fstat(fd, &s) == 0 ? s.st_mode & 0o7777 : 0o755
+    }
+
+    /// A new sub-folder `name` for Darkroom's own use: created, or an existing one only if it is empty (a job folder
+    /// that already holds files belongs to something else and is never written into).
+    public func newSubfolder(_ name: String) throws -> FolderHandle {
+        let folder = try subfolder(name)
+        guard folder.names().isEmpty else {
+            throw JobFolderError("\(child(name)) already holds files no job owns: move them away (Darkroom never writes into them)")
+        }
+        return folder
     }
 
     /// The entry `name` as it is (a link is reported as a link, not followed).
@@ -58,7 +79,11 @@ public final class FolderHandle {
     /// Every name in the folder (unsorted), `.` and `..` left out.
     public func names() -> [String] {
         let dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dup >= 0, let dir = fdopendir(dup) else { return [] }
+        guard dup >= 0 else { return [] }
+        guard let dir = fdopendir(dup) else {
+            close(dup)
+            return []
+        }
         defer { closedir(dir) }
         var out: [String] = []
         while let e = readdir(dir) {

@@ -55,9 +55,13 @@ public final class Intake {
             guard settled(name, entry, now: now) else { continue }
             if let id = take(name, entry, now: now) { queued.append(id) }
         }
+        // Forget what is gone (temporary names that were closed and renamed, above all), so nothing grows.
         let present = Set(names)
-        for key in firstSeen.keys where !present.contains(key) { firstSeen[key] = nil }
-        for key in stuck.keys where !present.contains(key) { stuck[key] = nil }
+        func gone(_ key: String) -> Bool { !present.contains(String(key.split(separator: "/", maxSplits: 1).first ?? "")) }
+        firstSeen = firstSeen.filter { !gone($0.key) }
+        stuck = stuck.filter { !gone($0.key) }
+        observed = observed.filter { !gone($0.key) }
+        confirmed = confirmed.filter { !gone($0) }
         return queued
     }
 
@@ -101,16 +105,17 @@ public final class Intake {
             var inputs: [Input] = []
             for (field, relative) in [("image", image), ("mask", parsed.mask)] {
                 guard let relative else { continue }
-                guard let input = try locate(field, relative) else {
+                switch try locate(field, relative, now: now) {
+                case .found(let input): inputs.append(input)
+                case .unsettled: return nil  // still being written
+                case .missing:
                     if now.timeIntervalSince(firstSeen[name] ?? now) < config.imageWaitSeconds { return nil }  // on its way
                     throw JobError(field: field, "file '\(JobError.quote(relative))' not found beside the sidecar (waited \(Int(config.imageWaitSeconds)) s)")
                 }
-                inputs.append(input)
             }
             if inputs.count == 2, inputs[0].entry.inode == inputs[1].entry.inode, inputs[0].entry.device == inputs[1].entry.device {
                 throw JobError(field: "mask", "is the same file as image; give the mask its own file")
             }
-            for input in inputs where !settled(input.relative, input.entry, now: now) { return nil }
             for input in inputs {
                 do { _ = try InputImage.check(input.data, name: "'\(JobError.quote(input.relative))'") } catch {
                     throw JobError(field: input.field, "\(error)")
@@ -133,22 +138,31 @@ public final class Intake {
         }
     }
 
-    /// Finds `relative` inside the inbox without following links; nil while it does not exist.
-    func locate(_ field: String, _ relative: String) throws -> Input? {
+    /// What `locate` found.
+    enum Located {
+        case missing
+        /// There, but still changing (no close-after-write event, size or time not settled): read it later.
+        case unsettled
+        case found(Input)
+    }
+
+    /// Finds `relative` inside the inbox without following links, and reads it once it has settled.
+    func locate(_ field: String, _ relative: String, now: Date) throws -> Located {
         var parts = relative.split(separator: "/").map(String.init)
         let name = parts.removeLast()
         var folder = inbox
         for part in parts {
             switch folder.kind(of: part) {
-            case .missing: return nil
+            case .missing: return .missing
             case .directory: folder = try folder.subfolder(part, create: false)
             case let kind:
                 throw JobError(field: field, "'\(JobError.quote(part))' is a \(kind), not a folder: only regular files inside the inbox are taken")
             }
         }
-        guard folder.entry(name) != nil else { return nil }
+        guard let seen = folder.entry(name) else { return .missing }
+        guard settled(relative, seen, now: now) else { return .unsettled }
         let (data, entry) = try folder.read(name, limit: SidecarLimits.imageBytes, field: field)
-        return Input(field: field, relative: relative, folder: folder, name: name, data: data, entry: entry)
+        return .found(Input(field: field, relative: relative, folder: folder, name: name, data: data, entry: entry))
     }
 
     /// Queues the job and moves its files into `jobs/<id>/inputs/` in one transaction (a manifest lets the next
@@ -166,34 +180,48 @@ public final class Intake {
             targets.append(candidate)
         }
         let manifest = IntakeManifest(inputHash: hash, files: zip(inputs.map(\.relative) + [name], targets).map { .init(from: $0, to: $1) })
-        var jobFolder: FolderHandle?
-        let row = try store.insert(record) { row in
-            var row = row
-            let id = row.id!
-            let folder = try jobs.subfolder(String(id))
-            jobFolder = folder
-            let inputsFolder = try folder.subfolder(FolderLayout.inputs)
-            try manifest.write(in: folder)
-            var moved: [(folder: FolderHandle, name: String, target: String)] = []
-            do {
+        var jobID: Int64?
+        var jobFolder: FolderHandle?, inputsFolder: FolderHandle?
+        var moved: [(folder: FolderHandle, name: String, target: String)] = []
+        let row: Job
+        do {
+            row = try store.insert(record) { row in
+                var row = row
+                let id = row.id!
+                jobID = id
+                let folder = try jobs.newSubfolder(String(id))
+                jobFolder = folder
+                let inputsDir = try folder.subfolder(FolderLayout.inputs)
+                inputsFolder = inputsDir
+                try manifest.write(in: folder)
                 for (input, target) in zip(inputs, targets) {
-                    try FileMover.move(input.name, from: input.folder, to: inputsFolder, as: target, expect: input.entry)
+                    try FileMover.move(input.name, from: input.folder, to: inputsDir, as: target, expect: input.entry)
                     moved.append((input.folder, input.name, target))
                 }
-                try FileMover.move(name, from: inbox, to: inputsFolder, as: targets.last!, expect: sidecarEntry)
-            } catch {
-                for m in moved.reversed() { _ = try? FileMover.move(m.target, from: inputsFolder, to: m.folder, as: m.name) }
+                try FileMover.move(name, from: inbox, to: inputsDir, as: targets.last!, expect: sidecarEntry)
+                moved.append((inbox, name, targets.last!))
+                row.folder = FolderLayout.jobFolder(gallery: config.gallery, id: id)
+                for (input, target) in zip(inputs, targets) {
+                    let stored = FolderLayout.inputs + "/" + target
+                    if input.field == "image" { row.image = stored } else { row.mask = stored }
+                }
+                return row
+            }
+        } catch {
+            // Nothing was queued (the transaction rolled back, whether a move or the commit failed): every moved file
+            // goes back where it was, newest first. If one cannot, the manifest stays and the next start retries.
+            var allBack = true
+            if let inputsFolder {
+                for m in moved.reversed() where (try? FileMover.move(m.target, from: inputsFolder, to: m.folder, as: m.name)) == nil {
+                    allBack = false
+                }
+            }
+            if allBack, let folder = jobFolder, let jobID {
                 IntakeManifest.remove(from: folder)
                 unlinkat(folder.fd, FolderLayout.inputs, AT_REMOVEDIR)
-                unlinkat(jobs.fd, String(id), AT_REMOVEDIR)
-                throw error
+                unlinkat(jobs.fd, String(jobID), AT_REMOVEDIR)
             }
-            row.folder = FolderLayout.jobFolder(gallery: config.gallery, id: id)
-            for (input, target) in zip(inputs, targets) {
-                let stored = FolderLayout.inputs + "/" + target
-                if input.field == "image" { row.image = stored } else { row.mask = stored }
-            }
-            return row
+            throw error
         }
         if let jobFolder { IntakeManifest.remove(from: jobFolder) }
         DaemonLog.info("queued job \(row.id!) '\(JobError.quote(stem))' (\(r.mode.rawValue), seed \(r.seed))")

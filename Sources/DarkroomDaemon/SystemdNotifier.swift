@@ -4,15 +4,12 @@ import Glibc
 #endif
 
 /// sd_notify: datagrams to `$NOTIFY_SOCKET` (a path, or the abstract namespace when it starts with '@').
-public struct SystemdNotifier {
+public struct SystemdNotifier: Sendable {
     private let address: String?
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
         address = environment["NOTIFY_SOCKET"].flatMap { $0.isEmpty ? nil : $0 }
     }
-
-    /// True when running under systemd with Type=notify.
-    public var isActive: Bool { address != nil }
 
     /// Sends `state` ("READY=1", "STATUS=…", "WATCHDOG=1", "STOPPING=1"); silently does nothing outside systemd.
     @discardableResult

@@ -9,7 +9,7 @@ public final class Worker {
     let runner: JobRunner
     /// Called after every finished, failed, cancelled or re-queued job (the gallery hook).
     public var onJobEnd: ((Job) -> Void)?
-    /// Called with a running job's progress, at most once a second.
+    /// Called with a running job's progress: at each stage change, and during sampling at most once a second.
     public var onProgress: ((Job, JobProgress) -> Void)?
     /// Set to stop: the running job stops at its next step and returns to the queue.
     public var stopRequested: () -> Bool = { false }
@@ -29,7 +29,6 @@ public final class Worker {
         guard let job = try store.claimNext() else { return false }
         let id = job.id!
         DaemonLog.info("job \(id) '\(JobError.quote(job.name))' started (\(job.mode), attempt \(job.attempts))")
-        Worker.removeStaleTemporaries(in: job.folder)
         let flag = CancelFlag()
         let stop = stopRequested, progress = onProgress, store = self.store
         let monitor = JobMonitor(report: { p in
@@ -65,14 +64,6 @@ public final class Worker {
         outputs.map { output in
             let size = ((try? FileManager.default.attributesOfItem(atPath: output.path))?[.size] as? Int).map(Int64.init) ?? 0
             return JobResult(jobID: id, kind: output.kind, path: output.path, size: size, index: output.index)
-        }
-    }
-
-    /// Removes `.NAME.PID.tmp` files a killed worker left behind (outputs are renamed into place only when complete).
-    static func removeStaleTemporaries(in folder: String) {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
-        for n in names where FolderLayout.isDarkroomTemporary(n) {
-            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(n))
         }
     }
 }

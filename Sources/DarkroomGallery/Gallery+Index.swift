@@ -8,14 +8,19 @@ extension Gallery {
     public static let pageSize = 100
 
     /// The file of index page `k` (1-based).
-    public static func indexPage(_ k: Int) -> String { k == 1 ? "index.html" : "page-\(k).html" }
+    public static func indexPage(_ k: Int) -> String { k == 1 ? JobFiles.page : "page-\(k).html" }
 
     /// Writes every index page, `jobs.json` and the stylesheet, and removes pages beyond the last.
     public func writeIndex() throws {
         let jobs = try store.jobs()
         let thumbnails = try store.thumbnails()
         let pageCount = max(1, (jobs.count + Gallery.pageSize - 1) / Gallery.pageSize)
-        for k in 1...pageCount { try writeIndexPage(k, of: pageCount, jobs: jobs, thumbnails: thumbnails) }
+        let listing = Listing(total: jobs.count, modes: Array(Set(jobs.map(\.mode))).sorted(),
+                              pending: jobs.contains { !$0.state.isFinal })
+        for k in 1...pageCount {
+            let slice = Array(jobs[min(jobs.count, (k - 1) * Gallery.pageSize)..<min(jobs.count, k * Gallery.pageSize)])
+            try writeIndexPage(k, of: pageCount, jobs: slice, listing: listing, thumbnails: thumbnails)
+        }
         var k = pageCount + 1
         while FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent(Gallery.indexPage(k))) {
             try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(Gallery.indexPage(k)))
@@ -25,17 +30,30 @@ extension Gallery {
         try write(style, to: (folder as NSString).appendingPathComponent("style.css"))
     }
 
-    /// Re-renders only the index pages that list `ids` (a running job's progress, without rendering every page).
+    /// Re-renders only the index pages that list `ids` (a running job's progress, about once a second), reading
+    /// only those pages' jobs.
     public func writeIndexPages(listing ids: Set<Int64>) throws {
-        let jobs = try store.jobs()
-        let thumbnails = try store.thumbnails()
-        let pageCount = max(1, (jobs.count + Gallery.pageSize - 1) / Gallery.pageSize)
-        let pages = Set(jobs.indices.filter { ids.contains(jobs[$0].id!) }.map { $0 / Gallery.pageSize + 1 })
-        for k in pages.sorted() { try writeIndexPage(k, of: pageCount, jobs: jobs, thumbnails: thumbnails) }
+        let counts = try store.counts()
+        let total = counts.values.reduce(0, +)
+        let pageCount = max(1, (total + Gallery.pageSize - 1) / Gallery.pageSize)
+        let listing = Listing(total: total, modes: try store.modes(),
+                              pending: (counts[.queued] ?? 0) + (counts[.running] ?? 0) > 0)
+        let pages = Set(try ids.map { try store.newerJobCount(than: $0) / Gallery.pageSize + 1 })
+        for k in pages.sorted() {
+            let slice = try store.jobs(limit: Gallery.pageSize, offset: (k - 1) * Gallery.pageSize)
+            try writeIndexPage(k, of: pageCount, jobs: slice, listing: listing, thumbnails: try store.thumbnails(of: slice.compactMap(\.id)))
+        }
     }
 
-    func writeIndexPage(_ k: Int, of pageCount: Int, jobs: [Job], thumbnails: [Int64: String]) throws {
-        let slice = jobs[min(jobs.count, (k - 1) * Gallery.pageSize)..<min(jobs.count, k * Gallery.pageSize)]
+    /// What every index page says of all the jobs.
+    struct Listing {
+        var total: Int
+        var modes: [String]
+        /// Some job is queued or running: pages reload themselves.
+        var pending: Bool
+    }
+
+    func writeIndexPage(_ k: Int, of pageCount: Int, jobs slice: [Job], listing: Listing, thumbnails: [Int64: String]) throws {
         let cards: [[String: Any]] = slice.map { j in
             var card = basics(j)
             card["page"] = FolderLayout.jobPage(id: j.id!)
@@ -47,9 +65,8 @@ extension Gallery {
             return card
         }
         var context: [String: Any] = [
-            "count": jobs.count, "jobs": cards, "updated": Gallery.timestamp(Date()),
-            "modes": Array(Set(jobs.map(\.mode)).filter { $0 != "-" }).sorted(),
-            "states": JobState.allCases.map(\.rawValue), "page": k, "pages": pageCount,
+            "count": listing.total, "jobs": cards, "updated": Gallery.timestamp(Date()),
+            "modes": listing.modes.filter { $0 != "-" }, "states": JobState.allCases.map(\.rawValue), "page": k, "pages": pageCount,
         ]
         if pageCount > 1 {
             context["paginated"] = true
@@ -57,7 +74,7 @@ extension Gallery {
             if k > 1 { context["previous"] = Gallery.indexPage(k - 1) }
             if k < pageCount { context["next"] = Gallery.indexPage(k + 1) }
         }
-        if jobs.contains(where: { !$0.state.isFinal }) { context["refresh"] = true }
+        if listing.pending { context["refresh"] = true }
         try write(index.render(context), to: (folder as NSString).appendingPathComponent(Gallery.indexPage(k)))
     }
 

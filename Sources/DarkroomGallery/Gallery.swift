@@ -44,12 +44,6 @@ public final class Gallery {
         style = try read("style.css")
     }
 
-    /// Re-renders one job's page and the index (after each job).
-    public func update(_ record: Job) throws {
-        try writeJobPage(record)
-        try writeIndex()
-    }
-
     /// Re-renders every page from the database alone.
     public func rebuild() throws {
         let results = try store.allResults()
@@ -77,9 +71,9 @@ public final class Gallery {
         if let gif = results.first(where: { $0.kind == .gif }) { context["gif"] = name(gif) }
         if let cmp = results.first(where: { $0.kind == .comparison }) { context["comparison"] = name(cmp) }
         context["attempts"] = j.attempts
-        if let progress = j.progressValue, j.state == .running {
-            context["progress"] = Gallery.progressContext(progress)
-            if let preview = progress.preview { context["preview"] = preview + "?step=\(progress.step)" }
+        // (The progress itself comes with `basics`.)
+        if let progress = j.progressValue, j.state == .running, let preview = progress.preview {
+            context["preview"] = preview + "?step=\(progress.step)"
         }
         // Until the job ends its page reloads itself (no server needed).
         if !j.state.isFinal { context["refresh"] = true }
@@ -89,7 +83,7 @@ public final class Gallery {
         if let t = j.timings, let phases = try? JSONDecoder().decode([String: Double].self, from: Data(t.utf8)) {
             context["timings"] = phases.sorted { $0.key < $1.key }.map { ["phase": $0.key, "seconds": String(format: "%.2f", $0.value)] }
         }
-        try write(job.render(context), to: (dir as NSString).appendingPathComponent("index.html"))
+        try write(job.render(context), to: (dir as NSString).appendingPathComponent(JobFiles.page))
     }
 
     func basics(_ j: Job) -> [String: Any] {
@@ -166,9 +160,7 @@ public final class Gallery {
     func write(_ text: String, to path: String) throws {
         let data = Data(text.utf8)
         if let existing = FileManager.default.contents(atPath: path), existing == data { return }
-        let tmp = (path as NSString).deletingLastPathComponent + "/." + (path as NSString).lastPathComponent + ".\(getpid()).tmp"
-        try data.write(to: URL(fileURLWithPath: tmp))
-        guard rename(tmp, path) == 0 else { throw GalleryError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        try AtomicFile.write(data, to: path)
     }
 }
 

@@ -5,8 +5,8 @@ import Foundation
 /// Reads input images the way Pillow does, so a photo gives a model the same numbers as in a PyTorch notebook:
 /// PNG and JPEG, values as stored (gAMA, cHRM, sRGB and ICC profiles change nothing), alpha dropped, gray as Pillow's
 /// `convert("L")` (ITU-R 601 luma 0.299/0.587/0.114 in integer arithmetic), RGB as `convert("RGB")`, a JPEG's EXIF
-/// orientation applied (`ImageOps.exif_transpose`). 16-bit files keep their precision, so they agree with their
-/// 8-bit twins.
+/// orientation applied (`ImageOps.exif_transpose`). Where Pillow itself is lossy, 16-bit files keep their precision
+/// (Pillow truncates or clips them), so they agree with their 8-bit twins.
 public enum ImageDecoder {
     public enum Format: String, Sendable { case png, jpeg }
 
@@ -86,8 +86,10 @@ public enum ImageDecoder {
                 : darkroom_jpeg_decode(base, raw.count, PNGReader.maxPixels, &image, &message, message.count)
         }
         guard status == 0 else {
+            if status == DARKROOM_TOO_LARGE {
+                throw ImageError.tooLarge(path: name, width: Int(image.width), height: Int(image.height), limit: PNGReader.maxPixels)
+            }
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            if reason.contains("pixel limit") { throw ImageError.unreadable(path: name, reason: reason) }
             throw ImageError.unreadable(path: name, reason: "\(format == .png ? "PNG" : "JPEG"): \(reason)")
         }
         return (image, format)

@@ -1,5 +1,5 @@
 /// The life of a job: queued → running → done | failed | cancelled (back to queued after a crash or a clean stop);
-/// rejected at intake. `darkroom retry` queues failed, rejected and cancelled jobs again.
+/// rejected at intake. `darkroom retry` queues failed and cancelled jobs again.
 public enum JobState: String, Codable, CaseIterable, Sendable {
     case queued, running, done, failed, rejected, cancelled
 

@@ -19,9 +19,4 @@ extension JobStore {
             return final
         }
     }
-
-    /// The largest job id ever handed out (0 for a new database), so folders of unfinished intakes can be told apart.
-    public func largestJobID() throws -> Int64 {
-        try writer.read { try Int64.fetchOne($0, sql: "SELECT MAX(id) FROM jobs") ?? 0 }
-    }
 }

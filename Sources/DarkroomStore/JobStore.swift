@@ -125,11 +125,6 @@ public final class JobStore: @unchecked Sendable {
         }
     }
 
-    /// Sets a job's folder (known once its id is).
-    public func setFolder(_ id: Int64, _ folder: String) throws {
-        try writer.write { try $0.execute(sql: "UPDATE jobs SET folder = ? WHERE id = ?", arguments: [folder, id]) }
-    }
-
     /// Returns a running job to the queue without counting the attempt (a clean stop, not a crash).
     public func requeue(_ id: Int64) throws {
         try writer.write { db in
@@ -172,25 +167,25 @@ public final class JobStore: @unchecked Sendable {
     }
 
     /// After a crash: jobs left `running` go back to `queued`, or become `failed` once they have used up
-    /// `maxAttempts` (a job that keeps crashing the worker is poison). Returns (requeued, failed) counts.
+    /// `maxAttempts` (a job that keeps crashing the worker is poison). Returns the ids of each.
     @discardableResult
-    public func recoverInterrupted(maxAttempts: Int) throws -> (requeued: Int, failed: Int) {
+    public func recoverInterrupted(maxAttempts: Int, now: Date = Date()) throws -> (requeued: [Int64], failed: [Int64]) {
         try writer.write { db in
-            try db.execute(sql: """
-                UPDATE jobs SET state = 'failed',
+            let failed = try Int64.fetchAll(db, sql: """
+                UPDATE jobs SET state = 'failed', finished_at = ?, progress = NULL, cancel_requested = 0,
                     error = COALESCE(error, 'the worker stopped during this job ' || attempts || ' times')
-                WHERE state = 'running' AND attempts >= ?
-                """, arguments: [maxAttempts])
-            let failed = db.changesCount
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', progress = NULL WHERE state = 'running'")
-            return (db.changesCount, failed)
+                WHERE state = 'running' AND attempts >= ? RETURNING id
+                """, arguments: [now, maxAttempts])
+            let requeued = try Int64.fetchAll(db, sql: "UPDATE jobs SET state = 'queued', progress = NULL WHERE state = 'running' RETURNING id")
+            return (requeued, failed)
         }
     }
 
-    /// Puts a failed, rejected or cancelled job back in the queue with a fresh attempt count.
+    /// Puts a failed or cancelled job back in the queue with a fresh attempt count. (A rejected drop has nothing to
+    /// run: its files are in the inbox's `rejected/`, to be fixed and dropped again.)
     public func retry(_ id: Int64) throws -> Bool {
         try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = 0, error = NULL, cancel_requested = 0, finished_at = NULL WHERE id = ? AND state IN ('failed', 'rejected', 'cancelled')",
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = 0, error = NULL, cancel_requested = 0, finished_at = NULL WHERE id = ? AND state IN ('failed', 'cancelled')",
                            arguments: [id])
             return db.changesCount == 1
         }
@@ -199,13 +194,23 @@ public final class JobStore: @unchecked Sendable {
     public func job(_ id: Int64) throws -> Job? { try writer.read { try Job.fetchOne($0, key: id) } }
 
     /// Jobs, newest first, optionally of one state.
-    public func jobs(state: JobState? = nil, limit: Int? = nil) throws -> [Job] {
+    public func jobs(state: JobState? = nil, limit: Int? = nil, offset: Int = 0) throws -> [Job] {
         try writer.read { db in
             var request = Job.order(Column("id").desc)
             if let state { request = request.filter(Column("state") == state.rawValue) }
-            if let limit { request = request.limit(limit) }
+            if let limit { request = request.limit(limit, offset: offset) }
             return try request.fetchAll(db)
         }
+    }
+
+    /// How many jobs are newer than job `id` (its position in a newest-first listing).
+    public func newerJobCount(than id: Int64) throws -> Int {
+        try writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs WHERE id > ?", arguments: [id]) ?? 0 }
+    }
+
+    /// Every mode jobs have (for listings' filters).
+    public func modes() throws -> [String] {
+        try writer.read { try String.fetchAll($0, sql: "SELECT DISTINCT mode FROM jobs ORDER BY mode") }
     }
 
     public func results(of jobID: Int64) throws -> [JobResult] {
@@ -218,10 +223,11 @@ public final class JobStore: @unchecked Sendable {
     }
 
     /// The first result image of every job that has one (job id → path), in one query.
-    public func thumbnails() throws -> [Int64: String] {
+    public func thumbnails(of ids: [Int64]? = nil) throws -> [Int64: String] {
         try writer.read { db in
             var out: [Int64: String] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT job_id, path FROM results WHERE kind = 'result' ORDER BY id DESC") {
+            let filter = ids.map { "AND job_id IN (\($0.map(String.init).joined(separator: ",")))" } ?? ""
+            for row in try Row.fetchAll(db, sql: "SELECT job_id, path FROM results WHERE kind = 'result' \(filter) ORDER BY id DESC") {
                 out[row["job_id"]] = row["path"]
             }
             return out

@@ -63,7 +63,7 @@ struct WatchCommand: ParsableCommand {
 
 /// `darkroom retry`: put a failed or rejected job back in the queue.
 struct RetryCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Queue a failed, rejected or cancelled job again.")
+    static let configuration = CommandConfiguration(commandName: "retry", abstract: "Queue a failed or cancelled job again.")
 
     @OptionGroup var configOption: ConfigOption
     @Argument(help: "Job id.")
@@ -72,7 +72,12 @@ struct RetryCommand: ParsableCommand {
     func run() throws {
         let store = try JobStore(path: try configOption.load().database)
         guard try store.job(id) != nil else { throw ValidationError("no job \(id)") }
-        guard try store.retry(id) else { throw ValidationError("job \(id) is not failed, rejected or cancelled") }
+        guard try store.retry(id) else {
+            if try store.job(id)?.state == .rejected {
+                throw ValidationError("job \(id) was rejected at intake and has nothing to run: fix the sidecar (its files and the reason are in the inbox's rejected/ folder) and drop it again")
+            }
+            throw ValidationError("job \(id) is not failed or cancelled")
+        }
         print("job \(id) queued again")
     }
 }

@@ -59,7 +59,7 @@ struct StatusCommand: ParsableCommand {
         for j in try store.jobs(state: filter, limit: limit) {
             let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
             let id = String(j.id ?? 0)
-            let detail = j.progressValue.map(StatusCommand.bar) ?? j.error.map { String($0.prefix(60)) } ?? j.prompt
+            let detail = (j.state == .running ? j.progressValue : nil).map(StatusCommand.bar) ?? j.error.map { String($0.prefix(60)) } ?? j.prompt
             lines.append(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 10) + pad(j.mode, 9)
                          + pad(j.name, 24) + " " + pad(duration, 7) + " " + detail)
         }

@@ -248,7 +248,7 @@ final class HostileDropTests: DaemonTestCase {
         XCTAssertEqual(try String(contentsOf: dir.appendingPathComponent("afile"), encoding: .utf8), "a file")
     }
 
-    /// Checksums of every file below `folder` (names, kinds and bytes).
+    /// The contents of every file below `folder`, by path (folders as "<folder>").
     func snapshot(_ folder: URL) throws -> [String: Data] {
         var out: [String: Data] = [:]
         let e = FileManager.default.enumerator(atPath: folder.path)!

@@ -134,13 +134,13 @@ final class IntakeFuzzTests: DaemonTestCase {
     }
 
     /// Names, kinds, bytes and link targets of everything below `folder`.
-    func tree(_ folder: URL) throws -> [String: String] {
-        var out: [String: String] = [:]
+    func tree(_ folder: URL) throws -> [String: Data] {
+        var out: [String: Data] = [:]
         let e = FileManager.default.enumerator(atPath: folder.path)!
         while let relative = e.nextObject() as? String {
             let path = folder.appendingPathComponent(relative).path
-            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) { out[relative] = "link " + target; continue }
-            out[relative] = FileManager.default.contents(atPath: path).map { "file \($0.hashValue) \($0.count)" } ?? "folder"
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: path) { out[relative] = Data(("link " + target).utf8); continue }
+            out[relative] = FileManager.default.contents(atPath: path) ?? Data("<folder>".utf8)
         }
         return out
     }

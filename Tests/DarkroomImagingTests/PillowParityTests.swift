@@ -57,6 +57,11 @@ final class PillowParityTests: XCTestCase {
     func testCorruptAndForeignFilesAreErrorsWithTheDecodersReason() throws {
         let jpeg = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("pillow/photo.jpg")))
         XCTAssertThrowsError(try ImageDecoder.decode(jpeg.prefix(200), channels: 1, name: "cut.jpg")) { XCTAssertTrue("\($0)".contains("JPEG"), "\($0)") }
+        // Cut inside the compressed data: libjpeg would pad it with gray and only warn; Pillow refuses it, and so do we.
+        XCTAssertThrowsError(try ImageDecoder.decode(jpeg.prefix(jpeg.count * 3 / 4), channels: 1, name: "half.jpg")) {
+            XCTAssertTrue("\($0)".contains("JPEG"), "\($0)")
+        }
+        XCTAssertThrowsError(try ImageDecoder.check(jpeg.prefix(jpeg.count - 10), name: "short.jpg"))
         XCTAssertThrowsError(try ImageDecoder.decode(Data("GIF89a....".utf8), channels: 1, name: "x.gif")) { XCTAssertTrue("\($0)".contains("not a PNG or JPEG"), "\($0)") }
         let png = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/rgb8.png")))
         var broken = png

@@ -52,7 +52,7 @@ final class JobStoreTests: XCTestCase {
         XCTAssertEqual(mode, "wal")
     }
 
-    func testProcessesOpeningANewDatabaseTogetherBothSucceed() throws {
+    func testConnectionsOpeningANewDatabaseTogetherAllSucceed() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("store-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -114,14 +114,20 @@ final class JobStoreTests: XCTestCase {
             XCTAssertEqual(j.attempts, attempt)
             // the worker dies here; a restart recovers
             let (requeued, failed) = try store.recoverInterrupted(maxAttempts: 3)
-            XCTAssertEqual(requeued + failed, 1)
+            XCTAssertEqual(requeued.count + failed.count, 1)
+            XCTAssertEqual(attempt < 3 ? requeued : failed, [j.id!])
         }
         let poisoned = try XCTUnwrap(try store.jobs().first)
         XCTAssertEqual(poisoned.state, .failed)
         XCTAssertTrue(poisoned.error!.contains("3 times"))
+        XCTAssertNotNil(poisoned.finishedAt, "a failed job has ended")
         XCTAssertTrue(try store.retry(poisoned.id!))
         XCTAssertEqual(try store.job(poisoned.id!)?.state, .queued)
-        XCTAssertFalse(try store.retry(poisoned.id!), "only failed or rejected jobs are retried")
+        XCTAssertFalse(try store.retry(poisoned.id!), "only failed and cancelled jobs are retried")
+        var rejected = job(9)
+        rejected.state = .rejected
+        let (r, _) = try store.enqueue(rejected)
+        XCTAssertFalse(try store.retry(r.id!), "a rejected drop has nothing to run")
     }
 
     func testMissingResultFilesAreForgotten() throws {

@@ -5,7 +5,8 @@
 #include <stdint.h>
 
 /// A decoded image: `width` × `height` pixels of 4 samples (R, G, B, A) each, 8-bit (`depth` 8, `pixels8`) or
-/// 16-bit (`depth` 16, `pixels16`, host byte order), the values exactly as stored: no gamma, no colour management.
+/// 16-bit (`depth` 16, `pixels16`, little-endian: the byte order of the x86-64 and arm64 hosts Darkroom runs on),
+/// the values exactly as stored: no gamma, no colour management.
 typedef struct {
     int width;
     int height;
@@ -15,6 +16,9 @@ typedef struct {
     /// Channels in the file (1 gray, 2 gray+alpha, 3 RGB, 4 RGBA; palette files count as 3 or 4).
     int channels;
 } darkroom_image;
+
+/// The status of a decode refused because the image has more than `max_pixels` pixels (other errors return 1).
+#define DARKROOM_TOO_LARGE 2
 
 /// Decodes a PNG from memory (every colour type and depth, interlaced too). Returns 0 on success; otherwise fills
 /// `message` with libpng's reason. Images over `max_pixels` are refused from the header. Free with
