@@ -84,6 +84,8 @@ show() { inside systemctl show -p "$1" --value darkroom.service; }
 wait_for() {  # seconds, description, command...
     local seconds=$1 what=$2; shift 2
     for _ in $(seq $((seconds * 4))); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
+    inside systemctl status darkroom.service --no-pager -l >&2 || true
+    inside journalctl -u darkroom.service --no-pager -n 30 >&2 || true
     fail "timed out after ${seconds}s waiting for $what"
 }
 drop() {  # name, json: written under a dot name and renamed, as a careful copy does

@@ -63,7 +63,7 @@ public final class Daemon: @unchecked Sendable {
         let runner = runner ?? JobRunner(config: config, library: ModelLibrary(embeddingCache: StoredPromptEmbeddings(store: store)))
         intake = try Intake(config: config, store: store, runner: runner)
         // rejected/ and duplicates/ get the inbox's own permissions: whoever may drop files may clean them up.
-        for name in FolderLayout.reservedInboxNames.sorted() { _ = try intake.inbox.subfolder(name, mode: intake.inbox.permissions) }
+        for name in FolderLayout.reservedInboxNames.sorted() { _ = try intake.inbox.subfolder(name, mode: intake.inbox.accessPermissions) }
         worker = Worker(store: store, runner: runner)
         worker.stopRequested = { daemonStopRequested != 0 }
         // Job pages are written at once; the index (which lists every job) at most once a second while work

@@ -45,10 +45,11 @@ public final class FolderHandle {
         return FolderHandle(fd: sub, path: child(name))
     }
 
-    /// The folder's permission bits (setgid included).
-    public var permissions: mode_t {
+    /// The folder's read/write/search bits for owner, group and others (setuid, setgid and sticky left out: a
+    /// sub-folder of a setgid folder inherits setgid from it, and services with RestrictSUIDSGID may not set it).
+    public var accessPermissions: mode_t {
         var s = stat()
-        return fstat(fd, &s) == 0 ? s.st_mode & 0o7777 : 0o755
+        return fstat(fd, &s) == 0 ? s.st_mode & 0o777 : 0o755
     }
 
     /// A new sub-folder `name` for Darkroom's own use: created, or an existing one only if it is empty (a job folder

@@ -14,7 +14,7 @@ extension Intake {
         if message.count > Intake.maxErrorCharacters { message = String(message.prefix(Intake.maxErrorCharacters)) + "…" }
         let stem = String(name.dropLast(5))
         do {
-            let rejected = try inbox.subfolder(FolderLayout.rejected, mode: inbox.permissions)
+            let rejected = try inbox.subfolder(FolderLayout.rejected, mode: inbox.accessPermissions)
             let (movedAs, files) = try moveDrop(name, candidates: rejectionCandidates(name, sidecar: sidecar), into: rejected)
             var note: [String: Any] = ["sidecar": name, "moved_to": movedAs, "files": files, "error": message,
                                        "time": ISO8601DateFormatter().string(from: Date())]
@@ -39,7 +39,7 @@ extension Intake {
     /// Moves a duplicate drop to `inbox/duplicates/` beside a note naming the job that already has this content.
     func setAside(_ name: String, inputs: [Input], duplicateOf original: Job) {
         do {
-            let duplicates = try inbox.subfolder(FolderLayout.duplicates, mode: inbox.permissions)
+            let duplicates = try inbox.subfolder(FolderLayout.duplicates, mode: inbox.accessPermissions)
             let movedAs = try FileMover.move(name, from: inbox, to: duplicates)
             var files: [[String: String]] = [["file": name, "moved_to": movedAs]]
             for input in inputs {
