@@ -12,7 +12,25 @@ struct ConfigOption: ParsableArguments {
     @Option(help: "Config file.")
     var config = "config.json"
 
-    func load() throws -> DarkroomConfig { try DarkroomConfig.load(path: config) }
+    /// Reads config.json; started as root on a database another user owns (the service's), continues as that user,
+    /// so that files SQLite creates beside the database (`-wal`, `-shm`) stay the service's.
+    func load() throws -> DarkroomConfig {
+        let loaded = try DarkroomConfig.load(path: config)
+        try DatabaseOwner.adopt(loaded.database)
+        return loaded
+    }
+}
+
+/// Running as the owner of the job database.
+enum DatabaseOwner {
+    static func adopt(_ database: String) throws {
+        guard geteuid() == 0 else { return }
+        var s = stat()
+        guard stat(database, &s) == 0, s.st_uid != 0 else { return }
+        guard setgroups(0, nil) == 0, setgid(s.st_gid) == 0, setuid(s.st_uid) == 0 else {
+            throw ValidationError("database: \(database) belongs to uid \(s.st_uid) and this process could not become it: \(String(cString: strerror(errno)))")
+        }
+    }
 }
 
 /// `darkroom watch`: the daemon.

@@ -195,6 +195,31 @@ final class DaemonLifecycleTests: DaemonTestCase {
         XCTAssertTrue(output.contains("--log-level"), output)
     }
 
+    func testRootCommandsOnTheServicesDatabaseLeaveNoRootOwnedFiles() throws {
+        try XCTSkipIf(geteuid() != 0, "needs root, as an administrator running darkroom status beside the service")
+        let dir = try workspace(stride: 150)
+        try drop(#"{"prompt": "a cat", "seed": 1}"#, dir.appendingPathComponent("inbox/one.json"))
+        XCTAssertEqual(try runOnce(dir), 0)
+        // Hand the workspace to another user, as the package does for the service's database.
+        let nobody: uid_t = 65_534
+        let e = FileManager.default.enumerator(atPath: dir.path)!
+        while let relative = e.nextObject() as? String {
+            guard relative.hasPrefix("darkroom.sqlite") || relative.hasPrefix("inbox") || relative.hasPrefix("gallery") else { continue }
+            XCTAssertEqual(lchown(dir.appendingPathComponent(relative).path, nobody, gid_t(nobody)), 0, relative)
+        }
+        XCTAssertEqual(chmod(dir.path, 0o777), 0)
+        for arguments in [["status"], ["pause"], ["resume"], ["gallery", "--rebuild"]] {
+            let (status, output) = try command(arguments + ["--config", dir.appendingPathComponent("config.json").path])
+            XCTAssertEqual(status, 0, output)
+        }
+        // The index is rewritten on every rebuild (it carries the time): its owner is whoever wrote it.
+        for file in names(dir).filter({ $0.hasPrefix("darkroom.sqlite") }) + ["gallery/index.html", "gallery/jobs.json"] {
+            var s = stat()
+            XCTAssertEqual(lstat(dir.appendingPathComponent(file).path, &s), 0, file)
+            XCTAssertEqual(s.st_uid, nobody, "\(file) belongs to the database's owner, not root")
+        }
+    }
+
     func testStartupErrorsNameTheSettingAndWhatToDo() throws {
         let dir = try workspace()
         let config = dir.appendingPathComponent("config.json")
