@@ -28,32 +28,24 @@ public enum ImageDecoder {
         let (ow, oh) = orientation >= 5 ? (h, w) : (w, h)
         let out = Tensor(uninitialized: [1, channels, oh, ow])
         let plane = ow * oh
-        for y in 0..<oh {
-            for x in 0..<ow {
-                let (sx, sy) = ExifOrientation.source(x, y, orientation: orientation, width: w, height: h)
-                let i = (sy * w + sx) * 4
-                let o = y * ow + x
-                if image.depth == 16 {
-                    let (r, g, b) = (UInt64(image.pixels16[i]), UInt64(image.pixels16[i + 1]), UInt64(image.pixels16[i + 2]))
+        // Pillow's luma in integer arithmetic on the stored values (8- or 16-bit), scaled to [0, 1].
+        func fill<Sample: BinaryInteger>(_ pixels: UnsafeMutablePointer<Sample>, maximum: Float) {
+            for y in 0..<oh {
+                for x in 0..<ow {
+                    let (sx, sy) = ExifOrientation.source(x, y, orientation: orientation, width: w, height: h)
+                    let i = (sy * w + sx) * 4, o = y * ow + x
+                    let (r, g, b) = (UInt64(pixels[i]), UInt64(pixels[i + 1]), UInt64(pixels[i + 2]))
                     if channels == 1 {
-                        out.pointer[o] = Float((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) / 65535
+                        out.pointer[o] = Float((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) / maximum
                     } else {
-                        out.pointer[o] = Float(r) / 65535
-                        out.pointer[plane + o] = Float(g) / 65535
-                        out.pointer[2 * plane + o] = Float(b) / 65535
-                    }
-                } else {
-                    let (r, g, b) = (UInt32(image.pixels8[i]), UInt32(image.pixels8[i + 1]), UInt32(image.pixels8[i + 2]))
-                    if channels == 1 {
-                        out.pointer[o] = Float((r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16) / 255
-                    } else {
-                        out.pointer[o] = Float(r) / 255
-                        out.pointer[plane + o] = Float(g) / 255
-                        out.pointer[2 * plane + o] = Float(b) / 255
+                        out.pointer[o] = Float(r) / maximum
+                        out.pointer[plane + o] = Float(g) / maximum
+                        out.pointer[2 * plane + o] = Float(b) / maximum
                     }
                 }
             }
         }
+        if image.depth == 16 { fill(image.pixels16, maximum: 65535) } else { fill(image.pixels8, maximum: 255) }
         return out
     }
 
