@@ -10,9 +10,14 @@ name="darkroom_${version}_${arch}"
 scratch=.build-deb
 stage="dist/stage/$name"
 
+echo "build-deb: the manual page (swift-argument-parser's generate-manual plugin)"
+swift package --scratch-path "$scratch" generate-manual >/dev/null
+manual="$scratch/plugins/GenerateManual/outputs/darkroom/darkroom.1"
 echo "build-deb: release build with the static Swift runtime ($scratch)"
+# After the plugin, which builds the tool without the static runtime in the same folder.
 swift build -c release --static-swift-stdlib --product darkroom --scratch-path "$scratch"
 bin="$scratch/release"
+if ldd "$bin/darkroom" | grep -q libswiftCore; then echo "build-deb: the binary links the Swift runtime dynamically" >&2; exit 1; fi
 
 rm -rf "$stage"
 install -d "$stage/DEBIAN" "$stage/usr/lib/darkroom" "$stage/usr/bin" "$stage/usr/share/darkroom/models" \
@@ -33,6 +38,9 @@ install -m 0644 packaging/darkroom.sysusers "$stage/usr/lib/sysusers.d/darkroom.
 install -m 0644 packaging/darkroom.tmpfiles "$stage/usr/lib/tmpfiles.d/darkroom.conf"
 install -m 0644 packaging/copyright "$stage/usr/share/doc/darkroom/copyright"
 gzip -9n -c README.md > "$stage/usr/share/doc/darkroom/README.md.gz"
+install -d "$stage/usr/share/man/man1"
+gzip -9n -c "$manual" > "$stage/usr/share/man/man1/darkroom.1.gz"
+chmod 0644 "$stage/usr/share/man/man1/darkroom.1.gz"
 cat > "$stage/usr/share/doc/darkroom/changelog" <<CHANGELOG
 darkroom ($version) unstable; urgency=medium
 
