@@ -17,7 +17,7 @@ echo "build-deb: release build with the static Swift runtime ($scratch)"
 # After the plugin, which builds the tool without the static runtime in the same folder.
 swift build -c release --static-swift-stdlib --product darkroom --scratch-path "$scratch"
 bin="$scratch/release"
-if ldd "$bin/darkroom" | grep -q libswiftCore; then echo "build-deb: the binary links the Swift runtime dynamically" >&2; exit 1; fi
+if ldd "$bin/darkroom" | grep libswiftCore >/dev/null; then echo "build-deb: the binary links the Swift runtime dynamically" >&2; exit 1; fi
 
 rm -rf "$stage"
 install -d "$stage/DEBIAN" "$stage/usr/lib/darkroom" "$stage/usr/bin" "$stage/usr/share/darkroom/models" \

@@ -17,14 +17,6 @@ nspawn_pid=""
 leader=""
 fail() { echo "test-service: FAILED at step '$current': $*" >&2; exit 1; }
 step() { current="$1"; echo "test-service: $1"; }
-trap 'status=$?; if [ $status -ne 0 ]; then echo "test-service: FAILED at step '"'"'$current'"'"' (command: $BASH_COMMAND, status $status)" >&2; fi; cleanup' EXIT
-
-[ "$(id -u)" -eq 0 ] || fail "needs root (systemd-nspawn boots a container)"
-for tool in debootstrap systemd-nspawn nsenter; do command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install debootstrap systemd-container)"; done
-deb=$(ls -t dist/darkroom_*.deb 2>/dev/null | head -1 || true)
-[ -n "$deb" ] || fail "no dist/darkroom_*.deb: run bash scripts/build-deb.sh first"
-
-work=$(mktemp -d /var/tmp/darkroom-service-test.XXXXXX)
 cleanup() {
     if [ -n "$leader" ] && kill -0 "$leader" 2>/dev/null; then
         nsenter -t "$leader" -a systemctl poweroff >/dev/null 2>&1 || true
@@ -33,6 +25,14 @@ cleanup() {
     if [ -n "$nspawn_pid" ] && kill -0 "$nspawn_pid" 2>/dev/null; then kill -9 "$nspawn_pid" 2>/dev/null || true; fi
     if [ -n "$work" ]; then rm -rf "$work"; fi
 }
+trap 'status=$?; if [ $status -ne 0 ]; then echo "test-service: FAILED at step '"'"'$current'"'"' (command: $BASH_COMMAND, status $status)" >&2; fi; cleanup' EXIT
+
+[ "$(id -u)" -eq 0 ] || fail "needs root (systemd-nspawn boots a container)"
+for tool in debootstrap systemd-nspawn nsenter; do command -v "$tool" >/dev/null || fail "$tool is not installed (apt-get install debootstrap systemd-container)"; done
+deb=$(ls -t dist/darkroom_*.deb 2>/dev/null | head -1 || true)
+[ -n "$deb" ] || fail "no dist/darkroom_*.deb: run bash scripts/build-deb.sh first"
+
+work=$(mktemp -d /var/tmp/darkroom-service-test.XXXXXX)
 
 step "a bare Debian bookworm root (debootstrap --variant=minbase, cached in $cache)"
 if [ ! -x "$cache/bookworm/lib/systemd/systemd" ]; then

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <png.h>
 #include <jpeglib.h>
+#include <jerror.h>
 
 void darkroom_image_free(darkroom_image *image) {
     free(image->pixels8);
@@ -113,10 +114,11 @@ static void jpeg_fail(j_common_ptr cinfo) {
     longjmp(((jpeg_failure *)cinfo->err)->jump, 1);
 }
 
-// Warnings (level -1) are errors here: libjpeg pads a truncated file with gray and only warns, where Pillow refuses
-// it ("image file is truncated"); a half-copied photo must not become a job.
+// Running out of data is an error here: libjpeg pads a truncated file with gray and only warns, where Pillow refuses
+// it ("image file is truncated"); a half-copied photo must not become a job. Other warnings (extraneous bytes before
+// a marker, as many cameras write) are ignored, as Pillow ignores them.
 static void jpeg_warn(j_common_ptr cinfo, int level) {
-    if (level < 0) jpeg_fail(cinfo);
+    if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_fail(cinfo);
 }
 
 int darkroom_jpeg_decode(const uint8_t *data, size_t size, long max_pixels, darkroom_image *out, char *message, size_t message_size) {

@@ -51,7 +51,9 @@ extension Daemon {
         }
         clean(gallery)
         for n in jobs.names() where Int64(n) != nil && jobs.kind(of: n) == .directory {
-            if let f = try? jobs.subfolder(n, create: false) { clean(f) }
+            guard let f = try? jobs.subfolder(n, create: false) else { continue }
+            clean(f)
+            if f.kind(of: FolderLayout.inputs) == .directory, let inputs = try? f.subfolder(FolderLayout.inputs, create: false) { clean(inputs) }
         }
         for n in FolderLayout.reservedInboxNames where inbox.kind(of: n) == .directory {
             if let f = try? inbox.subfolder(n, create: false) { clean(f) }

@@ -94,8 +94,8 @@ public final class Daemon: @unchecked Sendable {
             indexDirty = true
         }
         // Repairs after a kill -9, before anything else touches the inbox or the queue.
-        let rolledBack = try Daemon.rollBackInterruptedIntakes(inbox: intake.inbox, jobs: intake.jobs, store: store)
         let stale = Daemon.removeStaleTemporaries(gallery: try FolderHandle(path: config.gallery), jobs: intake.jobs, inbox: intake.inbox)
+        let rolledBack = try Daemon.rollBackInterruptedIntakes(inbox: intake.inbox, jobs: intake.jobs, store: store)
         let (requeued, failed) = try store.recoverInterrupted(maxAttempts: config.maxAttempts)
         let pages = try Daemon.writeMissingPages(gallery: gallery, store: store, alsoFor: Set(requeued + failed))
         if rolledBack + stale + pages + requeued.count + failed.count > 0 {
@@ -168,7 +168,6 @@ public final class Daemon: @unchecked Sendable {
     public func run(pollEvery: Double = 0.5) throws {
         let watcher = try InboxWatcher(folder: config.inbox)
         try gallery.writeIndex()
-        intake.scan()
         let workerDone = DispatchSemaphore(value: 0)
         let workerThread = Thread { [self] in
             while daemonStopRequested == 0 {
@@ -185,11 +184,14 @@ public final class Daemon: @unchecked Sendable {
             workerDone.signal()
         }
         workerThread.start()
+        // READY before the first scan: taking a drop may load a large model for minutes, which must count against
+        // the watchdog (fed meanwhile), not against the start timeout.
         notifier.send("READY=1")
         notifier.send("STATUS=" + idleStatus())
         DaemonLog.info("watching \(config.inbox); database \(config.database); gallery \(config.gallery)")
         let heartbeat = Heartbeat()
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
+        if !heartbeat.whileBusy({ intake.scan() }).isEmpty { wake.signal() }
         var lastScan = Date(), lastCheck = Date()
         var fatal: String?
         while daemonStopRequested == 0 {

@@ -21,8 +21,9 @@ public enum FileMover {
         var e: Int32 = 0
         for attempt in 1...100 {
             if rename(name, in: source, to: final, in: target) {
-                if let expect, let now = target.entry(final), now.device != expect.device || now.inode != expect.inode || now.kind != .regular {
-                    _ = rename(final, in: target, to: name, in: source)
+                if let expect, let now = target.entry(final), !now.isSameFile(as: expect) {
+                    // Give it back; under another name if its own was taken meanwhile, never lost.
+                    if !rename(final, in: target, to: name, in: source) { _ = try? move(final, from: target, to: source) }
                     throw JobError(field: nil, "'\(JobError.quote(name))' changed while it was being taken; left in place")
                 }
                 return final
@@ -53,7 +54,7 @@ public enum FileMover {
     static func copyAcrossFileSystems(_ name: String, from source: FolderHandle, to target: FolderHandle, as final: String,
                                       expect: FolderHandle.Entry?) throws {
         let (data, entry) = try source.read(name, limit: Int.max)
-        if let expect, entry.device != expect.device || entry.inode != expect.inode {
+        if let expect, !entry.isSameFile(as: expect) {
             throw JobError(field: nil, "'\(JobError.quote(name))' changed while it was being taken; left in place")
         }
         let temporary = ".\(shortened(final, toBytes: 100)).\(getpid()).tmp"

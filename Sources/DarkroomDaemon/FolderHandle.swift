@@ -52,14 +52,20 @@ public final class FolderHandle {
         return fstat(fd, &s) == 0 ? s.st_mode & 0o777 : 0o755
     }
 
-    /// A new sub-folder `name` for Darkroom's own use: created, or an existing one only if it is empty (a job folder
-    /// that already holds files belongs to something else and is never written into).
+    /// A new sub-folder `name` for Darkroom's own use: created, or an existing one if it is empty. One that already
+    /// holds files belongs to no job (what a failed intake could not give back): it is renamed aside to
+    /// `.orphan-NAME-TIME`, kept and logged, never written into.
     public func newSubfolder(_ name: String) throws -> FolderHandle {
         let folder = try subfolder(name)
-        guard folder.names().isEmpty else {
-            throw JobFolderError("\(child(name)) already holds files no job owns: move them away (Darkroom never writes into them)")
+        // A kill between creating the folder and writing its manifest leaves an empty inputs/: that holds nothing.
+        unlinkat(folder.fd, FolderLayout.inputs, AT_REMOVEDIR)
+        guard !folder.names().isEmpty else { return folder }
+        let aside = ".orphan-\(name)-\(Int(Date().timeIntervalSince1970))"
+        guard renameat(fd, name, fd, aside) == 0 else {
+            throw JobFolderError("\(child(name)) holds files no job owns and cannot be moved aside: \(FolderHandle.reason(errno))")
         }
-        return folder
+        DaemonLog.warning("\(child(name)) held files no job owns; kept as \(child(aside))")
+        return try subfolder(name)
     }
 
     /// The entry `name` as it is (a link is reported as a link, not followed).
@@ -151,6 +157,12 @@ public final class FolderHandle {
         public var modified: Date
         public var device: UInt64
         public var inode: UInt64
+
+        /// The same regular file, unchanged: device, inode, size and modification time.
+        public func isSameFile(as other: Entry) -> Bool {
+            kind == .regular && other.kind == .regular && device == other.device && inode == other.inode
+                && size == other.size && modified == other.modified
+        }
 
         init(_ s: stat) {
             switch s.st_mode & S_IFMT {

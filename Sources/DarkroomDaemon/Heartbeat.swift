@@ -6,15 +6,20 @@ import Foundation
 final class Heartbeat: @unchecked Sendable {
     // @unchecked Sendable: every field is read and written while `lock` is held.
     private let lock = NSLock()
-    private var lastTick = Date()
-    private var busy = false
+    /// Monotonic seconds (a wall-clock step must not make a hung loop look alive).
+    private var lastTick = Heartbeat.now()
+    private var busySince: Double?
     private var running = false
+    /// A busy call longer than this (a load stuck on a hung mount) no longer counts as alive.
+    static let busyLimit: Double = 15 * 60
 
-    func tick() { lock.lock(); lastTick = Date(); lock.unlock() }
+    static func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+
+    func tick() { lock.lock(); lastTick = Heartbeat.now(); lock.unlock() }
 
     func whileBusy<T>(_ body: () throws -> T) rethrows -> T {
-        lock.lock(); busy = true; lock.unlock()
-        defer { lock.lock(); busy = false; lastTick = Date(); lock.unlock() }
+        lock.lock(); busySince = Heartbeat.now(); lock.unlock()
+        defer { lock.lock(); busySince = nil; lastTick = Heartbeat.now(); lock.unlock() }
         return try body()
     }
 
@@ -24,7 +29,9 @@ final class Heartbeat: @unchecked Sendable {
         let thread = Thread { [self] in
             while true {
                 lock.lock()
-                let (go, alive) = (running, busy || Date().timeIntervalSince(lastTick) < interval / 2)
+                let now = Heartbeat.now()
+                let busy = busySince.map { now - $0 < Heartbeat.busyLimit } ?? false
+                let (go, alive) = (running, busy || now - lastTick < interval / 2)
                 lock.unlock()
                 guard go else { return }
                 if alive { notifier.send("WATCHDOG=1") }

@@ -25,6 +25,9 @@ public final class Intake {
     var observed: [String: (size: Int, mtime: Date)] = [:]
     /// Drops that could not be moved out of the inbox, as they were then: not tried again until they change.
     var stuck: [String: FolderHandle.Entry] = [:]
+    /// Drops whose queueing failed for a reason of Darkroom's own: not tried again before this time.
+    var retryAfter: [String: Date] = [:]
+    static let retryDelay: Double = 30
 
     public init(config: DarkroomConfig, store: JobStore, runner: JobRunner, settleSeconds: Double = 0.3) throws {
         self.config = config
@@ -51,6 +54,7 @@ public final class Intake {
                 if was == entry { continue }
                 stuck[name] = nil
             }
+            if let later = retryAfter[name], now < later { continue }
             if firstSeen[name] == nil { firstSeen[name] = now }
             guard settled(name, entry, now: now) else { continue }
             if let id = take(name, entry, now: now) { queued.append(id) }
@@ -60,6 +64,7 @@ public final class Intake {
         func gone(_ key: String) -> Bool { !present.contains(String(key.split(separator: "/", maxSplits: 1).first ?? "")) }
         firstSeen = firstSeen.filter { !gone($0.key) }
         stuck = stuck.filter { !gone($0.key) }
+        retryAfter = retryAfter.filter { !gone($0.key) }
         observed = observed.filter { !gone($0.key) }
         confirmed = confirmed.filter { !gone($0) }
         return queued
@@ -131,7 +136,16 @@ public final class Intake {
                 setAside(name, inputs: inputs, duplicateOf: original)
                 return nil
             }
-            return try accept(name, sidecarEntry, inputs: inputs, prepared: prepared, hash: hasher.hex)
+            do {
+                return try accept(name, sidecarEntry, inputs: inputs, prepared: prepared, hash: hasher.hex)
+            } catch let error as JobError {
+                throw error  // the drop's own fault (a file changed while being taken)
+            } catch {
+                // Not the drop's fault (the database busy, the gallery's disk full): everything went back, try later.
+                DaemonLog.error("could not queue '\(JobError.quote(name))', will try again in \(Int(Intake.retryDelay)) s: \(error)")
+                retryAfter[name] = now.addingTimeInterval(Intake.retryDelay)
+                return nil
+            }
         } catch {
             reject(name, sidecar: sidecar, reason: error)
             return nil

@@ -21,13 +21,14 @@ struct ConfigOption: ParsableArguments {
     }
 }
 
-/// Running as the owner of the job database.
+/// Running as the owner of the job database (or of its folder, before it exists), with that user's groups.
 enum DatabaseOwner {
     static func adopt(_ database: String) throws {
         guard geteuid() == 0 else { return }
         var s = stat()
-        guard stat(database, &s) == 0, s.st_uid != 0 else { return }
-        guard setgroups(0, nil) == 0, setgid(s.st_gid) == 0, setuid(s.st_uid) == 0 else {
+        guard stat(database, &s) == 0 || stat((database as NSString).deletingLastPathComponent, &s) == 0, s.st_uid != 0,
+              let user = getpwuid(s.st_uid) else { return }
+        guard initgroups(user.pointee.pw_name, user.pointee.pw_gid) == 0, setgid(user.pointee.pw_gid) == 0, setuid(s.st_uid) == 0 else {
             throw ValidationError("database: \(database) belongs to uid \(s.st_uid) and this process could not become it: \(String(cString: strerror(errno)))")
         }
     }

@@ -62,6 +62,10 @@ final class PillowParityTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("JPEG"), "\($0)")
         }
         XCTAssertThrowsError(try ImageDecoder.check(jpeg.prefix(jpeg.count - 10), name: "short.jpg"))
+        // Extraneous bytes before the end marker, as some cameras write: a warning only, for libjpeg and Pillow alike.
+        var padded = jpeg.prefix(jpeg.count - 2)
+        padded.append(contentsOf: [0, 0, 0, 0, 0xFF, 0xD9])
+        assertClose(try ImageDecoder.decode(padded, channels: 3, name: "padded.jpg"), try reference("photo").rgb, tolerance: 1.01 / 255)
         XCTAssertThrowsError(try ImageDecoder.decode(Data("GIF89a....".utf8), channels: 1, name: "x.gif")) { XCTAssertTrue("\($0)".contains("not a PNG or JPEG"), "\($0)") }
         let png = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/rgb8.png")))
         var broken = png
