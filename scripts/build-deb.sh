@@ -10,14 +10,18 @@ name="darkroom_${version}_${arch}"
 scratch=.build-deb
 stage="dist/stage/$name"
 
-echo "build-deb: the manual page (swift-argument-parser's generate-manual plugin)"
-swift package --scratch-path "$scratch" generate-manual >/dev/null
-manual="$scratch/plugins/GenerateManual/outputs/darkroom/darkroom.1"
 echo "build-deb: release build with the static Swift runtime ($scratch)"
-# After the plugin, which builds the tool without the static runtime in the same folder.
 swift build -c release --static-swift-stdlib --product darkroom --scratch-path "$scratch"
 bin="$scratch/release"
-if ldd "$bin/darkroom" | grep libswiftCore >/dev/null; then echo "build-deb: the binary links the Swift runtime dynamically" >&2; exit 1; fi
+if ldd "$bin/darkroom" | grep libswiftCore >/dev/null; then
+    echo "build-deb: $bin/darkroom links the Swift runtime dynamically (remove $scratch and build again)" >&2
+    exit 1
+fi
+echo "build-deb: the manual page (swift-argument-parser's generate-manual, run on the binary itself)"
+swift build -c release --product generate-manual --scratch-path "$scratch" >/dev/null
+rm -rf "$scratch/manual" && mkdir -p "$scratch/manual"
+"$bin/generate-manual" "$bin/darkroom" --output-directory "$scratch/manual" >/dev/null
+manual="$scratch/manual/darkroom.1"
 
 rm -rf "$stage"
 install -d "$stage/DEBIAN" "$stage/usr/lib/darkroom" "$stage/usr/bin" "$stage/usr/share/darkroom/models" \
