@@ -58,7 +58,7 @@ let package = Package(
         .executableTarget(
             name: "darkroom",
             dependencies: [
-                "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon", "DarkroomGallery", "DarkroomBench",
+                "DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon", "DarkroomGallery", "DarkroomBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

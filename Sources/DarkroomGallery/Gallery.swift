@@ -117,19 +117,12 @@ public final class Gallery {
     /// What templates show of a running job's progress.
     static func progressContext(_ p: JobProgress) -> [String: Any] {
         var d: [String: Any] = ["stage": p.stage, "step": p.step, "steps": p.steps, "percent": Int((p.fraction * 100).rounded(.down)),
-                                "elapsed": Gallery.duration(p.elapsedSeconds)]
+                                "elapsed": durationText(p.elapsedSeconds)]
         if let label = p.label { d["label"] = label }
-        if let eta = p.etaSeconds { d["eta"] = Gallery.duration(eta) }
+        if let eta = p.etaSeconds { d["eta"] = durationText(eta) }
         return d
     }
 
-    /// "42 s", "3 min 05 s", "1 h 20 min".
-    static func duration(_ s: Double) -> String {
-        let t = Int(s.rounded())
-        if t < 60 { return "\(t) s" }
-        if t < 3600 { return String(format: "%d min %02d s", t / 60, t % 60) }
-        return String(format: "%d h %02d min", t / 3600, t % 3600 / 60)
-    }
 
     func relative(_ path: String) -> String { Gallery.relativePath(path, from: folder) }
 

@@ -10,6 +10,9 @@ import Foundation
 public enum ImageDecoder {
     public enum Format: String, Sendable { case png, jpeg }
 
+    /// Largest accepted width × height; checked from the header before any pixel is decoded.
+    public static let maxPixels = 40_000_000
+
     /// The format the bytes begin with, nil for anything else.
     public static func format(of data: Data) -> Format? {
         if data.starts(with: [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]) { return .png }
@@ -74,12 +77,12 @@ public enum ImageDecoder {
         let status = data.withUnsafeBytes { raw in
             let base = raw.bindMemory(to: UInt8.self).baseAddress
             return format == .png
-                ? darkroom_png_decode(base, raw.count, PNGReader.maxPixels, &image, &message, message.count)
-                : darkroom_jpeg_decode(base, raw.count, PNGReader.maxPixels, &image, &message, message.count)
+                ? darkroom_png_decode(base, raw.count, ImageDecoder.maxPixels, &image, &message, message.count)
+                : darkroom_jpeg_decode(base, raw.count, ImageDecoder.maxPixels, &image, &message, message.count)
         }
         guard status == 0 else {
             if status == DARKROOM_TOO_LARGE {
-                throw ImageError.tooLarge(path: name, width: Int(image.width), height: Int(image.height), limit: PNGReader.maxPixels)
+                throw ImageError.tooLarge(path: name, width: Int(image.width), height: Int(image.height), limit: ImageDecoder.maxPixels)
             }
             let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw ImageError.unreadable(path: name, reason: "\(format == .png ? "PNG" : "JPEG"): \(reason)")

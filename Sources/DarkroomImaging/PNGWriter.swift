@@ -30,11 +30,11 @@ public enum PNGWriter {
         var size: Int = 0
         // A nil buffer asks libpng for the encoded size.
         guard png_image_write_to_memory(&png, nil, &size, 0, bytes, 0, nil) != 0 else {
-            throw ImageError.unwritable(path: "<png>", reason: PNGReader.message(&png))
+            throw ImageError.unwritable(path: "<png>", reason: PNGWriter.message(&png))
         }
         var encoded = [UInt8](repeating: 0, count: size)
         guard encoded.withUnsafeMutableBytes({ png_image_write_to_memory(&png, $0.baseAddress, &size, 0, bytes, 0, nil) }) != 0 else {
-            throw ImageError.unwritable(path: "<png>", reason: PNGReader.message(&png))
+            throw ImageError.unwritable(path: "<png>", reason: PNGWriter.message(&png))
         }
         var data = Data(encoded.prefix(size))
         if !text.isEmpty { data = insertTextChunks(into: data, text) }
@@ -89,5 +89,12 @@ public enum PNGWriter {
             offset += 12 + length
         }
         return result
+    }
+
+    /// libpng's message for a failed simplified-API call.
+    static func message(_ image: inout png_image) -> String {
+        withUnsafeBytes(of: &image.message) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
     }
 }

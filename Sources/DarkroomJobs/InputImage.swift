@@ -1,6 +1,5 @@
 import Foundation
 import DarkroomImaging
-import DarkroomTensor
 
 /// The images a job takes as input (PNG or JPEG), checked at intake from their bytes, so that a job that is queued
 /// can load them.
@@ -9,10 +8,5 @@ public enum InputImage {
     public static func check(_ data: Data, name: String) throws -> (width: Int, height: Int) {
         let size = try ImageDecoder.check(data, name: name)
         return (size.width, size.height)
-    }
-
-    /// The image at `path` as the model's input: [1, channels, H, W] in [0, 1], read as Pillow reads it.
-    public static func read(path: String, channels: Int) throws -> Tensor {
-        try ImageDecoder.read(path: path, channels: channels)
     }
 }

@@ -159,8 +159,8 @@ public struct JobRunner {
         }
         monitor?.report(JobProgress(stage: "loading", step: 0, steps: 0, elapsedSeconds: 0))
         let denoiser = try self.denoiser(job.model)
-        let image = try job.image.map { ImageResize.fit(try InputImage.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
-        let mask = try job.mask.map { ImageResize.fit(try InputImage.read(path: $0, channels: 1), size: denoiser.imageSize) }
+        let image = try job.image.map { ImageResize.fit(try ImageDecoder.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
+        let mask = try job.mask.map { ImageResize.fit(try ImageDecoder.read(path: $0, channels: 1), size: denoiser.imageSize) }
         lap("load")
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
         let writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)

@@ -77,13 +77,9 @@ struct StatusCommand: ParsableCommand {
     static func bar(_ p: JobProgress) -> String {
         let width = 16
         let filled = Int((p.fraction * Double(width)).rounded(.down))
-        let eta = p.etaSeconds.map { " eta \(StatusCommand.seconds($0))" } ?? ""
+        let eta = p.etaSeconds.map { " eta \(durationText($0))" } ?? ""
         return "[" + String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled) + "] "
             + "\(Int((p.fraction * 100).rounded(.down)))% \(p.step)/\(p.steps) \(p.stage)" + eta
-    }
-
-    static func seconds(_ s: Double) -> String {
-        s >= 3600 ? String(format: "%dh%02dm", Int(s) / 3600, Int(s) % 3600 / 60) : s >= 60 ? String(format: "%dm%02ds", Int(s) / 60, Int(s) % 60) : String(format: "%.0fs", s)
     }
 
     /// Redraws (terminal) or prints a line every `interval` seconds until nothing is queued or running.
@@ -96,7 +92,7 @@ struct StatusCommand: ParsableCommand {
                 print("\u{1B}[H\u{1B}[2J" + (try StatusCommand.table(store, filter: filter, limit: limit)))
             } else {
                 let running = try store.jobs(state: .running).map { j in
-                    "#\(j.id!) \(j.name) " + (j.progressValue.map { p in "\(Int(p.fraction * 100))% \(p.step)/\(p.steps)" + (p.etaSeconds.map { " eta \(StatusCommand.seconds($0))" } ?? "") } ?? "starting")
+                    "#\(j.id!) \(j.name) " + (j.progressValue.map { p in "\(Int(p.fraction * 100))% \(p.step)/\(p.steps)" + (p.etaSeconds.map { " eta \(durationText($0))" } ?? "") } ?? "starting")
                 }
                 let stamp = ISO8601DateFormatter().string(from: Date())
                 print("\(stamp) " + (running.isEmpty ? "" : "running: " + running.joined(separator: "; ") + " · ") + (try StatusCommand.summary(store)))

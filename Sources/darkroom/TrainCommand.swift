@@ -1,6 +1,7 @@
 import ArgumentParser
 import DarkroomTensor
 import DarkroomTraining
+import DarkroomSupport
 import Foundation
 
 /// `darkroom train`: trains the small UNet from scratch on a folder of IDX files.
@@ -110,7 +111,7 @@ final class ProgressBar {
         let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
         let line = String(format: "epoch %d/%d %@ %d/%d  loss %.4f (mean %.4f)  %.0f img/s  ETA %@",
                           p.epoch + 1, p.epochs, bar, p.step, p.stepsPerEpoch, p.loss, p.meanLoss, p.imagesPerSecond,
-                          Self.duration(p.secondsLeft))
+                          durationText(p.secondsLeft))
         if isTerminal {
             print("\r" + line, terminator: "")
             open = true
@@ -123,11 +124,5 @@ final class ProgressBar {
     func finishLine() {
         if open { print("") }
         open = false
-    }
-
-    static func duration(_ s: Double) -> String {
-        guard s.isFinite else { return "?" }
-        let t = Int(s)
-        return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
     }
 }

@@ -108,7 +108,7 @@ final class GalleryTests: XCTestCase {
         XCTAssertFalse(text.contains("/srv/"), "no server paths")
         XCTAssertTrue(text.contains("cannot move inbox/x.png"), "folders named by label")
         // The running card shows its progress; the rejected one its reason and no seed.
-        XCTAssertTrue(pages[0].contains("step 30/120") && pages[0].contains("36 s left"))
+        XCTAssertTrue(pages[0].contains("step 30/120") && pages[0].contains("36s left"))
         let card = try XCTUnwrap(pages[0].components(separatedBy: "class=\"card\"").first { $0.contains("jobs/249/") })
         XCTAssertTrue(card.contains("rejected: image:") && !card.contains("seed"), card)
         // Removing jobs removes the pages past the last.
@@ -129,7 +129,7 @@ final class GalleryTests: XCTestCase {
         XCTAssertFalse(failed.contains("/srv/"), "no server paths on pages")
         let running = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/250/index.html"), encoding: .utf8)
         XCTAssertTrue(running.contains("http-equiv=\"refresh\""))
-        XCTAssertTrue(running.contains("step 30 of 120 (25%)") && running.contains("about 36 s left") && running.contains("preview.png"))
+        XCTAssertTrue(running.contains("step 30 of 120 (25%)") && running.contains("about 36s left") && running.contains("preview.png"))
         let rejected = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/249/index.html"), encoding: .utf8)
         XCTAssertTrue(rejected.contains("Rejected at intake: image:"))
         for absent in ["seed", "<pre>", "/srv/", "http-equiv"] { XCTAssertFalse(rejected.contains(absent), absent) }

@@ -17,7 +17,7 @@ final class PNGTests: XCTestCase {
 
     func testGrayOfEveryDepthReadsExactly() throws {
         for depth in [1, 2, 4, 8, 16] {
-            let img = try PNGReader.read(path: Fixtures.path("png/gray\(depth).png"), channels: 1)
+            let img = try ImageDecoder.read(path: Fixtures.path("png/gray\(depth).png"), channels: 1)
             XCTAssertEqual(img.shape, [1, 1, h, w])
             for y in 0..<h {
                 for x in 0..<w {
@@ -31,7 +31,7 @@ final class PNGTests: XCTestCase {
 
     func testColourTypesWithAndWithoutAlphaAndInterlacing() throws {
         for name in ["rgb8", "rgb16", "rgba8", "rgba16", "palette8", "rgb8_interlaced"] {
-            let img = try PNGReader.read(path: Fixtures.path("png/\(name).png"), channels: 3)
+            let img = try ImageDecoder.read(path: Fixtures.path("png/\(name).png"), channels: 3)
             XCTAssertEqual(img.shape, [1, 3, h, w], name)
             for y in 0..<h {
                 for x in 0..<w {
@@ -45,7 +45,7 @@ final class PNGTests: XCTestCase {
             }
         }
         for name in ["gray_alpha8", "gray_alpha16", "gray8_interlaced"] {
-            let img = try PNGReader.read(path: Fixtures.path("png/\(name).png"), channels: 1)
+            let img = try ImageDecoder.read(path: Fixtures.path("png/\(name).png"), channels: 1)
             for y in 0..<h {
                 for x in 0..<w {
                     let e = rgb(x, y).0
@@ -57,7 +57,7 @@ final class PNGTests: XCTestCase {
 
     func testLowBitDepthPalettesReadExactly() throws {
         for depth in [1, 2, 4] {
-            let img = try PNGReader.read(path: Fixtures.path("png/palette\(depth).png"), channels: 3)
+            let img = try ImageDecoder.read(path: Fixtures.path("png/palette\(depth).png"), channels: 3)
             for y in 0..<h {
                 for x in 0..<w {
                     let k = (x + 2 * y) % (1 << depth)
@@ -70,7 +70,7 @@ final class PNGTests: XCTestCase {
     }
 
     func testColourToGrayIsALuminanceBetweenTheChannels() throws {
-        let img = try PNGReader.read(path: Fixtures.path("png/rgb8.png"), channels: 1)
+        let img = try ImageDecoder.read(path: Fixtures.path("png/rgb8.png"), channels: 1)
         for y in 0..<h {
             for x in 0..<w {
                 let (r, g, b) = rgb(x, y)
@@ -84,21 +84,21 @@ final class PNGTests: XCTestCase {
     func testCorruptTruncatedAndHugeFilesAreErrorsNamingTheFile() throws {
         for name in ["truncated", "huge"] {
             let path = Fixtures.path("png/\(name).png")
-            XCTAssertThrowsError(try PNGReader.read(path: path, channels: 1)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
+            XCTAssertThrowsError(try ImageDecoder.read(path: path, channels: 1)) { XCTAssertTrue("\($0)".contains(path), "\($0)") }
         }
-        XCTAssertThrowsError(try PNGReader.read(path: Fixtures.path("png/huge.png"), channels: 1)) {
+        XCTAssertThrowsError(try ImageDecoder.read(path: Fixtures.path("png/huge.png"), channels: 1)) {
             XCTAssertTrue("\($0)".contains("refused before decoding"))
         }
         let dir = try temporaryFolder(self)
         let notPNG = dir.appendingPathComponent("x.png").path
         try Data("hello".utf8).write(to: URL(fileURLWithPath: notPNG))
-        XCTAssertThrowsError(try PNGReader.read(path: notPNG, channels: 3))
+        XCTAssertThrowsError(try ImageDecoder.read(path: notPNG, channels: 3))
     }
 
     func testIntakeCheckDecodesEverythingAndRefusesHugeHeadersUnread() throws {
         let good = try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/rgb8_interlaced.png")))
         let size = try ImageDecoder.check(good, name: "good")
-        let tensor = try PNGReader.read(path: Fixtures.path("png/rgb8_interlaced.png"), channels: 1)
+        let tensor = try ImageDecoder.read(path: Fixtures.path("png/rgb8_interlaced.png"), channels: 1)
         XCTAssertEqual([size.height, size.width], Array(tensor.shape[2...]))
         XCTAssertThrowsError(try ImageDecoder.check(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("png/huge.png"))), name: "h")) {
             XCTAssertTrue("\($0)".contains("refused before decoding"), "\($0)")
@@ -115,7 +115,7 @@ final class PNGTests: XCTestCase {
             let img = rng.uniform([1, channels, 9, 13])
             let path = dir.appendingPathComponent("rt\(channels).png").path
             try PNGWriter.write(img, to: path, text: [("parameters", "a sneaker\nSteps: 300, Seed: 7"), ("darkroom", #"{"mode":"generate"}"#)])
-            let back = try PNGReader.read(path: path, channels: channels)
+            let back = try ImageDecoder.read(path: path, channels: channels)
             XCTAssertLessThanOrEqual(maxAbsDifference(back, img), 0.5 / 255 + 1e-6)
             let text = PNGWriter.textChunks(of: try Data(contentsOf: URL(fileURLWithPath: path)))
             XCTAssertEqual(text["parameters"], "a sneaker\nSteps: 300, Seed: 7")

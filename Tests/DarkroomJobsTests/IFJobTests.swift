@@ -57,7 +57,7 @@ final class IFJobTests: XCTestCase {
             XCTAssertEqual(result.model, "tiny-if")
             let resultFiles = result.outputs.map(\.path).filter { ($0 as NSString).lastPathComponent.hasPrefix("result") }
             XCTAssertEqual(resultFiles.count, expectedResults, name)
-            let images = try resultFiles.map { try PNGReader.read(path: $0, channels: 3) }
+            let images = try resultFiles.map { try ImageDecoder.read(path: $0, channels: 3) }
             for image in images { XCTAssertEqual(image.shape, [1, 3, 16, 16], name) }
             if images.count == 2 {
                 XCTAssertGreaterThan(maxAbsDifference(images[0], images[1]), 0.1, "\(name): two results differ")

@@ -40,7 +40,7 @@ final class JobRunnerTests: XCTestCase {
         XCTAssertTrue(text["parameters"]!.contains("Mode: sdedit"))
         let stored = try JSONDecoder().decode(EditRequest.self, from: Data(text["darkroom"]!.utf8))
         XCTAssertEqual(stored, result.request, "a result can be re-run from its PNG alone")
-        XCTAssertEqual(try PNGReader.read(path: out + "/input.png", channels: 1).shape, [1, 1, 28, 28])
+        XCTAssertEqual(try ImageDecoder.read(path: out + "/input.png", channels: 1).shape, [1, 1, 28, 28])
     }
 
     func testStrengthIsResolvedToALevelAtIntakeAndRunsTheSameAsThatLevel() throws {
@@ -58,7 +58,7 @@ final class JobRunnerTests: XCTestCase {
         let a = try runner.execute(prepared, outFolder: dir.appendingPathComponent("a").path)
         let b = try runner.run(sidecarPath: inbox.appendingPathComponent("p.json").path, outFolder: dir.appendingPathComponent("b").path)
         XCTAssertTrue(FileManager.default.fileExists(atPath: dir.appendingPathComponent("a/result.png").path))
-        XCTAssertEqual(try PNGReader.read(path: a.outputs[0].path, channels: 1).scalars, try PNGReader.read(path: b.outputs[0].path, channels: 1).scalars)
+        XCTAssertEqual(try ImageDecoder.read(path: a.outputs[0].path, channels: 1).scalars, try ImageDecoder.read(path: b.outputs[0].path, channels: 1).scalars)
     }
 
     func testSameSidecarTwiceGivesTheSameBytes() throws {
