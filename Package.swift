@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev).
@@ -43,8 +44,9 @@ let package = Package(
         .target(name: "DarkroomImaging", dependencies: ["DarkroomSupport", "DarkroomTensor", "CImageDecode", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
         // The job contract (sidecar, config.json) and running one job from files to files.
         .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
-        // The job queue and history in SQLite (GRDB): migrations, atomic claims, recovery, cancel and pause.
-        .target(name: "DarkroomStore", dependencies: ["DarkroomJobs", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift")]),
+        // The job queue and history behind one protocol, in SQLite (GRDB) or PostgreSQL (postgres-nio): migrations, leased claims, fencing, cancel and pause.
+        .target(name: "DarkroomStore", dependencies: ["DarkroomJobs", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]),
         // The static HTML gallery rendered from the database with Mustache templates.
         .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates")]),

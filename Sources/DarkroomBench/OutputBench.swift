@@ -13,7 +13,7 @@ public enum OutputBench {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
-        let store = try JobStore(path: dir.appendingPathComponent("db.sqlite").path)
+        let store = try SQLiteJobStore(path: dir.appendingPathComponent("db.sqlite").path)
         let modes = ["generate", "sdedit", "inpaint", "anagram", "hybrid", "noise", "denoise"]
         try store.writer.write { db in
             for k in 0..<count {

@@ -10,7 +10,7 @@ import Glibc
 extension Daemon {
     /// Rolls back intakes a crash interrupted: a job folder with a manifest but no committed row gives its files back
     /// to the inbox (to the folder they came from, sidecar last), and is removed. Returns how many were rolled back.
-    static func rollBackInterruptedIntakes(inbox: FolderHandle, jobs: FolderHandle, store: JobStore) throws -> Int {
+    static func rollBackInterruptedIntakes(inbox: FolderHandle, jobs: FolderHandle, store: any JobStore) throws -> Int {
         var rolledBack = 0
         for name in jobs.names() where Int64(name) != nil && jobs.kind(of: name) == .directory {
             let folder = try jobs.subfolder(name, create: false)

@@ -12,17 +12,20 @@ nonisolated(unsafe) public var daemonStopRequested: sig_atomic_t = 0
 /// Set from signal handlers: the last signal that is logged and otherwise ignored (SIGHUP, SIGUSR1, SIGUSR2).
 nonisolated(unsafe) public var daemonIgnoredSignal: sig_atomic_t = 0
 
-/// `darkroom watch`: watcher and intake on one thread, the worker on another, systemd told what happens.
+/// `darkroom watch`: watcher and intake on one thread, the worker (unless `--no-worker`) on another, the gallery
+/// export on a third, systemd told what happens.
 ///
-/// `@unchecked Sendable`: the worker thread gets `self`. What both threads touch is the index state (`indexDirty`,
+/// `@unchecked Sendable`: the worker and export threads get `self`. What they share is the index state (`indexDirty`,
 /// `lastIndexWrite`, `workerIdle`) and the gallery, only while `galleryLock` is held; the intake is used only on the
 /// watcher thread, the worker only on its own; the store and the model library lock themselves.
 public final class Daemon: @unchecked Sendable {
     public let config: DarkroomConfig
-    public let store: JobStore
-    let lock: DatabaseLock
+    public let store: any JobStore
+    /// One daemon per database: a file lock beside an SQLite database, an advisory lock on PostgreSQL.
+    let lock: AnyObject
     let intake: Intake
-    let worker: Worker
+    /// The daemon's own worker (nil with `--no-worker`: workers run elsewhere).
+    let worker: Worker?
     let notifier = SystemdNotifier()
     /// The HTML gallery, re-rendered after every job and rejection.
     public let gallery: Gallery
@@ -31,8 +34,8 @@ public final class Daemon: @unchecked Sendable {
     private var indexDirty = false
     private var lastIndexWrite = Date.distantPast
     private var workerIdle = true
-    /// The database file as opened (device, inode): a database deleted or replaced under the daemon stops it.
-    private let databaseFile: (device: UInt64, inode: UInt64)
+    /// The SQLite database file as opened (device, inode): a database deleted or replaced under the daemon stops it.
+    private let databaseFile: (device: UInt64, inode: UInt64)?
 
     /// Writes the gallery index if jobs ended since the last write and a second has passed or the worker is idle.
     func refreshIndex(force: Bool = false, now: Date = Date()) {
@@ -42,9 +45,11 @@ public final class Daemon: @unchecked Sendable {
         indexDirty = false
         lastIndexWrite = now
     }
-    public init(config: DarkroomConfig, runner: JobRunner? = nil) throws {
+    public init(config: DarkroomConfig, runner: JobRunner? = nil, runsWorker: Bool = true) throws {
         self.config = config
-        lock = try DatabaseLock(database: config.database)
+        let store = try openJobStore(config.database)
+        lock = try lockDatabase(config.database, store: store)
+        (store as? PostgresJobStore)?.onConnectionChange = { DaemonLog.warning($0) }
         for (key, folder) in [("inbox", config.inbox), ("gallery", config.gallery)] {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
@@ -54,9 +59,13 @@ public final class Daemon: @unchecked Sendable {
                 throw JobError(field: key, "cannot create the folder \(folder): \(error.localizedDescription)")
             }
         }
-        store = try JobStore(path: config.database)
-        guard let file = Daemon.identity(of: config.database) else { throw JobFolderError("database: \(config.database) vanished while opening") }
-        databaseFile = file
+        self.store = store
+        if store.engine == .sqlite {
+            guard let file = Daemon.identity(of: config.database) else { throw JobFolderError("database: \(config.database) vanished while opening") }
+            databaseFile = file
+        } else {
+            databaseFile = nil
+        }
         gallery = try Gallery(folder: config.gallery, templates: config.templates, store: store)
         try gallery.bindToDatabase(config.database)
         gallery.pathLabels = Gallery.pathLabels(inbox: config.inbox, gallery: config.gallery, models: config.models)
@@ -64,26 +73,25 @@ public final class Daemon: @unchecked Sendable {
         intake = try Intake(config: config, store: store, runner: runner)
         // rejected/ and duplicates/ get the inbox's own permissions: whoever may drop files may clean them up.
         for name in FolderLayout.reservedInboxNames.sorted() { _ = try intake.inbox.subfolder(name, mode: intake.inbox.accessPermissions) }
-        worker = Worker(store: store, runner: runner)
-        worker.stopRequested = { daemonStopRequested != 0 }
-        // Job pages are written at once; the index (which lists every job) at most once a second while work
+        worker = runsWorker ? try Worker(store: store, runner: runner, id: WorkerIdentity.daemon, config: config) : nil
+        worker?.stopRequested = { daemonStopRequested != 0 }
+        // Job files and pages are written at once; the index (which lists every job) at most once a second while work
         // flows, and as soon as the queue is idle, so a burst of jobs does not re-render it per job.
         let gallery = self.gallery
-        worker.onJobEnd = { [weak self] job in
+        worker?.onJobEnd = { [weak self] job in
             guard let self else { return }
             galleryLock.lock(); defer { galleryLock.unlock() }
-            do { try gallery.writeJobPage(job) } catch { DaemonLog.error("gallery: \(error)") }
+            do { try gallery.export(job.id!) } catch { DaemonLog.error("gallery: \(error)") }
             indexDirty = true
         }
         // A running job's page, its index page and systemd's status follow its progress (reports come at most once a second).
         let notifier = self.notifier
-        worker.onProgress = { [weak self] job, progress in
+        worker?.onProgress = { [weak self] job, progress in
             guard let self else { return }
             notifier.send("STATUS=" + Daemon.statusLine(job, progress))
             galleryLock.lock(); defer { galleryLock.unlock() }
-            guard let current = try? store.job(job.id!) else { return }
             do {
-                try gallery.writeJobPage(current)
+                try gallery.writeRunningPage(job.id!)
                 try gallery.writeIndexPages(listing: [job.id!])
             } catch { DaemonLog.error("gallery: \(error)") }
         }
@@ -96,8 +104,10 @@ public final class Daemon: @unchecked Sendable {
         // Repairs after a kill -9, before anything else touches the inbox or the queue.
         let stale = Daemon.removeStaleTemporaries(gallery: try FolderHandle(path: config.gallery), jobs: intake.jobs, inbox: intake.inbox)
         let rolledBack = try Daemon.rollBackInterruptedIntakes(inbox: intake.inbox, jobs: intake.jobs, store: store)
-        let (requeued, failed) = try store.recoverInterrupted(maxAttempts: config.maxAttempts)
-        let pages = try Daemon.writeMissingPages(gallery: gallery, store: store, alsoFor: Set(requeued + failed))
+        // The daemon's own worker has one name per database: what it held when it died was interrupted, whatever the lease.
+        let (requeued, failed) = try store.recoverJobs(of: WorkerIdentity.daemon, maxAttempts: config.maxAttempts, now: Date())
+        let exported = try gallery.exportEnded(limit: 10_000)
+        let pages = try Daemon.writeMissingPages(gallery: gallery, store: store, alsoFor: Set(requeued + failed).subtracting(Set(exported)))
         if rolledBack + stale + pages + requeued.count + failed.count > 0 {
             DaemonLog.warning("recovered after a stop: \(requeued.count) job(s) re-queued, \(failed.count) marked failed, \(rolledBack) interrupted intake(s) returned to the inbox, \(pages) page(s) written, \(stale) stale temporary file(s) removed")
         }
@@ -109,6 +119,29 @@ public final class Daemon: @unchecked Sendable {
         if p.steps > 0 { line += " step \(p.step)/\(p.steps)" }
         if let eta = p.etaSeconds { line += String(format: ", %.0f s left", eta) }
         return line
+    }
+
+    /// Writes the files and pages of jobs that ended since the last look (those of other hosts' workers above all).
+    func exportEnded() {
+        galleryLock.lock(); defer { galleryLock.unlock() }
+        do {
+            if !(try gallery.exportEnded()).isEmpty { indexDirty = true }
+        } catch { DaemonLog.error("gallery: \(error)") }
+    }
+
+    private var lastRemotePages = Date.distantPast
+
+    /// Pages of jobs running on other workers follow their progress (every 2 s; the daemon's own worker reports itself).
+    func refreshRemoteRunningPages(now: Date = Date()) {
+        guard now.timeIntervalSince(lastRemotePages) >= 2 else { return }
+        lastRemotePages = now
+        do {
+            let remote = try store.jobs(state: .running, limit: 100, offset: 0).filter { $0.worker != worker?.id }
+            guard !remote.isEmpty else { return }
+            galleryLock.lock(); defer { galleryLock.unlock() }
+            for job in remote { try gallery.writeRunningPage(job.id!) }
+            try gallery.writeIndexPages(listing: Set(remote.map { $0.id! }))
+        } catch { DaemonLog.error("gallery: \(error)") }
     }
 
     /// systemd's STATUS= while no job runs.
@@ -127,6 +160,7 @@ public final class Daemon: @unchecked Sendable {
 
     /// Why the daemon must stop because its database is gone, or nil while it is the file opened at start.
     func databaseProblem() -> String? {
+        guard let databaseFile else { return nil }
         guard let now = Daemon.identity(of: config.database) else {
             return "database: \(config.database) was deleted while Darkroom was running; stopping (restore it, or start again with a new database and a new gallery folder)"
         }
@@ -152,13 +186,14 @@ public final class Daemon: @unchecked Sendable {
         // Files already there count as settled once they are older than the settle time.
         Thread.sleep(forTimeInterval: intake.settleSeconds)
         intake.scan()
-        while true {
+        while let worker {
             if let problem = databaseProblem() { throw JobFolderError(problem) }
             guard try worker.runNext() else { break }
             refreshIndex()
             logIgnoredSignal()
             if daemonStopRequested != 0 { break }
         }
+        exportEnded()
         refreshIndex(force: true)
         notifier.send("STOPPING=1")
     }
@@ -169,21 +204,36 @@ public final class Daemon: @unchecked Sendable {
         let watcher = try InboxWatcher(folder: config.inbox)
         try gallery.writeIndex()
         let workerDone = DispatchSemaphore(value: 0)
-        let workerThread = Thread { [self] in
-            while daemonStopRequested == 0 {
-                do {
-                    let worked = try worker.runNext()
-                    galleryLock.lock(); workerIdle = !worked; galleryLock.unlock()
-                    if worked { notifier.send("STATUS=" + idleStatus()) }
-                    if !worked { _ = wake.wait(timeout: .now() + 1) }
-                } catch {
-                    DaemonLog.error("worker: \(error)")
-                    Thread.sleep(forTimeInterval: 1)
+        if let worker {
+            let workerThread = Thread { [self] in
+                while daemonStopRequested == 0 {
+                    do {
+                        let worked = try worker.runNext()
+                        galleryLock.lock(); workerIdle = !worked; galleryLock.unlock()
+                        if worked { notifier.send("STATUS=" + idleStatus()) }
+                        if !worked { _ = wake.wait(timeout: .now() + min(1, config.pollSeconds)) }
+                    } catch {
+                        DaemonLog.error("worker: \(error)")
+                        Thread.sleep(forTimeInterval: 1)
+                    }
                 }
+                workerDone.signal()
             }
+            workerThread.start()
+        } else {
             workerDone.signal()
         }
-        workerThread.start()
+        // Jobs other hosts' workers end reach the gallery here: woken by NOTIFY on PostgreSQL, polling as the backstop.
+        let exportDone = DispatchSemaphore(value: 0)
+        let exportThread = Thread { [self] in
+            while daemonStopRequested == 0 {
+                _ = store.waitForChange(.ended, timeout: min(0.5, config.pollSeconds))
+                exportEnded()
+                refreshRemoteRunningPages()
+            }
+            exportDone.signal()
+        }
+        exportThread.start()
         // READY before the first scan: taking a drop may load a large model for minutes, which must count against
         // the watchdog (fed meanwhile), not against the start timeout.
         notifier.send("READY=1")
@@ -229,6 +279,7 @@ public final class Daemon: @unchecked Sendable {
         DaemonLog.info("stopping: finishing or returning the running job")
         wake.signal()
         workerDone.wait()
+        exportDone.wait()
         if let fatal { throw JobFolderError(fatal) }
         refreshIndex(force: true)
     }

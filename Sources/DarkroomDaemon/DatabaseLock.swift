@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -38,4 +39,11 @@ public final class DatabaseLock {
     }
 
     deinit { close(fd) }
+}
+
+/// Takes the one-daemon-per-database lock of `store`: the file lock beside an SQLite database, the advisory lock on
+/// PostgreSQL. Hold the returned object for as long as the lock must last.
+public func lockDatabase(_ database: String, store: any JobStore) throws -> AnyObject {
+    if let postgres = store as? PostgresJobStore { return try postgres.lockIntake() }
+    return try DatabaseLock(database: database)
 }

@@ -12,7 +12,7 @@ import DarkroomStore
 /// overwritten.
 public final class Intake {
     let config: DarkroomConfig
-    let store: JobStore
+    let store: any JobStore
     let runner: JobRunner
     /// How long a file must stay unchanged when no close-after-write event vouched for it.
     let settleSeconds: Double
@@ -29,7 +29,7 @@ public final class Intake {
     var retryAfter: [String: Date] = [:]
     static let retryDelay: Double = 30
 
-    public init(config: DarkroomConfig, store: JobStore, runner: JobRunner, settleSeconds: Double = 0.3) throws {
+    public init(config: DarkroomConfig, store: any JobStore, runner: JobRunner, settleSeconds: Double = 0.3) throws {
         self.config = config
         self.store = store
         self.runner = runner
@@ -137,7 +137,7 @@ public final class Intake {
                 return nil
             }
             do {
-                return try accept(name, sidecarEntry, inputs: inputs, prepared: prepared, hash: hasher.hex)
+                return try accept(name, sidecarEntry, sidecar: data, inputs: inputs, prepared: prepared, hash: hasher.hex)
             } catch let error as JobError {
                 throw error  // the drop's own fault (a file changed while being taken)
             } catch {
@@ -181,7 +181,7 @@ public final class Intake {
 
     /// Queues the job and moves its files into `jobs/<id>/inputs/` in one transaction (a manifest lets the next
     /// start roll back a move a crash interrupted).
-    func accept(_ name: String, _ sidecarEntry: FolderHandle.Entry, inputs: [Input], prepared: JobRunner.Prepared, hash: String) throws -> Int64 {
+    func accept(_ name: String, _ sidecarEntry: FolderHandle.Entry, sidecar: Data, inputs: [Input], prepared: JobRunner.Prepared, hash: String) throws -> Int64 {
         let r = prepared.request
         let stem = String(name.dropLast(5))
         var record = Job(name: stem, request: r, model: prepared.model, inputHash: hash)
@@ -193,13 +193,16 @@ public final class Intake {
             while targets.contains(candidate) { candidate = FileMover.variant(n, k); k += 1 }
             targets.append(candidate)
         }
+        // The bytes travel in the database too, for workers on other hosts and for `gallery --rebuild`.
+        let stored = zip(inputs, targets).map { JobFile(role: $0.field, name: FolderLayout.inputs + "/" + $1, data: $0.data) }
+            + [JobFile(role: "sidecar", name: FolderLayout.inputs + "/" + targets.last!, data: sidecar)]
         let manifest = IntakeManifest(inputHash: hash, files: zip(inputs.map(\.relative) + [name], targets).map { .init(from: $0, to: $1) })
         var jobID: Int64?
         var jobFolder: FolderHandle?, inputsFolder: FolderHandle?
         var moved: [(folder: FolderHandle, name: String, target: String)] = []
         let row: Job
         do {
-            row = try store.insert(record) { row in
+            row = try store.insert(record, inputs: stored) { row in
                 var row = row
                 let id = row.id!
                 jobID = id

@@ -2,11 +2,26 @@ import Foundation
 import DarkroomJobs
 import DarkroomStore
 
-/// Claims queued jobs one at a time (none while paused) and runs them in their folders, recording their progress;
-/// a job asked to cancel stops at its next step and keeps what it has.
-public final class Worker {
-    let store: JobStore
+/// Claims queued jobs one at a time (none while paused) and runs them in a private scratch folder: inputs come from
+/// the database and results go back to it, so a worker needs no inbox, no gallery and no shared file system.
+///
+/// A claim is leased: a `LeaseKeeper` renews it while the job runs, and a job whose lease is lost (the worker was
+/// stopped past it and the job rescued) stops at its next step; whatever it would report is refused by the store.
+/// A job asked to cancel stops at its next step and keeps what it has. `@unchecked Sendable`: used on one thread at a
+/// time (the daemon hands it to its worker thread once).
+public final class Worker: @unchecked Sendable {
+    let store: any JobStore
     let runner: JobRunner
+    /// This worker's id in the database (`host/watch` for the daemon's own, `host/pid/…` for `darkroom worker`).
+    public let id: String
+    let lease: TimeInterval
+    let renewEvery: TimeInterval
+    let maxAttempts: Int
+    /// Where running jobs' files live, one sub-folder per attempt, removed when the job ends.
+    let scratch: URL
+    /// The model of the last job, which the model library keeps loaded: jobs for it go first.
+    private(set) var loadedModel: String?
+    private var lastRescue = Date.distantPast
     /// Called after every finished, failed, cancelled or re-queued job (the gallery hook).
     public var onJobEnd: ((Job) -> Void)?
     /// Called with a running job's progress: at each stage change, and during sampling at most once a second.
@@ -14,56 +29,126 @@ public final class Worker {
     /// Set to stop: the running job stops at its next step and returns to the queue.
     public var stopRequested: () -> Bool = { false }
 
-    public init(store: JobStore, runner: JobRunner) {
+    public init(store: any JobStore, runner: JobRunner, id: String, config: DarkroomConfig) throws {
         self.store = store
         self.runner = runner
+        self.id = id
+        lease = config.leaseSeconds
+        renewEvery = config.leaseRenewSeconds
+        maxAttempts = config.maxAttempts
+        let safe = id.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
+        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-worker-\(String(safe))")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
     }
 
     /// Whether a stop came from `darkroom cancel` (read on the worker's thread only).
     private final class CancelFlag { var cancelled = false }
 
+    /// Queues again (or fails) jobs whose workers' leases expired, at most once per renewal interval; logs each.
+    public func rescueExpired(now: Date = Date()) {
+        guard now.timeIntervalSince(lastRescue) >= renewEvery else { return }
+        lastRescue = now
+        do {
+            let (requeued, failed) = try store.rescueExpiredLeases(maxAttempts: maxAttempts, now: now)
+            if !requeued.isEmpty { DaemonLog.warning("rescued job(s) \(requeued.map(String.init).joined(separator: ", ")): their worker's lease expired; queued again") }
+            if !failed.isEmpty { DaemonLog.error("job(s) \(failed.map(String.init).joined(separator: ", ")) failed: their workers stopped \(maxAttempts) times") }
+            for id in requeued + failed { if let job = try store.job(id) { onJobEnd?(job) } }
+        } catch {
+            DaemonLog.error("rescuing expired leases: \(error)")
+        }
+    }
+
     /// Runs the next queued job; returns false when the queue was empty or the worker is paused.
     @discardableResult
     public func runNext() throws -> Bool {
+        rescueExpired()
         if try store.isPaused() { return false }
-        guard let job = try store.claimNext() else { return false }
-        let id = job.id!
-        DaemonLog.info("job \(id) '\(JobError.quote(job.name))' started (\(job.mode), attempt \(job.attempts))")
+        guard let job = try store.claimNext(worker: id, lease: lease, preferredModel: loadedModel, now: Date()) else { return false }
+        let claim = Claim(job)
+        let jobID = claim.id
+        DaemonLog.info("job \(jobID) '\(JobError.quote(job.name))' started (\(job.mode), attempt \(job.attempts), worker \(id))")
+        let keeper = LeaseKeeper(store: store, claim: claim, lease: lease, renewEvery: renewEvery)
+        keeper.start()
+        defer { keeper.stop() }
+        let folder = scratch.appendingPathComponent("\(jobID)-\(claim.attempt)")
+        defer { try? FileManager.default.removeItem(at: folder) }
         let flag = CancelFlag()
         let stop = stopRequested, progress = onProgress, store = self.store
+        let previewPath = folder.appendingPathComponent(JobFiles.preview).path
         let monitor = JobMonitor(report: { p in
-            try? store.setProgress(id, p)
+            let preview = p.preview == nil ? nil : FileManager.default.contents(atPath: previewPath)
+            try? store.setProgress(claim, p, preview: preview)
             progress?(job, p)
         }, shouldStop: {
-            if stop() { return true }
-            if (try? store.cancelRequested(id)) == true { flag.cancelled = true }
+            if stop() || keeper.lost { return true }
+            if (try? store.cancelRequested(jobID)) == true { flag.cancelled = true }
             return flag.cancelled
         })
         do {
-            let prepared = try JobRunner.Prepared(job: job)
-            let result = try runner.execute(prepared, outFolder: job.folder, monitor: monitor)
-            try store.finish(id, results: Worker.records(result.outputs, job: id), timings: result.seconds)
-            DaemonLog.info("job \(id) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(result.outputs.count) files")
+            defer { loadedModel = job.model }
+            var local = job
+            local.folder = folder.path
+            try Worker.materialize(try store.inputs(of: jobID), in: folder)
+            let prepared = try JobRunner.Prepared(job: local)
+            let result = try runner.execute(prepared, outFolder: folder.path, monitor: monitor)
+            let (records, files) = try Worker.collect(result.outputs, for: job)
+            try store.finish(claim, results: records, files: files, timings: result.seconds, now: Date())
+            DaemonLog.info("job \(jobID) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(records.count) files")
+        } catch let lost as ClaimLost {
+            DaemonLog.warning("job \(jobID): \(lost)")
+            return true
         } catch let stopped as JobInterrupted {
-            if try flag.cancelled || store.cancelRequested(id) {
-                try store.markCancelled(id, results: Worker.records(stopped.outputs, job: id))
-                DaemonLog.info("job \(id) cancelled; kept \(stopped.outputs.count) file(s)")
-            } else {
-                try store.requeue(id)
-                DaemonLog.info("job \(id) stopped and returned to the queue")
+            if keeper.lost {
+                DaemonLog.warning("job \(jobID): stopped because \(ClaimLost(claim))")
+                return true
+            }
+            do {
+                if try flag.cancelled || store.cancelRequested(jobID) {
+                    let (records, files) = try Worker.collect(stopped.outputs, for: job)
+                    try store.markCancelled(claim, results: records, files: files, now: Date())
+                    DaemonLog.info("job \(jobID) cancelled; kept \(records.count) file(s)")
+                } else {
+                    try store.requeue(claim)
+                    DaemonLog.info("job \(jobID) stopped and returned to the queue")
+                }
+            } catch let lost as ClaimLost {
+                DaemonLog.warning("job \(jobID): \(lost)")
+                return true
             }
         } catch {
-            try store.fail(id, error: "\(error)")
-            DaemonLog.error("job \(id) failed: \(error)")
+            do {
+                try store.fail(claim, error: "\(error)", now: Date())
+                DaemonLog.error("job \(jobID) failed: \(error)")
+            } catch let lost as ClaimLost {
+                DaemonLog.warning("job \(jobID): \(lost)")
+                return true
+            }
         }
-        if let finished = try store.job(id) { onJobEnd?(finished) }
+        if let finished = try store.job(jobID) { onJobEnd?(finished) }
         return true
     }
 
-    static func records(_ outputs: [JobResult], job id: Int64) -> [JobResult] {
-        outputs.map { output in
-            let size = ((try? FileManager.default.attributesOfItem(atPath: output.path))?[.size] as? Int).map(Int64.init) ?? 0
-            return JobResult(jobID: id, kind: output.kind, path: output.path, size: size, index: output.index)
+    /// Writes a job's stored inputs into its scratch folder under their names (`inputs/cat.png`).
+    static func materialize(_ inputs: [JobFile], in folder: URL) throws {
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent(FolderLayout.inputs), withIntermediateDirectories: true)
+        for f in inputs {
+            guard JobFile.isSafeRelativeName(f.name) else { throw JobError(field: f.role, "stored input name '\(JobError.quote(f.name))' leaves the job folder") }
+            let url = folder.appendingPathComponent(f.name)
+            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try f.data.write(to: url)
         }
+    }
+
+    /// The outputs' bytes and their result rows, named as they will be in the job's gallery folder.
+    static func collect(_ outputs: [JobResult], for job: Job) throws -> ([JobResult], [Data]) {
+        var records: [JobResult] = [], files: [Data] = []
+        for output in outputs {
+            let data = try Data(contentsOf: URL(fileURLWithPath: output.path))
+            let name = (output.path as NSString).lastPathComponent
+            records.append(JobResult(jobID: job.id!, kind: output.kind, path: (job.folder as NSString).appendingPathComponent(name),
+                                     size: Int64(data.count), index: output.index))
+            files.append(data)
+        }
+        return (records, files)
     }
 }

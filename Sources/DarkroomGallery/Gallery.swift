@@ -11,7 +11,7 @@ import Mustache
 /// the gallery works from `file://` and from any static web server.
 public final class Gallery {
     public let folder: String
-    let store: JobStore
+    let store: any JobStore
     let index: MustacheTemplate
     let job: MustacheTemplate
     let style: String
@@ -22,7 +22,7 @@ public final class Gallery {
     /// The templates that ship with Darkroom (copy the folder, edit, and set "templates" in config.json).
     public static var builtInTemplates: String { Bundle.module.url(forResource: "Templates", withExtension: nil)!.path }
 
-    public init(folder: String, templates: String? = nil, store: JobStore) throws {
+    public init(folder: String, templates: String? = nil, store: any JobStore) throws {
         let templates = templates ?? Gallery.builtInTemplates
         self.folder = folder
         self.store = store
@@ -44,8 +44,10 @@ public final class Gallery {
         style = try read("style.css")
     }
 
-    /// Re-renders every page from the database alone.
+    /// Re-renders every page from the database alone, first writing back every file the database holds (inputs and
+    /// results of jobs that ended).
     public func rebuild() throws {
+        for j in try store.jobs() where j.state.isFinal && j.state != .rejected { try export(j.id!, inputs: true) }
         let results = try store.allResults()
         let jobs = try store.jobs()
         // Pages are independent files: render and write them on every core.

@@ -11,14 +11,14 @@ extension DarkroomConfig {
             }
         }
         let inbox = DarkroomConfig.real(self.inbox), gallery = DarkroomConfig.real(self.gallery)
-        let database = DarkroomConfig.real(self.database), configFile = DarkroomConfig.real(self.path)
+        let database = usesPostgreSQL ? "" : DarkroomConfig.real(self.database), configFile = DarkroomConfig.real(self.path)
         for (key, folder) in [("inbox", inbox), ("gallery", gallery)] {
             if folder == "/" { throw JobError(field: key, "\(path): must not be the root folder /") }
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), !isFolder.boolValue {
                 throw JobError(field: key, "\(path): \(folder) is a file, not a folder")
             }
-            if DarkroomConfig.contains(folder, database) {
+            if !database.isEmpty, DarkroomConfig.contains(folder, database) {
                 throw JobError(field: key, "\(path): \(folder) contains the database \(database); keep the database outside it")
             }
             if DarkroomConfig.contains(folder, configFile) {

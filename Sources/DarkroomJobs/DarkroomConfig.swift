@@ -21,14 +21,22 @@ public struct DarkroomConfig: Equatable {
     public var imageWaitSeconds: Double = 30
     /// Crashes of the worker a job may cause before it is marked failed.
     public var maxAttempts: Int = 3
+    /// How long a worker's claim on a job holds without renewal; past it any process queues the job again.
+    public var leaseSeconds: Double = 30
+    /// How often a running worker renews its lease (default: a third of the lease, at most 10 s).
+    public var leaseRenewSeconds: Double = 10
+    /// How often idle workers and the gallery host look at the database when no notification woke them.
+    public var pollSeconds: Double = 5
     /// The file this was read from.
     public var path: String
 
     static let keys: Set<String> = ["inbox", "gallery", "database", "templates", "models", "default_model", "defaults", "threads",
-                                    "image_wait_seconds", "max_attempts"]
+                                    "image_wait_seconds", "max_attempts",
+                                    "lease_seconds", "lease_renew_seconds", "poll_seconds"]
 
-    /// Reads and validates `path`; every problem names the key.
-    public static func load(path: String) throws -> DarkroomConfig {
+    /// Reads and validates `path`; every problem names the key. A worker-only host has no inbox or gallery:
+    /// `checkFolders` false skips their checks.
+    public static func load(path: String, checkFolders: Bool = true) throws -> DarkroomConfig {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw JobError(field: nil, "\(path): cannot read the config file")
         }
@@ -61,7 +69,7 @@ public struct DarkroomConfig: Equatable {
         }
         var config = DarkroomConfig(
             inbox: resolve(try f.string("inbox") ?? "inbox"), gallery: resolve(try f.string("gallery") ?? "gallery"),
-            database: resolve(try f.string("database") ?? "darkroom.sqlite"), templates: try f.string("templates").map(resolve),
+            database: try f.string("database").map { DarkroomConfig.isDatabaseURL($0) ? $0 : resolve($0) } ?? resolve("darkroom.sqlite"), templates: try f.string("templates").map(resolve),
             models: rawModels.mapValues(resolve),
             defaultModel: defaultModel, path: path)
         config.modelOptions = options
@@ -74,7 +82,13 @@ public struct DarkroomConfig: Equatable {
         config.threads = try f.int("threads", in: 1...1024)
         config.imageWaitSeconds = try f.double("image_wait_seconds", in: 0...86_400) ?? 30
         config.maxAttempts = try f.int("max_attempts", in: 1...100) ?? 3
-        try config.checkFolders(raw: object)
+        config.leaseSeconds = try f.double("lease_seconds", in: 1...86_400) ?? 30
+        config.leaseRenewSeconds = try f.double("lease_renew_seconds", in: 0.1...3600) ?? min(10, config.leaseSeconds / 3)
+        if config.leaseRenewSeconds >= config.leaseSeconds {
+            throw JobError(field: "lease_renew_seconds", "\(path): \(config.leaseRenewSeconds) must be shorter than lease_seconds (\(config.leaseSeconds)), or every lease expires before it is renewed")
+        }
+        config.pollSeconds = try f.double("poll_seconds", in: 0.05...3600) ?? 5
+        if checkFolders { try config.checkFolders(raw: object) }
         return config
     }
 
@@ -87,6 +101,14 @@ public struct DarkroomConfig: Equatable {
         self.defaultModel = defaultModel
         self.path = path
     }
+
+    /// True when `database` names a PostgreSQL server (`postgresql://…`) rather than an SQLite file.
+    public static func isDatabaseURL(_ database: String) -> Bool {
+        database.hasPrefix("postgresql://") || database.hasPrefix("postgres://")
+    }
+
+    /// True when the queue is a PostgreSQL server.
+    public var usesPostgreSQL: Bool { DarkroomConfig.isDatabaseURL(database) }
 
     /// The options of model `name` (empty for a model given as a plain folder).
     public func options(forModel name: String) -> ModelOptions { modelOptions[name] ?? ModelOptions() }

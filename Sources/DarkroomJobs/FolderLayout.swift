@@ -78,6 +78,15 @@ public enum JobFiles {
     /// The job's gallery page.
     public static let page = "index.html"
 
+    /// True for the names of files Darkroom writes at a job folder's top level (what the gallery host accepts from a
+    /// worker): `result.png`, `result-<k>.png`, the comparison, the GIF, the preview and the input and mask copies.
+    public static func isOutputName(_ name: String) -> Bool {
+        if [comparison, progressGIF, preview, inputCopy, maskCopy, "result.png"].contains(name) { return true }
+        guard name.hasPrefix("result-"), name.hasSuffix(".png") else { return false }
+        let k = name.dropFirst(7).dropLast(4)
+        return !k.isEmpty && k.allSatisfy(\.isASCII) && Int(k).map { $0 >= 1 } == true
+    }
+
     /// `result.png` for a single result, else `result-<k>.png` (k from 1).
     public static func result(_ k: Int, of count: Int) -> String { count == 1 ? "result.png" : "result-\(k).png" }
 }

@@ -40,6 +40,10 @@ public struct Job: Codable, Equatable, Sendable {
     public var progress: String?
     /// Someone asked the running job to stop (`darkroom cancel`).
     public var cancelRequested: Bool = false
+    /// The worker holding a running job (`host/pid/…`), nil otherwise.
+    public var worker: String?
+    /// Until when the worker's claim holds; past it any process may queue the job again (the worker is presumed dead).
+    public var leaseExpiresAt: Date?
 
     public init(name: String, mode: String, model: String, prompt: String, seed: Int64, request: EditRequest?,
                 inputHash: String, folder: String, state: JobState = .queued, createdAt: Date = Date()) {
@@ -64,7 +68,8 @@ public struct Job: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, state, mode, model, prompt, seed, folder, image, mask, attempts, error, timings, priority, progress
-        case request = "parameters", inputHash = "input_hash", cancelRequested = "cancel_requested"
+        case worker
+        case request = "parameters", inputHash = "input_hash", cancelRequested = "cancel_requested", leaseExpiresAt = "lease_expires_at"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
 
@@ -92,6 +97,8 @@ public struct Job: Codable, Equatable, Sendable {
         priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
         progress = try c.decodeIfPresent(String.self, forKey: .progress)
         cancelRequested = try c.decodeIfPresent(Bool.self, forKey: .cancelRequested) ?? false
+        worker = try c.decodeIfPresent(String.self, forKey: .worker)
+        leaseExpiresAt = try c.decodeIfPresent(Date.self, forKey: .leaseExpiresAt)
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -117,6 +124,8 @@ public struct Job: Codable, Equatable, Sendable {
         try c.encode(priority, forKey: .priority)
         try c.encodeIfPresent(progress, forKey: .progress)
         try c.encode(cancelRequested, forKey: .cancelRequested)
+        try c.encodeIfPresent(worker, forKey: .worker)
+        try c.encodeIfPresent(leaseExpiresAt, forKey: .leaseExpiresAt)
     }
 
     /// The resolved parameters as JSON with sorted keys ("{}" for a rejected drop).
@@ -138,6 +147,7 @@ public struct Job: Codable, Equatable, Sendable {
 
 /// One file a job wrote, typed: the worker records it and the gallery shows it without looking at its name.
 public struct JobResult: Codable, Equatable, Sendable {
+    // The file's bytes travel in the database beside this row (the store's `data` column), not in this value.
     public var id: Int64?
     public var jobID: Int64
     public var kind: ResultKind

@@ -1,2 +1,3 @@
-// DarkroomStore: the job queue and its history in SQLite through GRDB (WAL, migrations, atomic claims).
+// DarkroomStore: the job queue and its history behind one protocol (`JobStore`), in SQLite (GRDB) or PostgreSQL
+// (postgres-nio).
 @_exported import DarkroomJobs

@@ -1,256 +1,211 @@
 import Foundation
-import GRDB
 
-/// The job queue: SQLite in WAL mode with a busy timeout, versioned migrations, one-statement claims.
-// @unchecked Sendable: its only state is GRDB's database writer, which serialises writes and is itself thread-safe.
-public final class JobStore: @unchecked Sendable {
-    public let writer: any DatabaseWriter
+/// The job queue and its history: one protocol, two engines (`SQLiteJobStore`, `PostgresJobStore`), one schema and one
+/// state machine, tested by one suite.
+///
+/// States: queued → running → done | failed | cancelled, rejected at intake. A worker claims a job with a lease and
+/// renews it while it runs; a job whose lease expired (the worker killed, its host lost) is queued again by any live
+/// process, or failed once it has used `maxAttempts`. Everything a worker reports about a job is fenced by its
+/// `Claim`: once the job was rescued and claimed again, the late worker's results and state are refused.
+public protocol JobStore: AnyObject, Sendable {
+    /// Which engine keeps the queue.
+    var engine: StoreEngine { get }
+    /// The database as logs and errors name it: the SQLite path, or the PostgreSQL URL without its password.
+    var location: String { get }
 
-    /// Opens (creating and migrating) the database at `path`.
-    public init(path: String) throws {
-        var config = Configuration()
-        config.busyMode = .timeout(10)
-        config.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA foreign_keys = ON")
-            // In WAL mode NORMAL syncs at checkpoints, not at every commit: a power cut may lose the last
-            // transactions, never corrupt the file, and a crash of the process loses nothing.
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        do {
-            // Which migrations are applied is read before each one's transaction, and a new database switches to WAL
-            // without waiting on the busy timeout: a second process opening a new database at the same moment
-            // (`darkroom status` beside a starting daemon) can lose either race. Its work then rolls back, and opening
-            // again finds the other's done.
-            var attempt = 0
-            var opened: DatabasePool?
-            while opened == nil {
-                do {
-                    let pool = try DatabasePool(path: path, configuration: config)
-                    try JobStore.migrator.migrate(pool)
-                    opened = pool
-                } catch let error as DatabaseError where attempt < 20 && error.resultCode != .SQLITE_CANTOPEN
-                    && error.resultCode != .SQLITE_NOTADB {
-                    attempt += 1
-                    Thread.sleep(forTimeInterval: 0.02 * Double(attempt))
-                }
-            }
-            writer = opened!
-        } catch let error as DatabaseError {
-            throw StoreError(JobStore.explain(error, path: path))
-        }
-    }
+    /// A random id written when the database is created; a gallery records it so that two databases never mix.
+    func databaseID() throws -> String
 
-    /// A database error as a person can act on it: the key, the file and what to check.
-    static func explain(_ error: DatabaseError, path: String) -> String {
-        let folder = (path as NSString).deletingLastPathComponent
-        switch error.resultCode {
-        case .SQLITE_CANTOPEN:
-            return "database: cannot open \(path): check that the folder \(folder.isEmpty ? "." : folder) exists and is writable by this user, and that \"database\" in config.json names a file"
-        case .SQLITE_NOTADB, .SQLITE_CORRUPT:
-            return "database: \(path) is not a Darkroom database (or is damaged): point \"database\" in config.json at another file"
-        case .SQLITE_READONLY, .SQLITE_PERM:
-            return "database: \(path) is read-only for this user: fix its permissions or those of its folder"
-        case .SQLITE_BUSY, .SQLITE_LOCKED:
-            return "database: \(path) stayed locked by another process for 10 s: \(error.message ?? "busy")"
-        default:
-            return "database: \(path): \(error.message ?? "\(error)")"
-        }
-    }
+    // MARK: Intake
 
-    /// An in-memory store (tests).
-    public init() throws {
-        var config = Configuration()
-        config.prepareDatabase { db in try db.execute(sql: "PRAGMA foreign_keys = ON") }
-        writer = try DatabaseQueue(configuration: config)
-        try JobStore.migrator.migrate(writer)
-    }
+    /// The job with this input hash, if any (the same content dropped before).
+    func job(inputHash: String) throws -> Job?
+    /// Adds a job (and its input files) unless one with the same input hash exists; returns the job and whether it is
+    /// new. The hash is a unique index: two intakes racing on one drop queue it once.
+    func enqueue(_ job: Job, inputs: [JobFile]) throws -> (job: Job, inserted: Bool)
+    /// Inserts `record` and its inputs and runs `body` with the stored row (id known) inside the same transaction, then
+    /// stores the row `body` returns: when `body` throws, or the process dies before it returns, the row never existed.
+    func insert(_ record: Job, inputs: [JobFile], whileInserting body: (Job) throws -> Job) throws -> Job
 
-    static var migrator: DatabaseMigrator {
-        var m = DatabaseMigrator()
-        m.registerMigration("v1: jobs and results") { db in
-            try db.create(table: "jobs") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("name", .text).notNull()
-                t.column("state", .text).notNull().indexed()
-                    .check(sql: "state IN ('queued', 'running', 'done', 'failed', 'rejected')")
-                t.column("mode", .text).notNull()
-                t.column("model", .text).notNull()
-                t.column("prompt", .text).notNull()
-                t.column("seed", .integer).notNull()
-                t.column("parameters", .text).notNull()
-                t.column("input_hash", .text).notNull().unique()
-                t.column("folder", .text).notNull()
-                t.column("image", .text)
-                t.column("mask", .text)
-                t.column("attempts", .integer).notNull().defaults(to: 0)
-                t.column("error", .text)
-                t.column("created_at", .datetime).notNull()
-                t.column("started_at", .datetime)
-                t.column("finished_at", .datetime)
-                t.column("timings", .text)
-            }
-            try db.create(table: "results") { t in
-                t.autoIncrementedPrimaryKey("id")
-                t.column("job_id", .integer).notNull().indexed().references("jobs", onDelete: .cascade)
-                t.column("kind", .text).notNull()
-                t.column("path", .text).notNull()
-                t.column("size", .integer).notNull()
-                t.column("step", .integer)
-            }
-        }
-        m.registerMigration("v2: prompt embeddings") { db in
-            try db.create(table: "prompt_embeddings") { t in
-                t.column("encoder", .text).notNull()
-                t.column("prompt", .text).notNull()
-                t.column("shape", .text).notNull()
-                t.column("data", .blob).notNull()
-                t.column("created_at", .datetime).notNull()
-                t.primaryKey(["encoder", "prompt"])
-            }
-        }
-        registerIdentityMigration(&m)
-        registerControlMigration(&m)
-        return m
-    }
+    // MARK: Workers
 
-    /// Adds a job unless one with the same input hash exists; returns the job and whether it is new.
-    public func enqueue(_ job: Job) throws -> (job: Job, inserted: Bool) {
-        try writer.write { db in
-            if let existing = try Job.filter(Column("input_hash") == job.inputHash).fetchOne(db) {
-                return (existing, false)
-            }
-            var j = job
-            try j.insert(db)
-            return (j, true)
-        }
-    }
+    /// Claims the queued job of highest priority, oldest first among equals, in one statement: running, held by
+    /// `worker` until `now + lease`, attempt + 1. Among jobs of the top priority, one for `preferredModel` goes first.
+    func claimNext(worker: String, lease: TimeInterval, preferredModel: String?, now: Date) throws -> Job?
+    /// Extends the claim's lease; false when the job is no longer this claim's (rescued, cancelled, finished).
+    func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool
+    /// The input files intake stored for the job.
+    func inputs(of id: Int64) throws -> [JobFile]
+    /// Records a running job's progress and latest preview image (refused silently once the claim is lost).
+    func setProgress(_ claim: Claim, _ progress: JobProgress, preview: Data?) throws
+    /// Marks the claimed job done with its files and timings, in one transaction. Throws `ClaimLost` when the job is
+    /// no longer this claim's: nothing is written.
+    func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws
+    /// Marks the claimed job failed. Throws `ClaimLost` when it is no longer this claim's.
+    func fail(_ claim: Claim, error: String, now: Date) throws
+    /// Marks the claimed job cancelled (it stopped at a step), keeping the files it wrote. Throws `ClaimLost`.
+    func markCancelled(_ claim: Claim, results: [JobResult], files: [Data], now: Date) throws
+    /// Returns the claimed job to the queue without counting the attempt (a clean stop, not a crash).
+    func requeue(_ claim: Claim) throws
+    /// Queues again every running job whose lease expired, or fails it once it has used `maxAttempts` (a job that
+    /// keeps killing its workers is poison). Returns the ids of each.
+    func rescueExpiredLeases(maxAttempts: Int, now: Date) throws -> (requeued: [Int64], failed: [Int64])
+    /// The same for every running job held by `worker`, whatever its lease: a worker that restarts under the same id
+    /// knows its earlier run died (the daemon's own worker after a kill).
+    func recoverJobs(of worker: String, maxAttempts: Int, now: Date) throws -> (requeued: [Int64], failed: [Int64])
 
-    /// Returns a running job to the queue without counting the attempt (a clean stop, not a crash).
-    public func requeue(_ id: Int64) throws {
-        try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), progress = NULL WHERE id = ? AND state = 'running'",
-                           arguments: [id])
-        }
-    }
+    // MARK: People
 
-    /// Atomically moves the queued job of highest priority, oldest first among equals, to `running` (one UPDATE … RETURNING) and returns it.
-    public func claimNext(now: Date = Date()) throws -> Job? {
-        try writer.write { db in
-            try Job.fetchOne(db, sql: """
-                UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, error = NULL
-                WHERE id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1)
-                RETURNING *
-                """, arguments: [now])
-        }
-    }
+    /// Marks a job that is not running failed (or rejected), keeping the error text.
+    func fail(_ id: Int64, error: String, state: JobState, now: Date) throws
+    /// Cancels a job: a queued one at once; a running one is asked to stop at its next step. Returns the state the job
+    /// had, or nil when there is no such job.
+    func cancel(_ id: Int64, now: Date) throws -> JobState?
+    /// True when someone asked the running job `id` to stop.
+    func cancelRequested(_ id: Int64) throws -> Bool
+    /// Puts a failed or cancelled job back in the queue with a fresh attempt count.
+    func retry(_ id: Int64) throws -> Bool
+    /// Whether workers take new jobs. Stored in the database, so a pause survives restarts and reaches every host.
+    func isPaused() throws -> Bool
+    func setPaused(_ paused: Bool) throws
 
-    /// Marks a running job done and records its files and timings.
-    public func finish(_ id: Int64, results: [JobResult], timings: [String: Double], now: Date = Date()) throws {
-        let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
-        try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'done', finished_at = ?, timings = ?, error = NULL, progress = NULL, cancel_requested = 0 WHERE id = ?",
-                           arguments: [now, json, id])
-            try db.execute(sql: "DELETE FROM results WHERE job_id = ?", arguments: [id])
-            for var r in results {
-                r.jobID = id
-                try r.insert(db)
-            }
-        }
-    }
+    // MARK: Reading
 
-    /// Marks a job failed (or rejected), keeping the error text.
-    public func fail(_ id: Int64, error: String, state: JobState = .failed, now: Date = Date()) throws {
-        try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = ?, error = ?, finished_at = ?, progress = NULL, cancel_requested = 0 WHERE id = ?",
-                           arguments: [state.rawValue, error, now, id])
-        }
-    }
-
-    /// After a crash: jobs left `running` go back to `queued`, or become `failed` once they have used up
-    /// `maxAttempts` (a job that keeps crashing the worker is poison). Returns the ids of each.
-    @discardableResult
-    public func recoverInterrupted(maxAttempts: Int, now: Date = Date()) throws -> (requeued: [Int64], failed: [Int64]) {
-        try writer.write { db in
-            let failed = try Int64.fetchAll(db, sql: """
-                UPDATE jobs SET state = 'failed', finished_at = ?, progress = NULL, cancel_requested = 0,
-                    error = COALESCE(error, 'the worker stopped during this job ' || attempts || ' times')
-                WHERE state = 'running' AND attempts >= ? RETURNING id
-                """, arguments: [now, maxAttempts])
-            let requeued = try Int64.fetchAll(db, sql: "UPDATE jobs SET state = 'queued', progress = NULL WHERE state = 'running' RETURNING id")
-            return (requeued, failed)
-        }
-    }
-
-    /// Puts a failed or cancelled job back in the queue with a fresh attempt count. (A rejected drop has nothing to
-    /// run: its files are in the inbox's `rejected/`, to be fixed and dropped again.)
-    public func retry(_ id: Int64) throws -> Bool {
-        try writer.write { db in
-            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = 0, error = NULL, cancel_requested = 0, finished_at = NULL WHERE id = ? AND state IN ('failed', 'cancelled')",
-                           arguments: [id])
-            return db.changesCount == 1
-        }
-    }
-
-    public func job(_ id: Int64) throws -> Job? { try writer.read { try Job.fetchOne($0, key: id) } }
-
+    func job(_ id: Int64) throws -> Job?
     /// Jobs, newest first, optionally of one state.
-    public func jobs(state: JobState? = nil, limit: Int? = nil, offset: Int = 0) throws -> [Job] {
-        try writer.read { db in
-            var request = Job.order(Column("id").desc)
-            if let state { request = request.filter(Column("state") == state.rawValue) }
-            if let limit { request = request.limit(limit, offset: offset) }
-            return try request.fetchAll(db)
-        }
-    }
-
+    func jobs(state: JobState?, limit: Int?, offset: Int) throws -> [Job]
     /// How many jobs are newer than job `id` (its position in a newest-first listing).
-    public func newerJobCount(than id: Int64) throws -> Int {
-        try writer.read { try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM jobs WHERE id > ?", arguments: [id]) ?? 0 }
-    }
-
+    func newerJobCount(than id: Int64) throws -> Int
     /// Every mode jobs have (for listings' filters).
-    public func modes() throws -> [String] {
-        try writer.read { try String.fetchAll($0, sql: "SELECT DISTINCT mode FROM jobs ORDER BY mode") }
-    }
-
-    public func results(of jobID: Int64) throws -> [JobResult] {
-        try writer.read { try JobResult.filter(Column("job_id") == jobID).order(Column("id")).fetchAll($0) }
-    }
-
+    func modes() throws -> [String]
+    func results(of jobID: Int64) throws -> [JobResult]
     /// Every result row, grouped by job (one query, for gallery rebuilds).
-    public func allResults() throws -> [Int64: [JobResult]] {
-        try writer.read { db in Dictionary(grouping: try JobResult.order(Column("id")).fetchAll(db), by: \.jobID) }
-    }
-
+    func allResults() throws -> [Int64: [JobResult]]
     /// The first result image of every job that has one (job id → path), in one query.
-    public func thumbnails(of ids: [Int64]? = nil) throws -> [Int64: String] {
-        try writer.read { db in
-            var out: [Int64: String] = [:]
-            let filter = ids.map { "AND job_id IN (\($0.map(String.init).joined(separator: ",")))" } ?? ""
-            for row in try Row.fetchAll(db, sql: "SELECT job_id, path FROM results WHERE kind = 'result' \(filter) ORDER BY id DESC") {
-                out[row["job_id"]] = row["path"]
-            }
-            return out
-        }
-    }
-
+    func thumbnails(of ids: [Int64]?) throws -> [Int64: String]
     /// Number of jobs per state.
-    public func counts() throws -> [JobState: Int] {
-        try writer.read { db in
-            var out: [JobState: Int] = [:]
-            for row in try Row.fetchAll(db, sql: "SELECT state, COUNT(*) AS n FROM jobs GROUP BY state") {
-                if let s = JobState(rawValue: row["state"]) { out[s] = row["n"] }
-            }
-            return out
-        }
+    func counts() throws -> [JobState: Int]
+    /// The bytes of every result file of a job that the database holds, by result id.
+    func resultFiles(of jobID: Int64) throws -> [Int64: Data]
+    /// The latest preview image of a running job.
+    func preview(of id: Int64) throws -> Data?
+    /// Removes result rows whose files are gone and whose bytes the database does not hold; returns how many.
+    func forgetMissingResults() throws -> Int
+
+    // MARK: The gallery host
+
+    /// Jobs that ended and whose files the gallery has not written yet, oldest first.
+    func jobsToExport(limit: Int) throws -> [Int64]
+    /// Records that the gallery wrote the job's files and page.
+    func markExported(_ id: Int64) throws
+
+    // MARK: Prompt embeddings
+
+    func promptEmbedding(encoder: String, prompt: String) throws -> StoredEmbedding?
+    func savePromptEmbedding(encoder: String, prompt: String, _ embedding: StoredEmbedding) throws
+    /// (encoder, prompt) of every stored embedding, sorted.
+    func promptEmbeddingKeys() throws -> [(encoder: String, prompt: String)]
+
+    // MARK: Wake-ups
+
+    /// Waits until another process may have changed `topic` (LISTEN/NOTIFY on PostgreSQL), or `timeout` passes
+    /// (polling is the backstop on both engines). Returns true when woken by a notification.
+    func waitForChange(_ topic: StoreTopic, timeout: TimeInterval) -> Bool
+}
+
+/// The database engines Darkroom runs on.
+public enum StoreEngine: String, Sendable {
+    case sqlite, postgresql
+}
+
+/// What a wait is for.
+public enum StoreTopic: String, Sendable, CaseIterable {
+    /// A job became claimable (queued, re-queued, retried, resumed).
+    case queued = "darkroom_queued"
+    /// A job ended (done, failed, cancelled): the gallery host writes its files.
+    case ended = "darkroom_ended"
+}
+
+/// A worker's hold on a running job: the fencing token every report about the job carries.
+public struct Claim: Equatable, Sendable, CustomStringConvertible {
+    public var id: Int64
+    /// The attempt number the claim set; a later claim of the same job has a higher one.
+    public var attempt: Int
+    public var worker: String
+
+    public init(id: Int64, attempt: Int, worker: String) {
+        self.id = id
+        self.attempt = attempt
+        self.worker = worker
     }
 
-    /// Removes result rows whose files are gone; returns how many.
-    public func forgetMissingResults() throws -> Int {
-        let missing = try writer.read { db in
-            try JobResult.fetchAll(db).filter { !FileManager.default.fileExists(atPath: $0.path) }.compactMap(\.id)
-        }
-        try writer.write { db in _ = try JobResult.deleteAll(db, keys: missing) }
-        return missing.count
+    /// The claim a freshly claimed job carries.
+    public init(_ job: Job) {
+        self.init(id: job.id!, attempt: job.attempts, worker: job.worker ?? "")
     }
+
+    public var description: String { "job \(id) attempt \(attempt) by \(worker)" }
+}
+
+/// A worker reported on a job it no longer holds (its lease expired and the job was rescued, or it was cancelled):
+/// nothing it sent was written.
+public struct ClaimLost: Error, CustomStringConvertible {
+    public let claim: Claim
+    public init(_ claim: Claim) { self.claim = claim }
+    public var description: String {
+        "\(claim): the claim was lost (the lease expired and the job was queued again, or it ended meanwhile); the results of this attempt are discarded"
+    }
+}
+
+/// A problem opening or using the job database; says which database and what to do.
+public struct StoreError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Defaults so that callers name only what they mean.
+extension JobStore {
+    public func enqueue(_ job: Job) throws -> (job: Job, inserted: Bool) { try enqueue(job, inputs: []) }
+    public func claimNext(worker: String = WorkerIdentity.local, lease: TimeInterval = 30, preferredModel: String? = nil) throws -> Job? {
+        try claimNext(worker: worker, lease: lease, preferredModel: preferredModel, now: Date())
+    }
+    public func finish(_ claim: Claim, results: [JobResult], files: [Data] = [], timings: [String: Double]) throws {
+        try finish(claim, results: results, files: files, timings: timings, now: Date())
+    }
+    public func fail(_ claim: Claim, error: String) throws { try fail(claim, error: error, now: Date()) }
+    public func markCancelled(_ claim: Claim, results: [JobResult], files: [Data] = []) throws {
+        try markCancelled(claim, results: results, files: files, now: Date())
+    }
+    public func fail(_ id: Int64, error: String, state: JobState = .failed) throws { try fail(id, error: error, state: state, now: Date()) }
+    public func cancel(_ id: Int64) throws -> JobState? { try cancel(id, now: Date()) }
+    public func jobs(state: JobState? = nil, limit: Int? = nil, offset: Int = 0) throws -> [Job] {
+        try jobs(state: state, limit: limit, offset: offset)
+    }
+    public func thumbnails() throws -> [Int64: String] { try thumbnails(of: nil) }
+    @discardableResult
+    public func rescueExpiredLeases(maxAttempts: Int) throws -> (requeued: [Int64], failed: [Int64]) {
+        try rescueExpiredLeases(maxAttempts: maxAttempts, now: Date())
+    }
+}
+
+/// Names for workers.
+public enum WorkerIdentity {
+    /// This host's name.
+    public static var host: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        gethostname(&buffer, buffer.count)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// The worker inside `darkroom watch` on this host: one per database (the daemon holds a lock), so a restarted
+    /// daemon knows that jobs this name held were interrupted.
+    public static var daemon: String { "\(host)/watch" }
+
+    /// A fresh id for a worker process: host, pid and a random suffix (pids are reused).
+    public static func process() -> String {
+        "\(host)/\(getpid())/\(UUID().uuidString.prefix(8).lowercased())"
+    }
+
+    /// The id used when none is given (tests, tools).
+    public static let local = "local"
 }

@@ -3,9 +3,9 @@ import DarkroomTensor
 
 /// The daemon's prompt-embedding cache: embeddings jobs use are kept in the job database by (encoder, prompt).
 public final class StoredPromptEmbeddings: PromptEmbeddingCache {
-    let store: JobStore
+    let store: any JobStore
 
-    public init(store: JobStore) { self.store = store }
+    public init(store: any JobStore) { self.store = store }
 
     public func embedding(encoder: String, prompt: String) throws -> Tensor? {
         try store.promptEmbedding(encoder: encoder, prompt: prompt).map { Tensor(shape: $0.shape, data: $0.values) }

@@ -13,7 +13,7 @@ struct CancelCommand: ParsableCommand {
     var id: Int64
 
     func run() throws {
-        let store = try JobStore(path: try configOption.load().database)
+        let store = try openJobStore(try configOption.load().database)
         switch try store.cancel(id) {
         case nil: throw ValidationError("no job \(id)")
         case .queued: print("job \(id) cancelled")
@@ -31,7 +31,7 @@ struct PauseCommand: ParsableCommand {
     @OptionGroup var configOption: ConfigOption
 
     func run() throws {
-        try JobStore(path: try configOption.load().database).setPaused(true)
+        try openJobStore(try configOption.load().database).setPaused(true)
         print("paused: the running job finishes, no new job starts until `darkroom resume`")
     }
 }
@@ -43,7 +43,7 @@ struct ResumeCommand: ParsableCommand {
     @OptionGroup var configOption: ConfigOption
 
     func run() throws {
-        try JobStore(path: try configOption.load().database).setPaused(false)
+        try openJobStore(try configOption.load().database).setPaused(false)
         print("resumed")
     }
 }

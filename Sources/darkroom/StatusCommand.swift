@@ -22,7 +22,7 @@ struct StatusCommand: ParsableCommand {
 
     func run() throws {
         let config = try configOption.load()
-        let store = try JobStore(path: config.database)
+        let store = try openJobStore(config.database)
         var filter: JobState?
         if let state {
             guard let s = JobState(rawValue: state) else {
@@ -54,7 +54,7 @@ struct StatusCommand: ParsableCommand {
     }
 
     /// One line per job and a summary line.
-    static func table(_ store: JobStore, filter: JobState?, limit: Int) throws -> String {
+    static func table(_ store: any JobStore, filter: JobState?, limit: Int) throws -> String {
         var lines: [String] = []
         for j in try store.jobs(state: filter, limit: limit) {
             let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
@@ -67,7 +67,7 @@ struct StatusCommand: ParsableCommand {
         return lines.joined(separator: "\n")
     }
 
-    static func summary(_ store: JobStore) throws -> String {
+    static func summary(_ store: any JobStore) throws -> String {
         let counts = try store.counts()
         let text = JobState.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ")
         return try store.isPaused() ? text + " · paused (darkroom resume)" : text
@@ -83,7 +83,7 @@ struct StatusCommand: ParsableCommand {
     }
 
     /// Redraws (terminal) or prints a line every `interval` seconds until nothing is queued or running.
-    func followQueue(_ store: JobStore, filter: JobState?) throws {
+    func followQueue(_ store: any JobStore, filter: JobState?) throws {
         let terminal = isatty(STDOUT_FILENO) != 0
         while true {
             let counts = try store.counts()

@@ -72,7 +72,7 @@ class DaemonTestCase: XCTestCase {
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    func store(_ dir: URL) throws -> JobStore { try JobStore(path: dir.appendingPathComponent("darkroom.sqlite").path) }
+    func store(_ dir: URL) throws -> SQLiteJobStore { try SQLiteJobStore(path: dir.appendingPathComponent("darkroom.sqlite").path) }
 
     /// Polls `condition` every 50 ms for up to `seconds`.
     func waitFor(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws {

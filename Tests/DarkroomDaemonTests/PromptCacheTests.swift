@@ -13,7 +13,7 @@ final class PromptCacheTests: XCTestCase {
         var rng = RandomSource(seed: 2)
         let dog = rng.gaussian([77, 8]), empty = rng.gaussian([77, 8])
         try SafeTensorsWriter.write(["a photo of a dog": dog, "": empty], metadata: ["encoder": "tiny-t5"], to: file)
-        let store = try JobStore()
+        let store = try SQLiteJobStore()
         let cache = StoredPromptEmbeddings(store: store)
 
         let prompts = try PromptEmbeddings(path: file, width: 8, cache: cache)

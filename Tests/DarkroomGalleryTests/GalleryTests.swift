@@ -13,8 +13,8 @@ final class GalleryTests: XCTestCase {
         return r
     }
 
-    private func populated(_ dir: URL) throws -> JobStore {
-        let store = try JobStore(path: dir.appendingPathComponent("db.sqlite").path)
+    private func populated(_ dir: URL) throws -> SQLiteJobStore {
+        let store = try SQLiteJobStore(path: dir.appendingPathComponent("db.sqlite").path)
         let evil = #"<script>alert("pwned")</script> & 'quotes'"#
         for k in 0..<5 {
             var j = Job(name: k == 0 ? "x\"><img src=x onerror=alert(1)>" : "job\(k)", mode: k % 2 == 0 ? "generate" : "sdedit",
@@ -68,8 +68,8 @@ final class GalleryTests: XCTestCase {
     }
 
     /// 250 jobs: one running with progress, one rejected, the rest done.
-    private func large(_ dir: URL) throws -> JobStore {
-        let store = try JobStore(path: dir.appendingPathComponent("db.sqlite").path)
+    private func large(_ dir: URL) throws -> SQLiteJobStore {
+        let store = try SQLiteJobStore(path: dir.appendingPathComponent("db.sqlite").path)
         for k in 1...250 {
             var j = Job(name: "job\(k)", mode: "generate", model: "fashion", prompt: "a bag \(k)", seed: Int64(k * 7),
                               request: Self.request(prompt: "a bag \(k)"), inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k)").path)
@@ -137,7 +137,7 @@ final class GalleryTests: XCTestCase {
         XCTAssertTrue(done.contains("<th>seed</th><td>35</td>") && !done.contains("http-equiv"))
     }
 
-    private func store(_ dir: URL) throws -> JobStore { try JobStore(path: dir.appendingPathComponent("db.sqlite").path) }
+    private func store(_ dir: URL) throws -> SQLiteJobStore { try SQLiteJobStore(path: dir.appendingPathComponent("db.sqlite").path) }
 
     func testChromiumRendersTheIndexAndAJobPage() throws {
         guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else {

@@ -11,7 +11,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testSameInputsMakeOneJob() throws {
-        let store = try JobStore()
+        let store = try SQLiteJobStore()
         let (first, inserted) = try store.enqueue(job(1, hash: "same"))
         let (second, insertedAgain) = try store.enqueue(job(2, hash: "same"))
         XCTAssertTrue(inserted)
@@ -21,7 +21,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testClaimsTakeTheOldestQueuedJobOnce() throws {
-        let store = try JobStore()
+        let store = try SQLiteJobStore()
         for n in 1...3 { _ = try store.enqueue(job(n)) }
         let a = try XCTUnwrap(try store.claimNext())
         XCTAssertEqual(a.name, "job1")
@@ -38,9 +38,9 @@ final class JobStoreTests: XCTestCase {
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("q.sqlite").path
-        let store = try JobStore(path: path)
+        let store = try SQLiteJobStore(path: path)
         for n in 0..<200 { _ = try store.enqueue(job(n)) }
-        let other = try JobStore(path: path)
+        let other = try SQLiteJobStore(path: path)
         let claimed = Collected<Int64>()
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             let s = worker % 2 == 0 ? store : other
@@ -60,14 +60,14 @@ final class JobStoreTests: XCTestCase {
             let path = dir.appendingPathComponent("new\(round).sqlite").path
             let errors = Collected<String>()
             DispatchQueue.concurrentPerform(iterations: 4) { _ in
-                do { _ = try JobStore(path: path).counts() } catch { errors.append("\(error)") }
+                do { _ = try SQLiteJobStore(path: path).counts() } catch { errors.append("\(error)") }
             }
             XCTAssertEqual(errors.items, [], "round \(round)")
         }
     }
 
     func testCancelPauseAndPriority() throws {
-        let store = try JobStore()
+        let store = try SQLiteJobStore()
         var low = job(1), high = job(2), running = job(3)
         low.priority = -1
         high.priority = 3
@@ -93,7 +93,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testFinishRecordsResultsAndTimings() throws {
-        let store = try JobStore()
+        let store = try SQLiteJobStore()
         _ = try store.enqueue(job(1))
         let j = try XCTUnwrap(try store.claimNext())
         try store.finish(j.id!, results: [JobResult(jobID: 0, kind: .result, path: "/tmp/r.png", size: 120, index: 1)],
@@ -107,7 +107,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testCrashRecoveryRequeuesThenGivesUpOnPoisonJobs() throws {
-        let store = try JobStore()
+        let store = try SQLiteJobStore()
         _ = try store.enqueue(job(1))
         for attempt in 1...3 {
             let j = try XCTUnwrap(try store.claimNext(), "attempt \(attempt)")
@@ -131,7 +131,7 @@ final class JobStoreTests: XCTestCase {
     }
 
     func testMissingResultFilesAreForgotten() throws {
-        let store = try JobStore()
+        let store = try SQLiteJobStore()
         _ = try store.enqueue(job(1))
         let j = try XCTUnwrap(try store.claimNext())
         let existing = FileManager.default.temporaryDirectory.appendingPathComponent("exists-\(UUID().uuidString)").path

@@ -1,7 +1,7 @@
 import Foundation
 import GRDB
 
-extension JobStore {
+extension SQLiteJobStore {
     /// A random id written into the database when it is created. The gallery records it too, so that job folders of
     /// one database are never mixed with another's (a lost database starts its ids at 1 again).
     public func databaseID() throws -> String {
@@ -24,8 +24,3 @@ extension JobStore {
     }
 }
 
-/// A problem opening or using the job database; says which file and what to do.
-public struct StoreError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

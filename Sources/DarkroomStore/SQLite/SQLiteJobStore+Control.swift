@@ -2,7 +2,7 @@ import Foundation
 import GRDB
 
 /// Cancel, pause and priority: what people do to jobs while they wait or run.
-extension JobStore {
+extension SQLiteJobStore {
     static func registerControlMigration(_ m: inout DatabaseMigrator) {
         m.registerMigration("v4: cancelled state, priority, progress, cancel requests") { db in
             // SQLite cannot change a CHECK constraint in place: the table is rebuilt (foreign keys are checked after).
@@ -43,14 +43,12 @@ extension JobStore {
         }
     }
 
-    /// Cancels a job: a queued one at once; a running one is asked to stop at its next step (the worker keeps what it
-    /// has and marks it cancelled). Returns the state the job had, or nil when there is no such job.
-    public func cancel(_ id: Int64, now: Date = Date()) throws -> JobState? {
+    public func cancel(_ id: Int64, now: Date) throws -> JobState? {
         try writer.write { db in
             guard let job = try Job.fetchOne(db, key: id) else { return nil }
             switch job.state {
             case .queued:
-                try db.execute(sql: "UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled before it started' WHERE id = ?",
+                try db.execute(sql: "UPDATE jobs SET state = 'cancelled', finished_at = ?, error = 'cancelled before it started', exported = 0 WHERE id = ?",
                                arguments: [now, id])
             case .running:
                 try db.execute(sql: "UPDATE jobs SET cancel_requested = 1 WHERE id = ?", arguments: [id])
@@ -60,27 +58,27 @@ extension JobStore {
         }
     }
 
-    /// True when someone asked the running job `id` to stop.
     public func cancelRequested(_ id: Int64) throws -> Bool {
         try writer.read { try Bool.fetchOne($0, sql: "SELECT cancel_requested FROM jobs WHERE id = ?", arguments: [id]) ?? false }
     }
 
-    /// Marks a running job cancelled (it stopped at a step), keeping the files it wrote.
-    public func markCancelled(_ id: Int64, results: [JobResult], now: Date = Date()) throws {
+    public func retry(_ id: Int64) throws -> Bool {
         try writer.write { db in
-            try db.execute(sql: """
-                UPDATE jobs SET state = 'cancelled', finished_at = ?, progress = NULL, cancel_requested = 0,
-                    error = 'cancelled while running' WHERE id = ?
-                """, arguments: [now, id])
-            try db.execute(sql: "DELETE FROM results WHERE job_id = ?", arguments: [id])
-            for var r in results {
-                r.jobID = id
-                try r.insert(db)
-            }
+            try db.execute(sql: "UPDATE jobs SET state = 'queued', attempts = 0, error = NULL, cancel_requested = 0, finished_at = NULL WHERE id = ? AND state IN ('failed', 'cancelled')",
+                           arguments: [id])
+            return db.changesCount == 1
         }
     }
 
-    /// Whether workers take new jobs. Stored in the database, so a pause survives restarts.
+    public func fail(_ id: Int64, error: String, state: JobState, now: Date) throws {
+        try writer.write { db in
+            try db.execute(sql: """
+                UPDATE jobs SET state = ?, error = ?, finished_at = ?, progress = NULL, cancel_requested = 0, worker = NULL,
+                    lease_expires_at = NULL, exported = 0 WHERE id = ? AND state != 'running'
+                """, arguments: [state.rawValue, error, now, id])
+        }
+    }
+
     public func isPaused() throws -> Bool {
         try writer.read { try String.fetchOne($0, sql: "SELECT value FROM meta WHERE key = 'paused'") == "1" }
     }

@@ -1,0 +1,54 @@
+import Foundation
+import DarkroomJobs
+import DarkroomStore
+
+extension Gallery {
+    /// Writes a job's files from the database into `jobs/<id>/`, then its page, then records the export.
+    ///
+    /// Workers hand results back through the database (they may run on other hosts); this is where they become files.
+    /// Only Darkroom's own output names are written, each atomically; with `inputs`, the user's inputs too (those are
+    /// already in place after intake, so only `rebuild` asks for them). A finished job's preview is removed.
+    public func export(_ id: Int64, inputs: Bool = false) throws {
+        guard let job = try store.job(id) else { return }
+        let dir = FolderLayout.jobFolder(gallery: folder, id: id)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let results = try store.results(of: id)
+        let files = try store.resultFiles(of: id)
+        for r in results {
+            guard let rid = r.id, let data = files[rid] else { continue }
+            let name = (r.path as NSString).lastPathComponent
+            guard JobFiles.isOutputName(name) else { throw GalleryError("job \(id): result '\(name)' is not a Darkroom output name; not written") }
+            try AtomicFile.write(data, to: (dir as NSString).appendingPathComponent(name))
+        }
+        if inputs {
+            for f in try store.inputs(of: id) where JobFile.isSafeRelativeName(f.name) && f.name.hasPrefix(FolderLayout.inputs + "/") {
+                let path = (dir as NSString).appendingPathComponent(f.name)
+                if FileManager.default.fileExists(atPath: path) { continue }  // never replace a file intake moved there
+                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try AtomicFile.write(f.data, to: path)
+            }
+        }
+        if job.state == .done { try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(JobFiles.preview)) }
+        try writeJobPage(job, results: results)
+        if job.state.isFinal { try store.markExported(id) }
+    }
+
+    /// Writes a running job's latest preview (from the database) and its page.
+    public func writeRunningPage(_ id: Int64) throws {
+        guard let job = try store.job(id), job.state == .running else { return }
+        if let data = try store.preview(of: id) {
+            let dir = FolderLayout.jobFolder(gallery: folder, id: id)
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            try AtomicFile.write(data, to: (dir as NSString).appendingPathComponent(JobFiles.preview))
+        }
+        try writeJobPage(job)
+    }
+
+    /// Exports every job that ended since the last export (at most `limit`); returns their ids.
+    @discardableResult
+    public func exportEnded(limit: Int = 200) throws -> [Int64] {
+        let ids = try store.jobsToExport(limit: limit)
+        for id in ids { try export(id) }
+        return ids
+    }
+}

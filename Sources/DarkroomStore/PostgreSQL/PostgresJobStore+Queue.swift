@@ -1,0 +1,196 @@
+import Foundation
+import PostgresNIO
+
+/// Intake, claims with leases, fenced reports and rescues on PostgreSQL.
+extension PostgresJobStore {
+    public func job(inputHash: String) throws -> Job? {
+        try session.query("SELECT \(unescaped: Job.postgresColumns) FROM jobs WHERE input_hash = \(inputHash)").first.map(Job.init(postgres:))
+    }
+
+    /// Inserts the row and returns its id (the unique input hash makes a second insert of one drop fail, or with
+    /// `orNothing` return nil).
+    func insertRow(_ j: Job, _ c: PostgresConnection, orNothing: Bool = false) throws -> Int64? {
+        let conflict = orNothing ? "ON CONFLICT (input_hash) DO NOTHING" : ""
+        return try session.run(c, """
+            INSERT INTO jobs (name, state, mode, model, prompt, seed, parameters, input_hash, folder, image, mask, attempts,
+                error, created_at, started_at, finished_at, timings, priority, progress, cancel_requested)
+            VALUES (\(j.name), \(j.state.rawValue), \(j.mode), \(j.model), \(j.prompt), \(j.seed), \(j.parameters), \(j.inputHash),
+                \(j.folder), \(j.image), \(j.mask), \(j.attempts), \(j.error), \(j.createdAt), \(j.startedAt), \(j.finishedAt),
+                \(j.timings), \(j.priority), \(j.progress), \(j.cancelRequested))
+            \(unescaped: conflict) RETURNING id
+            """).first?.decode(Int64.self)
+    }
+
+    func insertInputs(_ inputs: [JobFile], of id: Int64, _ c: PostgresConnection) throws {
+        for f in inputs {
+            _ = try session.run(c, "INSERT INTO job_inputs (job_id, role, name, data) VALUES (\(id), \(f.role), \(f.name), \(f.data))")
+        }
+    }
+
+    public func enqueue(_ job: Job, inputs: [JobFile]) throws -> (job: Job, inserted: Bool) {
+        try session.transaction { c in
+            guard let id = try insertRow(job, c, orNothing: true) else {
+                let existing = try session.run(c, "SELECT \(unescaped: Job.postgresColumns) FROM jobs WHERE input_hash = \(job.inputHash)")
+                return (try Job(postgres: existing.first!), false)
+            }
+            try insertInputs(inputs, of: id, c)
+            if job.state == .queued { _ = try session.run(c, "NOTIFY darkroom_queued") }
+            var j = job
+            j.id = id
+            return (j, true)
+        }
+    }
+
+    public func insert(_ record: Job, inputs: [JobFile], whileInserting body: (Job) throws -> Job) throws -> Job {
+        // Not retried on a lost connection: `body` moves files, and the caller puts them back when this throws.
+        try session.transaction(retrying: false) { c in
+            var row = record
+            row.id = try insertRow(record, c)
+            let j = try body(row)
+            _ = try session.run(c, """
+                UPDATE jobs SET folder = \(j.folder), image = \(j.image), mask = \(j.mask), name = \(j.name) WHERE id = \(j.id!)
+                """)
+            try insertInputs(inputs, of: j.id!, c)
+            if j.state == .queued { _ = try session.run(c, "NOTIFY darkroom_queued") }
+            return j
+        }
+    }
+
+    public func claimNext(worker: String, lease: TimeInterval, preferredModel: String?, now: Date) throws -> Job? {
+        // One statement: the row is locked (others skip it, never wait), updated and returned. A job for the model the
+        // worker has loaded goes first among the jobs of the top priority.
+        let expires = now.addingTimeInterval(lease)
+        let model = preferredModel ?? ""
+        return try session.query("""
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = \(now), error = NULL,
+                worker = \(worker), lease_expires_at = \(expires), progress = NULL, preview = NULL
+            WHERE id = COALESCE(
+                (SELECT id FROM jobs WHERE state = 'queued' AND model = \(model)
+                    AND priority >= (SELECT MAX(priority) FROM jobs WHERE state = 'queued')
+                    ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+                (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED))
+            RETURNING \(unescaped: Job.postgresColumns)
+            """).first.map(Job.init(postgres:))
+    }
+
+    public func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool {
+        let expires = now.addingTimeInterval(lease)
+        return try !session.query("""
+            UPDATE jobs SET lease_expires_at = \(expires)
+            WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker) RETURNING id
+            """).isEmpty
+    }
+
+    public func inputs(of id: Int64) throws -> [JobFile] {
+        try session.query("SELECT role, name, data FROM job_inputs WHERE job_id = \(id) ORDER BY name").map {
+            let (role, name, data) = try $0.decode((String, String, Data).self)
+            return JobFile(role: role, name: name, data: data)
+        }
+    }
+
+    public func setProgress(_ claim: Claim, _ progress: JobProgress, preview: Data?) throws {
+        let json = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        _ = try session.query("""
+            UPDATE jobs SET progress = \(json), preview = COALESCE(\(preview), preview)
+            WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker)
+            """)
+    }
+
+    /// Ends the claimed job in `state`; throws `ClaimLost` (writing nothing) when the claim is gone. Safe to run again
+    /// after a lost connection: a second run that finds the job ended by this very claim is a success.
+    func end(_ claim: Claim, state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
+        precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
+        try session.transaction { c in
+            let updated = try session.run(c, """
+                UPDATE jobs SET state = \(state.rawValue), error = \(error), finished_at = \(now), timings = COALESCE(\(timings), timings),
+                    progress = NULL, cancel_requested = false, lease_expires_at = NULL, exported = false
+                WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker)
+                RETURNING id
+                """)
+            if updated.isEmpty {
+                let mine = try session.run(c, """
+                    SELECT id FROM jobs WHERE id = \(claim.id) AND state = \(state.rawValue) AND attempts = \(claim.attempt)
+                        AND worker = \(claim.worker) AND lease_expires_at IS NULL
+                    """)
+                if mine.isEmpty { throw ClaimLost(claim) }
+                return  // this claim's own earlier commit, whose answer the lost connection swallowed
+            }
+            if state != .failed {
+                _ = try session.run(c, "DELETE FROM results WHERE job_id = \(claim.id)")
+                for (k, r) in results.enumerated() {
+                    let data: Data? = files.isEmpty ? nil : files[k]
+                    _ = try session.run(c, """
+                        INSERT INTO results (job_id, kind, path, size, step, data)
+                        VALUES (\(claim.id), \(r.kind.rawValue), \(r.path), \(r.size), \(r.index), \(data))
+                        """)
+                }
+            }
+            _ = try session.run(c, "SELECT pg_notify('darkroom_ended', \(String(claim.id)))")
+        }
+    }
+
+    public func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws {
+        let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
+        try end(claim, state: .done, error: nil, results: results, files: files, timings: json, now: now)
+    }
+
+    public func fail(_ claim: Claim, error: String, now: Date) throws {
+        try end(claim, state: .failed, error: error, results: [], files: [], timings: nil, now: now)
+    }
+
+    public func markCancelled(_ claim: Claim, results: [JobResult], files: [Data], now: Date) throws {
+        try end(claim, state: .cancelled, error: "cancelled while running", results: results, files: files, timings: nil, now: now)
+    }
+
+    public func requeue(_ claim: Claim) throws {
+        try session.transaction { c in
+            _ = try session.run(c, """
+                UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), progress = NULL, worker = NULL,
+                    lease_expires_at = NULL
+                WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker)
+                """)
+            _ = try session.run(c, "NOTIFY darkroom_queued")
+        }
+    }
+
+    public func rescueExpiredLeases(maxAttempts: Int, now: Date) throws -> (requeued: [Int64], failed: [Int64]) {
+        try rescue(condition: "(lease_expires_at IS NULL OR lease_expires_at < $1)", now: now, worker: "", maxAttempts: maxAttempts)
+    }
+
+    public func recoverJobs(of worker: String, maxAttempts: Int, now: Date) throws -> (requeued: [Int64], failed: [Int64]) {
+        try rescue(condition: "worker = $2", now: now, worker: worker, maxAttempts: maxAttempts)
+    }
+
+    /// Running jobs matching `condition` ($1 the time, $2 the worker): cancelled when a cancel was asked, failed past
+    /// `maxAttempts` ($3), else queued again.
+    func rescue(condition: String, now: Date, worker: String, maxAttempts: Int) throws -> (requeued: [Int64], failed: [Int64]) {
+        func q(_ sql: String) -> PostgresQuery {
+            var binds = PostgresBindings()
+            binds.append(now)
+            binds.append(worker)
+            binds.append(maxAttempts)
+            return PostgresQuery(unsafeSQL: sql, binds: binds)
+        }
+        let ended = "finished_at = $1, progress = NULL, cancel_requested = false, worker = NULL, lease_expires_at = NULL, exported = false"
+        return try session.transaction { c in
+            // Every statement names $1–$3, so that PostgreSQL knows each parameter's type.
+            let guardAll = "AND $1::timestamptz IS NOT NULL AND $2::text IS NOT NULL AND $3::int IS NOT NULL"
+            _ = try session.run(c, q("""
+                UPDATE jobs SET state = 'cancelled', error = 'cancelled while running (its worker stopped)', \(ended)
+                WHERE state = 'running' AND cancel_requested AND \(condition) \(guardAll)
+                """))
+            let failed = try session.run(c, q("""
+                UPDATE jobs SET state = 'failed', \(ended),
+                    error = COALESCE(error, 'the worker stopped during this job ' || attempts || ' times')
+                WHERE state = 'running' AND attempts >= $3 AND \(condition) \(guardAll) RETURNING id
+                """)).map { try $0.decode(Int64.self) }
+            let requeued = try session.run(c, q("""
+                UPDATE jobs SET state = 'queued', progress = NULL, worker = NULL, lease_expires_at = NULL
+                WHERE state = 'running' AND \(condition) \(guardAll) RETURNING id
+                """)).map { try $0.decode(Int64.self) }
+            if !requeued.isEmpty { _ = try session.run(c, "NOTIFY darkroom_queued") }
+            if !failed.isEmpty { _ = try session.run(c, "SELECT pg_notify('darkroom_ended', '')") }
+            return (requeued, failed)
+        }
+    }
+}
