@@ -10,6 +10,10 @@ cmd=${1:?start, restart or stop}
 dir=${2:?the cluster folder}
 bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
 [ -x "$bin/initdb" ] || { echo "test-postgres: PostgreSQL's server is not installed (apt-get install postgresql)" >&2; exit 1; }
+# The server must not inherit the caller's descriptors (a test runner's output pipe would then never reach its end).
+for fd in $(ls /proc/$$/fd); do
+  if [ "$fd" -gt 2 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
 as_owner() {
   if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
 }

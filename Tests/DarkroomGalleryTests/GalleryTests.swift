@@ -28,10 +28,10 @@ final class GalleryTests: XCTestCase {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR4nGP4z8DA8B8ABfsC/mZ5o4QAAAAASUVORK5CYII=")!
         try png.write(to: URL(fileURLWithPath: folder + "/result.png"))
-        try store.finish(claimed.id!, results: [JobResult(jobID: 0, kind: .result, path: folder + "/result.png", size: Int64(png.count), index: 1)],
+        try store.finish(Claim(claimed), results: [JobResult(jobID: 0, kind: .result, path: folder + "/result.png", size: Int64(png.count), index: 1)],
                          timings: ["sample": 0.5])
         let second = try XCTUnwrap(try store.claimNext())
-        try store.fail(second.id!, error: "model <exploded>")
+        try store.fail(Claim(second), error: "model <exploded>")
         return store
     }
 

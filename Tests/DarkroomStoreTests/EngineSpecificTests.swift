@@ -1,0 +1,113 @@
+import Foundation
+import GRDB
+import XCTest
+import DarkroomTestSupport
+@testable import DarkroomStore
+
+/// What only one engine has: SQLite's file, WAL and racing opens; PostgreSQL's URL, login and connection errors.
+final class SQLiteStoreTests: XCTestCase {
+    func testTheFileIsInWALModeAndOpeningsRacingOnANewFileAllSucceed() throws {
+        let dir = try temporaryFolder(self)
+        let path = dir.appendingPathComponent("q.sqlite").path
+        let store = try SQLiteJobStore(path: path)
+        XCTAssertEqual(try store.writer.read { try String.fetchOne($0, sql: "PRAGMA journal_mode") }, "wal")
+        for round in 0..<40 {
+            let path = dir.appendingPathComponent("new\(round).sqlite").path
+            let errors = Collected<String>()
+            DispatchQueue.concurrentPerform(iterations: 4) { _ in
+                do { _ = try SQLiteJobStore(path: path).counts() } catch { errors.append("\(error)") }
+            }
+            XCTAssertEqual(errors.items, [], "round \(round)")
+        }
+    }
+
+    func testADatabaseFromANewerDarkroomIsRefused() throws {
+        let path = try temporaryFolder(self).appendingPathComponent("q.sqlite").path
+        let store = try SQLiteJobStore(path: path)
+        try store.writer.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v99: from the future')") }
+        XCTAssertThrowsError(try SQLiteJobStore(path: path)) { error in
+            XCTAssertTrue("\(error)".contains("newer Darkroom"), "\(error)")
+        }
+    }
+}
+
+final class PostgresStoreTests: XCTestCase {
+    func testTheURLIsReadAsLibpqReadsItAndThePasswordIsNeverShown() throws {
+        let s = try PostgresSettings(url: "postgresql://ann:s%40cret@db.example:6543/queue?sslmode=require", environment: [:], home: "/nonexistent")
+        XCTAssertEqual([s.user, s.password, s.host, s.database], ["ann", "s@cret", "db.example", "queue"])
+        XCTAssertEqual(s.port, 6543)
+        XCTAssertEqual(s.tls, .require)
+        XCTAssertFalse(s.display.contains("cret"))
+        XCTAssertEqual(PostgresSettings.redact("postgresql://ann:s%40cret@db:1/q"), "postgresql://ann:***@db:1/q")
+        let socket = try PostgresSettings(url: "postgresql://ann@/queue?host=/run/postgresql", environment: ["PGPASSWORD": "env"], home: "/nonexistent")
+        XCTAssertEqual(socket.socketFolder, "/run/postgresql")
+        XCTAssertEqual(socket.password, "env")
+        for (bad, why) in [("postgresql://db/queue", "no user"), ("postgresql://ann@db", "no database"),
+                           ("postgresql://ann@db/q?sslmode=maybe", "sslmode"), ("postgresql://ann@db/q?bogus=1", "bogus")] {
+            XCTAssertThrowsError(try PostgresSettings(url: bad, environment: [:], home: "/nonexistent"), bad) { error in
+                XCTAssertTrue("\(error)".contains(why), "\(bad): \(error)")
+            }
+        }
+    }
+
+    func testThePasswordFileIsReadOnlyWhenPrivate() throws {
+        let home = try temporaryFolder(self)
+        let file = home.appendingPathComponent(".pgpass").path
+        try "# comment\nother:5432:*:ann:wrong\ndb.example:*:queue:ann:pa\\:ss\n*:*:*:*:fallback\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file)
+        let url = "postgresql://ann@db.example:5432/queue"
+        XCTAssertEqual(try PostgresSettings(url: url, environment: [:], home: home.path).password, "pa:ss")
+        XCTAssertEqual(try PostgresSettings(url: "postgresql://bob@x/y", environment: [:], home: home.path).password, "fallback")
+        XCTAssertEqual(try PostgresSettings(url: url, environment: ["PGPASSWORD": "env"], home: home.path).password, "env", "PGPASSWORD first")
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: file)
+        XCTAssertNil(try PostgresSettings(url: url, environment: [:], home: home.path).password, "a file others can read is ignored, as libpq does")
+    }
+
+    func testAnUnreachableServerOrAWrongPasswordIsAClearErrorAtOnce() throws {
+        let server = try PostgresTestServer.shared()
+        let started = Date()
+        XCTAssertThrowsError(try PostgresJobStore(url: "postgresql://darkroom@127.0.0.1:1/postgres")) { error in
+            XCTAssertTrue("\(error)".contains("cannot reach postgresql://darkroom@127.0.0.1:1/postgres"), "\(error)")
+        }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 15, "no retry loop at start")
+        // Password logins are required from other addresses than 127.0.0.1: the machine's own non-loopback address.
+        guard let address = PostgresStoreTests.nonLoopbackAddress() else {
+            XCTFail("this machine has no IPv4 address besides 127.0.0.1 to test a password login on")
+            return
+        }
+        let wrong = server.url(database: "postgres", host: address, password: "not-the-password")
+        XCTAssertThrowsError(try PostgresJobStore(url: wrong)) { error in
+            XCTAssertTrue("\(error)".contains("refused the login"), "\(error)")
+            XCTAssertFalse("\(error)".contains("not-the-password"), "the password is never shown: \(error)")
+        }
+        let db = try server.freshDatabase(prefix: "login")
+        let name = URL(string: db)!.lastPathComponent
+        XCTAssertEqual(try PostgresJobStore(url: server.url(database: name, host: address, password: "darkroom-test")).counts(), [:])
+    }
+
+    func testASchemaFromANewerDarkroomIsRefused() throws {
+        let url = try PostgresTestServer.shared().freshDatabase(prefix: "newer")
+        _ = try PostgresJobStore(url: url)
+        try PostgresTestServer.shared().psql("INSERT INTO darkroom_migrations (version, name) VALUES (99, 'from the future')", database: URL(string: url)!.lastPathComponent)
+        XCTAssertThrowsError(try PostgresJobStore(url: url)) { error in
+            XCTAssertTrue("\(error)".contains("newer Darkroom"), "\(error)")
+        }
+    }
+
+    /// An IPv4 address of this machine other than loopback, if it has one.
+    static func nonLoopbackAddress() -> String? {
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0 else { return nil }
+        defer { freeifaddrs(list) }
+        var p = list
+        while let entry = p {
+            defer { p = entry.pointee.ifa_next }
+            guard let addr = entry.pointee.ifa_addr, addr.pointee.sa_family == UInt8(AF_INET) else { continue }
+            var host = [CChar](repeating: 0, count: 64)
+            getnameinfo(addr, socklen_t(MemoryLayout<sockaddr_in>.size), &host, socklen_t(host.count), nil, 0, NI_NUMERICHOST)
+            let text = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if !text.hasPrefix("127.") { return text }
+        }
+        return nil
+    }
+}

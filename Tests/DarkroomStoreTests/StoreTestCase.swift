@@ -1,0 +1,54 @@
+import Foundation
+import XCTest
+@_exported import DarkroomTestSupport
+@testable import DarkroomStore
+
+/// One suite, two engines: every test of a `StoreTestCase` runs its body on a fresh SQLite database and on a fresh
+/// PostgreSQL database, and each assertion names the engine.
+class StoreTestCase: XCTestCase {
+    /// A fresh database on one engine, and a way to open a second connection to it (another process, in effect).
+    struct Engine: Sendable {
+        var name: String
+        var store: any JobStore
+        var open: @Sendable () throws -> any JobStore
+    }
+
+    /// A fresh SQLite file and a fresh PostgreSQL database.
+    func engines() throws -> [Engine] {
+        let dir = try temporaryFolder(self)
+        let path = dir.appendingPathComponent("q.sqlite").path
+        let url = try PostgresTestServer.shared().freshDatabase(prefix: "store")
+        return [
+            Engine(name: "sqlite", store: try SQLiteJobStore(path: path), open: { try SQLiteJobStore(path: path) }),
+            Engine(name: "postgresql", store: try PostgresJobStore(url: url), open: { try PostgresJobStore(url: url) }),
+        ]
+    }
+
+    /// Runs `body` once per engine.
+    func onEachEngine(_ body: (Engine) throws -> Void) throws {
+        for engine in try engines() {
+            do { try body(engine) } catch { XCTFail("\(engine.name): \(error)"); throw error }
+        }
+    }
+
+    func job(_ n: Int, hash: String? = nil, model: String = "fashion", priority: Int = 0) -> Job {
+        testJob(n, hash: hash, model: model, priority: priority)
+    }
+}
+
+/// A queued generate job numbered `n` (hash `hash<n>` unless given).
+func testJob(_ n: Int, hash: String? = nil, model: String = "fashion", priority: Int = 0) -> Job {
+        var j = Job(name: "job\(n)", mode: "generate", model: model, prompt: "a bag", seed: Int64(n),
+                    request: nil, inputHash: hash ?? "hash\(n)", folder: "/srv/gallery/jobs/\(n)")
+        j.priority = priority
+        return j
+}
+
+/// Items appended from concurrent closures.
+final class Collected<T>: @unchecked Sendable {
+    // @unchecked: `stored` is only touched while `lock` is held.
+    private let lock = NSLock()
+    private var stored: [T] = []
+    func append(_ item: T) { lock.lock(); stored.append(item); lock.unlock() }
+    var items: [T] { lock.lock(); defer { lock.unlock() }; return stored }
+}
