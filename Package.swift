@@ -55,7 +55,7 @@ let package = Package(
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints, reports and sample evaluation.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomImaging", "CZlib"], swiftSettings: vectorSettings),
         // Benchmarks that print the figures issues ask for: forward, generate, training, outputs, DeepFloyd IF.
-        .target(name: "DarkroomBench", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomTraining", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomGallery"]),
+        .target(name: "DarkroomBench", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomTraining", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDaemon"]),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",

@@ -32,6 +32,12 @@ struct BenchCommand: ParsableCommand {
     var steps = 5
     @Option(help: "Time a gallery rebuild for this many synthetic jobs, and a 60-frame 256×256 colour GIF encode.")
     var outputs: Int?
+    @Option(help: "Time the job queue with this many jobs per case: the store alone and end to end, with 1, 2 and 4 workers, on SQLite and (with --postgres) PostgreSQL.")
+    var queue: Int?
+    @Option(help: "With --queue: a PostgreSQL database to use (emptied first!), e.g. postgresql://darkroom@127.0.0.1:5432/bench.")
+    var postgres: String?
+    @Option(help: "With --queue: jobs per end-to-end case (default: a tenth of --queue, at least 50).")
+    var endToEnd: Int?
     @Flag(help: "Skip the conv and sgemm throughput measurements.")
     var skipKernels = false
     @Flag(help: "With an IF model: also report the time per layer type.")
@@ -42,6 +48,10 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         engine.apply()
+        if let jobs = queue {
+            try QueueBenchReport(jobs: jobs, endToEnd: endToEnd ?? max(50, jobs / 10), postgres: postgres).run()
+            return
+        }
         if let jobs = outputs {
             let g = try OutputBench.gallery(jobs: jobs)
             print(String(format: "gallery for %d jobs: first full rebuild %.2f s (every job page + index), rebuild with nothing changed %.2f s, index alone %.2f s",

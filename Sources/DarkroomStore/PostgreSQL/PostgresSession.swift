@@ -119,7 +119,40 @@ final class PostgresSession: @unchecked Sendable {
     }
 
     func run(_ c: PostgresConnection, _ q: PostgresQuery) throws -> [PostgresRow] {
-        try c.query(q, logger: logger).wait().rows
+        try PostgresSession.wait(for: c.query(q, logger: logger), timeout: statementTimeout, closing: c).rows
+    }
+
+    /// The longest a statement may take before its connection is presumed dead (Darkroom's statements take
+    /// milliseconds; a connection the server dropped mid-restart can leave a query unanswered forever).
+    var statementTimeout: TimeAmount = .seconds(15)
+
+    /// Waits for `future`, or fails after `timeout` and closes `connection`, so that the caller reconnects.
+    static func wait<T: Sendable>(for future: EventLoopFuture<T>, timeout: TimeAmount, closing connection: PostgresConnection) throws -> T {
+        let loop = future.eventLoop
+        let promise = loop.makePromise(of: T.self)
+        // Both callbacks run on the connection's event loop, one after the other: the flag needs no lock.
+        let once = OnceFlag()
+        let timer = loop.scheduleTask(in: timeout) {
+            guard !once.done else { return }
+            once.done = true
+            promise.fail(PostgresSession.StatementTimedOut())
+            connection.close().whenComplete { _ in }
+        }
+        future.whenComplete { result in
+            guard !once.done else { return }
+            once.done = true
+            timer.cancel()
+            promise.completeWith(result)
+        }
+        return try promise.futureResult.wait()
+    }
+
+    /// Set by whichever of a statement's answer and its timeout comes first.
+    final class OnceFlag: @unchecked Sendable { var done = false }
+
+    /// A statement got no answer within `statementTimeout`; its connection was closed.
+    struct StatementTimedOut: Error, CustomStringConvertible {
+        var description: String { "the server did not answer a statement in time; the connection was closed" }
     }
 
     /// Errors that mean the connection (not the statement) failed.
@@ -134,7 +167,7 @@ final class PostgresSession: @unchecked Sendable {
             default: return false
             }
         }
-        if error is ChannelError || error is NIOConnectionError || error is IOError { return true }
+        if error is ChannelError || error is NIOConnectionError || error is IOError || error is StatementTimedOut { return true }
         if let s = error as? StoreError { return s.description.contains("cannot reach") }
         return false
     }
