@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Darkroom builds against, when any is missing. Safe to run repeatedly.
 set -euo pipefail
-packages=(libopenblas-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist)
+# postgresql and iproute2: the tests' throwaway PostgreSQL cluster and their second host in a network namespace.
+packages=(libopenblas-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist postgresql iproute2)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

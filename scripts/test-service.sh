@@ -154,4 +154,16 @@ exposure=$(inside systemd-analyze security darkroom.service --no-pager 2>/dev/nu
 [ -n "$exposure" ] || fail "systemd-analyze printed no exposure level"
 awk -v e="$exposure" 'BEGIN { exit !(e <= 2.0) }' || fail "exposure $exposure is above 2.0"
 
+step "a worker unit (darkroom-worker@1) runs the queued job; the daemon writes its files when it starts again"
+inside sh -c 'echo "{\"database\": \"/var/lib/darkroom/darkroom.sqlite\", \"models\": {\"fashion\": \"/usr/share/darkroom/models/fashion-mnist\"}}" > /etc/darkroom/worker.json'
+inside systemctl start darkroom-worker@1.service
+wait_for 30 "darkroom-worker@1 to be active" inside systemctl is-active --quiet darkroom-worker@1.service
+[ "$(inside systemctl show -p Type --value darkroom-worker@1.service)" = notify ] || fail "the worker unit is not Type=notify"
+wait_for 240 "job 3 to be done by the worker" done_is 3
+status --json | tr -d ' \n' | grep '"worker":"[^"]*1"' >/dev/null || fail "job 3 was not run by worker 1: $(status --json | head -c 600)"
+inside systemctl stop darkroom-worker@1.service
+[ "$(inside systemctl show -p Result --value darkroom-worker@1.service)" = success ] || fail "the worker stopped with Result=$(inside systemctl show -p Result --value darkroom-worker@1.service)"
+inside systemctl start darkroom.service
+wait_for 60 "job 3's results in the gallery" inside test -f /srv/darkroom/gallery/jobs/3/result-64.png
+
 echo "test-service: passed: package $(du -h "$deb" | cut -f1), installed in ${install_seconds}s, stopped in ${stop_seconds}s, exposure $exposure"

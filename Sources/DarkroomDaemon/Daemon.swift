@@ -21,8 +21,9 @@ nonisolated(unsafe) public var daemonIgnoredSignal: sig_atomic_t = 0
 public final class Daemon: @unchecked Sendable {
     public let config: DarkroomConfig
     public let store: any JobStore
-    /// One daemon per database: a file lock beside an SQLite database, an advisory lock on PostgreSQL.
-    let lock: AnyObject
+    /// One daemon per database: a file lock beside an SQLite database, an advisory lock on PostgreSQL (taken again
+    /// when its connection is lost; a daemon that finds another holding it stops).
+    var lock: AnyObject
     let intake: Intake
     /// The daemon's own worker (nil with `--no-worker`: workers run elsewhere).
     let worker: Worker?
@@ -160,6 +161,16 @@ public final class Daemon: @unchecked Sendable {
 
     /// Why the daemon must stop because its database is gone, or nil while it is the file opened at start.
     func databaseProblem() -> String? {
+        if let held = lock as? PostgresIntakeLock, held.isLost, let postgres = store as? PostgresJobStore {
+            do {
+                lock = try postgres.lockIntake()
+                DaemonLog.warning("database: the intake lock's connection was lost; the lock is held again")
+            } catch let error as StoreError where error.description.contains("another darkroom watch") {
+                return "\(error.description); stopping this one"
+            } catch {
+                DaemonLog.error("database: taking the intake lock again: \(error)")  // the server is away: next second
+            }
+        }
         guard let databaseFile else { return nil }
         guard let now = Daemon.identity(of: config.database) else {
             return "database: \(config.database) was deleted while Darkroom was running; stopping (restore it, or start again with a new database and a new gallery folder)"

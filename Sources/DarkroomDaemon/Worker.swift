@@ -58,11 +58,10 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
-    /// Runs the next queued job; returns false when the queue was empty or the worker is paused.
+    /// Runs the next queued job; returns false when the queue was empty or paused.
     @discardableResult
     public func runNext() throws -> Bool {
         rescueExpired()
-        if try store.isPaused() { return false }
         guard let job = try store.claimNext(worker: id, lease: lease, preferredModel: loadedModel, now: Date()) else { return false }
         let claim = Claim(job)
         let jobID = claim.id
@@ -124,7 +123,7 @@ public final class Worker: @unchecked Sendable {
                 return true
             }
         }
-        if let finished = try store.job(jobID) { onJobEnd?(finished) }
+        if let onJobEnd, let finished = try store.job(jobID) { onJobEnd(finished) }
         return true
     }
 

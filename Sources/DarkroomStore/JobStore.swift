@@ -31,6 +31,7 @@ public protocol JobStore: AnyObject, Sendable {
 
     /// Claims the queued job of highest priority, oldest first among equals, in one statement: running, held by
     /// `worker` until `now + lease`, attempt + 1. Among jobs of the top priority, one for `preferredModel` goes first.
+    /// Nothing is claimed while the queue is paused.
     func claimNext(worker: String, lease: TimeInterval, preferredModel: String?, now: Date) throws -> Job?
     /// Extends the claim's lease; false when the job is no longer this claim's (rescued, cancelled, finished).
     func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool

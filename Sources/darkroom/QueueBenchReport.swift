@@ -1,6 +1,7 @@
 import DarkroomBench
 import DarkroomStore
 import Foundation
+import Logging
 
 /// `darkroom bench --queue N`: the queue's figures on each engine, as a table.
 struct QueueBenchReport {
@@ -9,6 +10,12 @@ struct QueueBenchReport {
     let postgres: String?
 
     func run() throws {
+        // The workers log every job at info: only warnings and errors here, so that the table stays readable.
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .warning
+            return handler
+        }
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-queue-bench-\(getpid())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }

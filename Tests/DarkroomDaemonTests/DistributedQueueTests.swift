@@ -56,6 +56,28 @@ final class DistributedQueueTests: DaemonTestCase {
         XCTAssertEqual(try store.jobsToExport(limit: 10), [], "every ended job is in the gallery", file: file, line: line)
     }
 
+    func testOneIntakePerDatabaseAndAClearErrorForAnUnreachableServer() throws {
+        let (dir, _) = try postgresWorkspace()
+        let config = dir.appendingPathComponent("config.json").path
+        let first = try start(dir, log: dir.appendingPathComponent("first.log"), arguments: ["watch", "--no-worker", "--config", config])
+        try waitFor(30, "the first intake to start") {
+            (try String(contentsOf: dir.appendingPathComponent("first.log"), encoding: .utf8)).contains("watching")
+        }
+        let (status, output) = try command(["watch", "--config", config])
+        XCTAssertNotEqual(status, 0)
+        XCTAssertTrue(output.contains("another darkroom watch already runs the intake"), output)
+        XCTAssertTrue(first.isRunning)
+        first.terminate()
+        first.waitUntilExit()
+        // A worker pointed at a server that is not there says so and exits; it does not loop.
+        let nowhere = dir.appendingPathComponent("nowhere.json")
+        try #"{"models": {"tiny": "models/tiny"}, "database": "postgresql://darkroom:secret@127.0.0.1:1/none"}"#.write(to: nowhere, atomically: true, encoding: .utf8)
+        let (badStatus, badOutput) = try command(["worker", "--config", nowhere.path])
+        XCTAssertNotEqual(badStatus, 0)
+        XCTAssertTrue(badOutput.contains("cannot reach postgresql://darkroom@127.0.0.1:1/none"), badOutput)
+        XCTAssertFalse(badOutput.contains("secret"), "the password is never printed: \(badOutput)")
+    }
+
     func testKilledWorkersLoseNoJobAndRunNoneTwice() throws {
         let (dir, url) = try postgresWorkspace()
         let intake = try start(dir, log: dir.appendingPathComponent("intake.log"), arguments: ["watch", "--no-worker", "--config", dir.appendingPathComponent("config.json").path])
@@ -88,11 +110,11 @@ final class DistributedQueueTests: DaemonTestCase {
     }
 
     func testAWorkerStoppedPastItsLeaseIsRefusedWhenItWakes() throws {
-        let (dir, url) = try postgresWorkspace(stride: 1, lease: 2)
+        let (dir, url) = try postgresWorkspace(stride: 2, lease: 2)
         let intake = try start(dir, log: dir.appendingPathComponent("intake.log"), arguments: ["watch", "--no-worker", "--config", dir.appendingPathComponent("config.json").path])
         let logs = (0..<2).map { dir.appendingPathComponent("worker\($0).log") }
         let workers = try logs.map { try startWorker(dir, log: $0) }
-        try drop(#"{"prompt": "a cat", "seed": 5, "count": 16}"#, dir.appendingPathComponent("inbox/slow.json"))
+        try drop(#"{"prompt": "a cat", "seed": 5, "count": 4}"#, dir.appendingPathComponent("inbox/slow.json"))
         let store = try PostgresJobStore(url: url)
         try waitFor(60, "the job to start") { try store.jobs(state: .running).count == 1 }
         let first = try XCTUnwrap(try store.jobs(state: .running).first)

@@ -90,6 +90,7 @@ final class JobQueueTests: StoreTestCase {
             XCTAssertFalse(try e.store.isPaused(), e.name)
             try e.store.setPaused(true)
             XCTAssertTrue(try e.open().isPaused(), "\(e.name): a pause reaches every process")
+            XCTAssertNil(try e.open().claimNext(), "\(e.name): nothing is claimed while paused")
             try e.store.setPaused(false)
             XCTAssertEqual(try e.store.claimNext()?.name, "job1", e.name)
             XCTAssertTrue(try e.store.retry(2), "\(e.name): cancelled jobs can be retried")

@@ -64,7 +64,7 @@ extension PostgresJobStore {
         return try session.query("""
             UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = \(now), error = NULL,
                 worker = \(worker), lease_expires_at = \(expires), progress = NULL, preview = NULL
-            WHERE id = COALESCE(
+            WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id = COALESCE(
                 (SELECT id FROM jobs WHERE state = 'queued' AND model = \(model)
                     AND priority >= (SELECT MAX(priority) FROM jobs WHERE state = 'queued')
                     ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED),
@@ -96,37 +96,38 @@ extension PostgresJobStore {
             """)
     }
 
-    /// Ends the claimed job in `state`; throws `ClaimLost` (writing nothing) when the claim is gone. Safe to run again
-    /// after a lost connection: a second run that finds the job ended by this very claim is a success.
+    /// Ends the claimed job in `state` in one statement (the fenced update, the results replaced, the NOTIFY); throws
+    /// `ClaimLost` (writing nothing) when the claim is gone. Safe to run again after a lost connection: a second run
+    /// that finds the job ended by this very claim is a success.
     func end(_ claim: Claim, state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
         precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
-        try session.transaction { c in
-            let updated = try session.run(c, """
+        // Arrays cannot hold NULLs here: -1 stands for "no step" and an empty buffer for "no bytes".
+        let replace = state != .failed
+        let kinds = results.map(\.kind.rawValue), paths = results.map(\.path), sizes = results.map(\.size)
+        let steps = results.map { Int64($0.index ?? -1) }
+        let datas = files.isEmpty ? results.map { _ in ByteBuffer() } : files.map { ByteBuffer(bytes: $0) }
+        let ended = try session.query("""
+            WITH done AS (
                 UPDATE jobs SET state = \(state.rawValue), error = \(error), finished_at = \(now), timings = COALESCE(\(timings), timings),
                     progress = NULL, cancel_requested = false, lease_expires_at = NULL, exported = false
                 WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker)
-                RETURNING id
-                """)
-            if updated.isEmpty {
-                let mine = try session.run(c, """
-                    SELECT id FROM jobs WHERE id = \(claim.id) AND state = \(state.rawValue) AND attempts = \(claim.attempt)
-                        AND worker = \(claim.worker) AND lease_expires_at IS NULL
-                    """)
-                if mine.isEmpty { throw ClaimLost(claim) }
-                return  // this claim's own earlier commit, whose answer the lost connection swallowed
-            }
-            if state != .failed {
-                _ = try session.run(c, "DELETE FROM results WHERE job_id = \(claim.id)")
-                for (k, r) in results.enumerated() {
-                    let data: Data? = files.isEmpty ? nil : files[k]
-                    _ = try session.run(c, """
-                        INSERT INTO results (job_id, kind, path, size, step, data)
-                        VALUES (\(claim.id), \(r.kind.rawValue), \(r.path), \(r.size), \(r.index), \(data))
-                        """)
-                }
-            }
-            _ = try session.run(c, "SELECT pg_notify('darkroom_ended', \(String(claim.id)))")
-        }
+                RETURNING id),
+            cleared AS (DELETE FROM results WHERE \(replace) AND job_id IN (SELECT id FROM done)),
+            added AS (
+                INSERT INTO results (job_id, kind, path, size, step, data)
+                SELECT done.id, r.kind, r.path, r.size, NULLIF(r.step, -1), NULLIF(r.data, ''::bytea)
+                FROM done, unnest(\(kinds)::text[], \(paths)::text[], \(sizes)::int8[], \(steps)::int8[], \(datas)::bytea[])
+                    WITH ORDINALITY AS r(kind, path, size, step, data, n)
+                WHERE \(replace) ORDER BY r.n)
+            SELECT id, pg_notify('darkroom_ended', id::text) FROM done
+            """)
+        guard ended.isEmpty else { return }
+        let mine = try session.query("""
+            SELECT id FROM jobs WHERE id = \(claim.id) AND state = \(state.rawValue) AND attempts = \(claim.attempt)
+                AND worker = \(claim.worker) AND lease_expires_at IS NULL
+            """)
+        // Found: this claim's own earlier statement, whose answer a lost connection swallowed.
+        if mine.isEmpty { throw ClaimLost(claim) }
     }
 
     public func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws {

@@ -123,6 +123,9 @@ public final class PostgresIntakeLock: @unchecked Sendable {
 
     init(connection: PostgresConnection) { self.connection = connection }
 
+    /// True once the lock's connection closed (a server restart, a network cut): the lock is gone with it.
+    public var isLost: Bool { connection.isClosed }
+
     deinit { try? connection.close().wait() }
 }
 

@@ -33,8 +33,8 @@ extension SQLiteJobStore {
             try Job.fetchOne(db, sql: """
                 UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = ?, error = NULL,
                     worker = ?, lease_expires_at = ?, progress = NULL, preview = NULL
-                WHERE id = (SELECT id FROM jobs WHERE state = 'queued'
-                            ORDER BY priority DESC, (model = ?) DESC, id LIMIT 1)
+                WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1')
+                    AND id = (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, (model = ?) DESC, id LIMIT 1)
                 RETURNING *
                 """, arguments: [now, worker, now.addingTimeInterval(lease), preferredModel])
         }
