@@ -113,4 +113,26 @@ final class DaemonProcessTests: DaemonTestCase {
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertEqual(try store(dir).counts()[.done], 1)
     }
+
+    func testGalleryRebuildRestoresInputsAndResultsFromTheDatabase() throws {
+        let dir = try workspace()
+        let png = try pngData(seed: 11)
+        try drop(png, dir.appendingPathComponent("inbox/photo.png"))
+        try drop(#"{"mode": "sdedit", "prompt": "a cat", "seed": 9}"#, dir.appendingPathComponent("inbox/photo.json"))
+        XCTAssertEqual(try runOnce(dir), 0)
+        let job = try XCTUnwrap(try store(dir).jobs().first)
+        XCTAssertEqual(job.state, .done)
+        let folder = URL(fileURLWithPath: job.folder)
+        let before = try Dictionary(uniqueKeysWithValues: ["result.png", "progress.gif", "comparison.png", "inputs/photo.png", "inputs/photo.json"].map {
+            ($0, try Data(contentsOf: folder.appendingPathComponent($0)))
+        })
+        XCTAssertEqual(before["inputs/photo.png"], png, "the input keeps its bytes")
+        try FileManager.default.removeItem(at: folder)
+        let (status, output) = try command(["gallery", "--rebuild", "--config", dir.appendingPathComponent("config.json").path])
+        XCTAssertEqual(status, 0, output)
+        for (name, data) in before {
+            XCTAssertEqual(FileManager.default.contents(atPath: folder.appendingPathComponent(name).path), data, "\(name) restored from the database")
+        }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: folder.appendingPathComponent("index.html").path))
+    }
 }

@@ -57,28 +57,18 @@ extension PostgresJobStore {
     }
 
     public func claimNext(worker: String, lease: TimeInterval, preferredModel: String?, now: Date) throws -> Job? {
-        // One statement: the row is locked (others skip it, never wait), updated and returned. A job for the model the
-        // worker has loaded goes first among the jobs of the top priority.
+        // One statement (PostgresStatements): the row is locked (others skip it, never wait), updated and returned.
+        // The subqueries walk partial indexes in claim order, so a claim costs the same with ten queued jobs or a million.
         let expires = now.addingTimeInterval(lease)
-        let model = preferredModel ?? ""
-        return try session.query("""
-            UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = \(now), error = NULL,
-                worker = \(worker), lease_expires_at = \(expires), progress = NULL, preview = NULL
-            WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id = COALESCE(
-                (SELECT id FROM jobs WHERE state = 'queued' AND model = \(model)
-                    AND priority >= (SELECT MAX(priority) FROM jobs WHERE state = 'queued')
-                    ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED),
-                (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED))
-            RETURNING \(unescaped: Job.postgresColumns)
-            """).first.map(Job.init(postgres:))
+        if let model = preferredModel {
+            return try session.execute(PostgresStatements.ClaimPreferring(now: now, worker: worker, expires: expires, model: model))
+                .first.map(Job.init(postgres:))
+        }
+        return try session.execute(PostgresStatements.Claim(now: now, worker: worker, expires: expires)).first.map(Job.init(postgres:))
     }
 
     public func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool {
-        let expires = now.addingTimeInterval(lease)
-        return try !session.query("""
-            UPDATE jobs SET lease_expires_at = \(expires)
-            WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker) RETURNING id
-            """).isEmpty
+        try !session.execute(PostgresStatements.Renew(expires: now.addingTimeInterval(lease), claim: claim)).isEmpty
     }
 
     public func inputs(of id: Int64) throws -> [JobFile] {
@@ -96,31 +86,14 @@ extension PostgresJobStore {
             """)
     }
 
-    /// Ends the claimed job in `state` in one statement (the fenced update, the results replaced, the NOTIFY); throws
+    /// Ends the claimed job in `state` in one statement (`PostgresStatements.End`: the fenced update, the results
+    /// replaced, the NOTIFY); throws
     /// `ClaimLost` (writing nothing) when the claim is gone. Safe to run again after a lost connection: a second run
     /// that finds the job ended by this very claim is a success.
     func end(_ claim: Claim, state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
         precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
-        // Arrays cannot hold NULLs here: -1 stands for "no step" and an empty buffer for "no bytes".
-        let replace = state != .failed
-        let kinds = results.map(\.kind.rawValue), paths = results.map(\.path), sizes = results.map(\.size)
-        let steps = results.map { Int64($0.index ?? -1) }
-        let datas = files.isEmpty ? results.map { _ in ByteBuffer() } : files.map { ByteBuffer(bytes: $0) }
-        let ended = try session.query("""
-            WITH done AS (
-                UPDATE jobs SET state = \(state.rawValue), error = \(error), finished_at = \(now), timings = COALESCE(\(timings), timings),
-                    progress = NULL, cancel_requested = false, lease_expires_at = NULL, exported = false
-                WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker)
-                RETURNING id),
-            cleared AS (DELETE FROM results WHERE \(replace) AND job_id IN (SELECT id FROM done)),
-            added AS (
-                INSERT INTO results (job_id, kind, path, size, step, data)
-                SELECT done.id, r.kind, r.path, r.size, NULLIF(r.step, -1), NULLIF(r.data, ''::bytea)
-                FROM done, unnest(\(kinds)::text[], \(paths)::text[], \(sizes)::int8[], \(steps)::int8[], \(datas)::bytea[])
-                    WITH ORDINALITY AS r(kind, path, size, step, data, n)
-                WHERE \(replace) ORDER BY r.n)
-            SELECT id, pg_notify('darkroom_ended', id::text) FROM done
-            """)
+        let ended = try session.execute(PostgresStatements.End(state: state, error: error, now: now, timings: timings, claim: claim,
+                                                               results: results, files: files))
         guard ended.isEmpty else { return }
         let mine = try session.query("""
             SELECT id FROM jobs WHERE id = \(claim.id) AND state = \(state.rawValue) AND attempts = \(claim.attempt)

@@ -38,7 +38,8 @@ extension PostgresJobStore {
             "CREATE INDEX jobs_claim_order ON jobs (priority DESC, id) WHERE state = 'queued'",
             "CREATE INDEX jobs_claim_by_model ON jobs (model, priority DESC, id) WHERE state = 'queued'",
             "CREATE INDEX jobs_running ON jobs (lease_expires_at) WHERE state = 'running'",
-            "CREATE INDEX jobs_on_state ON jobs (state)",
+            // (No index on state alone: on a queue whose statistics are not yet gathered the planner would take it and
+            // sort every queued row, where jobs_claim_order hands the next job over in order.)
             "CREATE INDEX jobs_to_export ON jobs (id) WHERE NOT exported",
             """
             CREATE TABLE results (

@@ -206,3 +206,39 @@ final class PostgresSession: @unchecked Sendable {
         return "database: \(server): \(error)"
     }
 }
+
+extension PostgresSession {
+    /// Runs a named prepared statement (parsed and planned once per connection, then only bound and executed): the
+    /// queue's hot statements, run thousands of times a second, use these.
+    func execute<S: PostgresPreparedStatement>(_ statement: S, retrying: Bool = true) throws -> [S.Row] where S.Row: Sendable {
+        try withConnection(retrying: retrying) { c in
+            let logger = self.logger
+            let box = PreparedResult<S.Row>()
+            let done = DispatchSemaphore(value: 0)
+            Task {
+                do {
+                    var rows: [S.Row] = []
+                    for try await row in try await c.execute(statement, logger: logger) { rows.append(row) }
+                    box.set(.success(rows))
+                } catch {
+                    box.set(.failure(error))
+                }
+                done.signal()
+            }
+            let seconds = Double(statementTimeout.nanoseconds) / 1e9
+            guard done.wait(timeout: .now() + seconds) == .success else {
+                c.close().whenComplete { _ in }
+                throw StatementTimedOut()
+            }
+            return try box.get()
+        }
+    }
+}
+
+/// The outcome of a prepared statement run on a task, handed to the waiting thread.
+final class PreparedResult<Row: Sendable>: @unchecked Sendable {
+    // @unchecked: written once by the task before it signals, read after the wait.
+    private var result: Result<[Row], any Error> = .success([])
+    func set(_ r: Result<[Row], any Error>) { result = r }
+    func get() throws -> [Row] { try result.get() }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import PostgresNIO
+
+/// The queue's hot statements, prepared once per connection: a claim, a lease renewal.
+enum PostgresStatements {
+    /// Claims the next job in priority and age order (no model preferred). $1 now, $2 worker, $3 lease end.
+    struct Claim: PostgresPreparedStatement {
+        static let sql = """
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $1, error = NULL,
+                worker = $2, lease_expires_at = $3, progress = NULL, preview = NULL
+            WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id =
+                (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING \(Job.postgresColumns)
+            """
+        typealias Row = PostgresRow
+        var now: Date
+        var worker: String
+        var expires: Date
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings()
+            b.append(now)
+            b.append(worker)
+            b.append(expires)
+            return b
+        }
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    }
+
+    /// The same, a job for `model` first among those of the top priority. $4 the model.
+    struct ClaimPreferring: PostgresPreparedStatement {
+        static let sql = """
+            UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $1, error = NULL,
+                worker = $2, lease_expires_at = $3, progress = NULL, preview = NULL
+            WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id = COALESCE(
+                (SELECT id FROM jobs WHERE state = 'queued' AND model = $4
+                    AND priority >= (SELECT MAX(priority) FROM jobs WHERE state = 'queued')
+                    ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED),
+                (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED))
+            RETURNING \(Job.postgresColumns)
+            """
+        typealias Row = PostgresRow
+        var now: Date
+        var worker: String
+        var expires: Date
+        var model: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings()
+            b.append(now)
+            b.append(worker)
+            b.append(expires)
+            b.append(model)
+            return b
+        }
+        func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+    }
+
+    /// Extends a lease if the claim still holds. $1 lease end, $2 id, $3 attempt, $4 worker.
+    struct Renew: PostgresPreparedStatement {
+        static let sql = """
+            UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND state = 'running' AND attempts = $3 AND worker = $4 RETURNING id
+            """
+        typealias Row = Int64
+        var expires: Date
+        var claim: DarkroomStore.Claim
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings()
+            b.append(expires)
+            b.append(claim.id)
+            b.append(claim.attempt)
+            b.append(claim.worker)
+            return b
+        }
+        func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+    }
+}
+
+extension PostgresStatements {
+    /// Ends a claimed job in one statement: the fenced update, its results replaced (unless it failed), the NOTIFY.
+    /// Arrays cannot hold NULLs here: step -1 stands for "none", an empty buffer for "no bytes".
+    struct End: PostgresPreparedStatement {
+        static let sql = """
+            WITH done AS (
+                UPDATE jobs SET state = $1, error = $2, finished_at = $3, timings = COALESCE($4, timings),
+                    progress = NULL, cancel_requested = false, lease_expires_at = NULL, exported = false
+                WHERE id = $5 AND state = 'running' AND attempts = $6 AND worker = $7
+                RETURNING id),
+            cleared AS (DELETE FROM results WHERE $8 AND job_id IN (SELECT id FROM done)),
+            added AS (
+                INSERT INTO results (job_id, kind, path, size, step, data)
+                SELECT done.id, r.kind, r.path, r.size, NULLIF(r.step, -1), NULLIF(r.data, ''::bytea)
+                FROM done, unnest($9::text[], $10::text[], $11::int8[], $12::int8[], $13::bytea[])
+                    WITH ORDINALITY AS r(kind, path, size, step, data, n)
+                WHERE $8 ORDER BY r.n)
+            SELECT id, pg_notify('darkroom_ended', id::text) FROM done
+            """
+        typealias Row = Int64
+        var state: JobState
+        var error: String?
+        var now: Date
+        var timings: String?
+        var claim: DarkroomStore.Claim
+        var results: [JobResult]
+        var files: [Data]
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings()
+            b.append(state.rawValue)
+            b.append(error)
+            b.append(now)
+            b.append(timings)
+            b.append(claim.id)
+            b.append(claim.attempt)
+            b.append(claim.worker)
+            b.append(state != .failed)
+            b.append(results.map(\.kind.rawValue))
+            b.append(results.map(\.path))
+            b.append(results.map(\.size))
+            b.append(results.map { Int64($0.index ?? -1) })
+            b.append(files.isEmpty ? results.map { _ in ByteBuffer() } : files.map { ByteBuffer(bytes: $0) })
+            return b
+        }
+        func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+    }
+}
