@@ -23,6 +23,13 @@ case "$cmd" in
     mkdir -p "$dir"
     [ "$(id -u)" -eq 0 ] && chown postgres: "$dir"
     as_owner "$bin/initdb" -D "$dir/data" -U darkroom --auth-local=trust --auth-host=scram-sha-256 -E UTF8 >"$dir/initdb.log" 2>&1
+    # TLS with a self-signed certificate, so that sslmode=require can be tested (plain connections still work).
+    if command -v openssl >/dev/null 2>&1; then
+      openssl req -new -x509 -days 7 -nodes -subj /CN=localhost -keyout "$dir/data/server.key" -out "$dir/data/server.crt" >/dev/null 2>&1
+      chmod 0600 "$dir/data/server.key"
+      [ "$(id -u)" -eq 0 ] && chown postgres: "$dir/data/server.key" "$dir/data/server.crt"
+      echo "ssl = on" >>"$dir/data/postgresql.conf"
+    fi
     cat >>"$dir/data/postgresql.conf" <<CONF
 port = $port
 listen_addresses = '*'

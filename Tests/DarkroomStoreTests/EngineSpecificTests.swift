@@ -85,6 +85,17 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertEqual(try PostgresJobStore(url: server.url(database: name, host: address, password: "darkroom-test")).counts(), [:])
     }
 
+    func testSSLModeRequireEncryptsTheConnection() throws {
+        let url = try PostgresTestServer.shared().freshDatabase(prefix: "tls")
+        XCTAssertFalse(try PostgresJobStore(url: url).usesTLS(), "no TLS unless asked for")
+        let store = try PostgresJobStore(url: url + "?sslmode=require")
+        XCTAssertTrue(try store.usesTLS())
+        _ = try store.enqueue(Job(name: "t", mode: "generate", model: "m", prompt: "p", seed: 1, request: nil, inputHash: "h", folder: "/f"))
+        XCTAssertEqual(try store.claimNext()?.name, "t", "the queue works over TLS")
+        // The server's certificate is self-signed: verify-full refuses it.
+        XCTAssertThrowsError(try PostgresJobStore(url: url + "?sslmode=verify-full"))
+    }
+
     func testASchemaFromANewerDarkroomIsRefused() throws {
         let url = try PostgresTestServer.shared().freshDatabase(prefix: "newer")
         _ = try PostgresJobStore(url: url)

@@ -61,6 +61,11 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         return listener.wait(topic, timeout: timeout)
     }
 
+    /// Whether this store's connections are encrypted (what `sslmode` asked for, as the server sees it).
+    public func usesTLS() throws -> Bool {
+        try session.query("SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)").first!.decode(Bool.self)
+    }
+
     /// Drops every Darkroom table (tests and `bench` start from an empty database).
     public func dropEverything() throws {
         _ = try session.query("DROP TABLE IF EXISTS results, job_inputs, jobs, prompt_embeddings, meta, darkroom_migrations CASCADE")
