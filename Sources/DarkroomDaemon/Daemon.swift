@@ -79,6 +79,11 @@ public final class Daemon: @unchecked Sendable {
         // Job files and pages are written at once; the index (which lists every job) at most once a second while work
         // flows, and as soon as the queue is idle, so a burst of jobs does not re-render it per job.
         let gallery = self.gallery
+        worker?.beforeFinish = { [weak self] job, results, files in
+            guard let self else { return }
+            galleryLock.lock(); defer { galleryLock.unlock() }
+            try gallery.writeResultFiles(job.id!, results: results, files: files)
+        }
         worker?.onJobEnd = { [weak self] job in
             guard let self else { return }
             galleryLock.lock(); defer { galleryLock.unlock() }

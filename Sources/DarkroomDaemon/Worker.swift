@@ -24,6 +24,10 @@ public final class Worker: @unchecked Sendable {
     private var lastRescue = Date.distantPast
     /// Called after every finished, failed, cancelled or re-queued job (the gallery hook).
     public var onJobEnd: ((Job) -> Void)?
+    /// Called with a finished job's files just before they are recorded: the daemon's own worker writes them into the
+    /// gallery first, so that a job is never `done` before its `result*.png` are in its folder. (Should the record then
+    /// be refused, the job's holder ends it later and its files replace these.)
+    public var beforeFinish: ((Job, [JobResult], [Data]) throws -> Void)?
     /// Called with a running job's progress: at each stage change, and during sampling at most once a second.
     public var onProgress: ((Job, JobProgress) -> Void)?
     /// Set to stop: the running job stops at its next step and returns to the queue.
@@ -91,6 +95,7 @@ public final class Worker: @unchecked Sendable {
             let prepared = try JobRunner.Prepared(job: local)
             let result = try runner.execute(prepared, outFolder: folder.path, monitor: monitor)
             let (records, files) = try Worker.collect(result.outputs, for: job)
+            try beforeFinish?(job, records, files)
             try store.finish(claim, results: records, files: files, timings: result.seconds, now: Date())
             DaemonLog.info("job \(jobID) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(records.count) files")
         } catch let lost as ClaimLost {

@@ -14,12 +14,8 @@ extension Gallery {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let results = try store.results(of: id)
         let files = try store.resultFiles(of: id)
-        for r in results {
-            guard let rid = r.id, let data = files[rid] else { continue }
-            let name = (r.path as NSString).lastPathComponent
-            guard JobFiles.isOutputName(name) else { throw GalleryError("job \(id): result '\(name)' is not a Darkroom output name; not written") }
-            try AtomicFile.write(data, to: (dir as NSString).appendingPathComponent(name))
-        }
+        let held = results.compactMap { r in r.id.flatMap { files[$0] }.map { (r, $0) } }
+        try writeResultFiles(id, results: held.map(\.0), files: held.map(\.1))
         if inputs {
             for f in try store.inputs(of: id) where JobFile.isSafeRelativeName(f.name) && f.name.hasPrefix(FolderLayout.inputs + "/") {
                 let path = (dir as NSString).appendingPathComponent(f.name)
@@ -31,6 +27,17 @@ extension Gallery {
         if job.state == .done { try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(JobFiles.preview)) }
         try writeJobPage(job, results: results)
         if job.state.isFinal { try store.markExported(id) }
+    }
+
+    /// Writes result files into `jobs/<id>/` under their own names, each atomically; only Darkroom's output names.
+    public func writeResultFiles(_ id: Int64, results: [JobResult], files: [Data]) throws {
+        let dir = FolderLayout.jobFolder(gallery: folder, id: id)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        for (r, data) in zip(results, files) {
+            let name = (r.path as NSString).lastPathComponent
+            guard JobFiles.isOutputName(name) else { throw GalleryError("job \(id): result '\(name)' is not a Darkroom output name; not written") }
+            try AtomicFile.write(data, to: (dir as NSString).appendingPathComponent(name))
+        }
     }
 
     /// Writes a running job's latest preview (from the database) and its page.
