@@ -39,13 +39,11 @@ public protocol JobStore: AnyObject, Sendable {
     func inputs(of id: Int64) throws -> [JobFile]
     /// Records a running job's progress and latest preview image (refused silently once the claim is lost).
     func setProgress(_ claim: Claim, _ progress: JobProgress, preview: Data?) throws
-    /// Marks the claimed job done with its files and timings, in one transaction. Throws `ClaimLost` when the job is
-    /// no longer this claim's: nothing is written.
-    func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws
-    /// Marks the claimed job failed. Throws `ClaimLost` when it is no longer this claim's.
-    func fail(_ claim: Claim, error: String, now: Date) throws
-    /// Marks the claimed job cancelled (it stopped at a step), keeping the files it wrote. Throws `ClaimLost`.
-    func markCancelled(_ claim: Claim, results: [JobResult], files: [Data], now: Date) throws
+    /// Ends the claimed job in `state` (done, failed or cancelled) in one transaction: the error text, the timings
+    /// (JSON) and, unless it failed, its result rows and their bytes (one per result, or none) replacing any earlier.
+    /// Throws `ClaimLost` when the job is no longer this claim's: nothing is written. (`finish`, `fail` and
+    /// `markCancelled` say it in the workers' words.)
+    func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws
     /// Returns the claimed job to the queue without counting the attempt (a clean stop, not a crash).
     func requeue(_ claim: Claim) throws
     /// Queues again every running job whose lease expired, or fails it once it has used `maxAttempts` (a job that
@@ -162,6 +160,26 @@ public struct ClaimLost: Error, CustomStringConvertible {
 public struct StoreError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+/// How a worker ends a claimed job, the same on every engine.
+extension JobStore {
+    /// Marks the claimed job done with its files and timings. Throws `ClaimLost` when the job is no longer this
+    /// claim's: nothing is written.
+    public func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws {
+        let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
+        try end(claim, as: .done, error: nil, results: results, files: files, timings: json, now: now)
+    }
+
+    /// Marks the claimed job failed. Throws `ClaimLost` when it is no longer this claim's.
+    public func fail(_ claim: Claim, error: String, now: Date) throws {
+        try end(claim, as: .failed, error: error, results: [], files: [], timings: nil, now: now)
+    }
+
+    /// Marks the claimed job cancelled (it stopped at a step), keeping the files it wrote. Throws `ClaimLost`.
+    public func markCancelled(_ claim: Claim, results: [JobResult], files: [Data], now: Date) throws {
+        try end(claim, as: .cancelled, error: "cancelled while running", results: results, files: files, timings: nil, now: now)
+    }
 }
 
 /// Defaults so that callers name only what they mean.

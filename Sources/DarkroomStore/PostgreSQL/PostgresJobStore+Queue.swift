@@ -86,11 +86,10 @@ extension PostgresJobStore {
             """)
     }
 
-    /// Ends the claimed job in `state` in one statement (`PostgresStatements.End`: the fenced update, the results
-    /// replaced, the NOTIFY); throws
-    /// `ClaimLost` (writing nothing) when the claim is gone. Safe to run again after a lost connection: a second run
-    /// that finds the job ended by this very claim is a success.
-    func end(_ claim: Claim, state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
+    /// Ends the claimed job in one statement (`PostgresStatements.End`: the fenced update, the results replaced, the
+    /// NOTIFY). Safe to run again after a lost connection: a second run that finds the job ended by this very claim is
+    /// a success.
+    public func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
         precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
         let ended = try session.execute(PostgresStatements.End(state: state, error: error, now: now, timings: timings, claim: claim,
                                                                results: results, files: files))
@@ -101,19 +100,6 @@ extension PostgresJobStore {
             """)
         // Found: this claim's own earlier statement, whose answer a lost connection swallowed.
         if mine.isEmpty { throw ClaimLost(claim) }
-    }
-
-    public func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws {
-        let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
-        try end(claim, state: .done, error: nil, results: results, files: files, timings: json, now: now)
-    }
-
-    public func fail(_ claim: Claim, error: String, now: Date) throws {
-        try end(claim, state: .failed, error: error, results: [], files: [], timings: nil, now: now)
-    }
-
-    public func markCancelled(_ claim: Claim, results: [JobResult], files: [Data], now: Date) throws {
-        try end(claim, state: .cancelled, error: "cancelled while running", results: results, files: files, timings: nil, now: now)
     }
 
     public func requeue(_ claim: Claim) throws {

@@ -3,15 +3,22 @@ import PostgresNIO
 
 /// The queue's hot statements, prepared once per connection: a claim, a lease renewal.
 enum PostgresStatements {
-    /// Claims the next job in priority and age order (no model preferred). $1 now, $2 worker, $3 lease end.
+    /// What both claims do to the job they pick (unless the queue is paused): $1 now, $2 worker, $3 lease end.
+    static func claim(picking next: String) -> String {
+        """
+        UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $1, error = NULL,
+            worker = $2, lease_expires_at = $3, progress = NULL, preview = NULL
+        WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id = \(next)
+        RETURNING \(Job.postgresColumns)
+        """
+    }
+
+    /// The next queued job in claim order, locked (others skip it, never wait).
+    static let nextInOrder = "(SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+
+    /// Claims the next job in priority and age order (no model preferred).
     struct Claim: PostgresPreparedStatement {
-        static let sql = """
-            UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $1, error = NULL,
-                worker = $2, lease_expires_at = $3, progress = NULL, preview = NULL
-            WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id =
-                (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING \(Job.postgresColumns)
-            """
+        static let sql = PostgresStatements.claim(picking: PostgresStatements.nextInOrder)
         typealias Row = PostgresRow
         var now: Date
         var worker: String
@@ -29,16 +36,13 @@ enum PostgresStatements {
 
     /// The same, a job for `model` first among those of the top priority. $4 the model.
     struct ClaimPreferring: PostgresPreparedStatement {
-        static let sql = """
-            UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $1, error = NULL,
-                worker = $2, lease_expires_at = $3, progress = NULL, preview = NULL
-            WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id = COALESCE(
+        static let sql = PostgresStatements.claim(picking: """
+            COALESCE(
                 (SELECT id FROM jobs WHERE state = 'queued' AND model = $4
                     AND priority >= (SELECT MAX(priority) FROM jobs WHERE state = 'queued')
                     ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED),
-                (SELECT id FROM jobs WHERE state = 'queued' ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED))
-            RETURNING \(Job.postgresColumns)
-            """
+                \(PostgresStatements.nextInOrder))
+            """)
         typealias Row = PostgresRow
         var now: Date
         var worker: String

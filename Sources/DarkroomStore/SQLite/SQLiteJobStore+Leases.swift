@@ -64,7 +64,7 @@ extension SQLiteJobStore {
     }
 
     /// Ends the claimed job in `state` with `results`; throws `ClaimLost` (writing nothing) when the claim is gone.
-    func end(_ claim: Claim, state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
+    public func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
         precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
         try writer.write { db in
             try db.execute(sql: """
@@ -79,19 +79,6 @@ extension SQLiteJobStore {
                                arguments: [claim.id, r.kind.rawValue, r.path, r.size, r.index, files.isEmpty ? nil : files[k]])
             }
         }
-    }
-
-    public func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws {
-        let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
-        try end(claim, state: .done, error: nil, results: results, files: files, timings: json, now: now)
-    }
-
-    public func fail(_ claim: Claim, error: String, now: Date) throws {
-        try end(claim, state: .failed, error: error, results: [], files: [], timings: nil, now: now)
-    }
-
-    public func markCancelled(_ claim: Claim, results: [JobResult], files: [Data], now: Date) throws {
-        try end(claim, state: .cancelled, error: "cancelled while running", results: results, files: files, timings: nil, now: now)
     }
 
     public func requeue(_ claim: Claim) throws {
