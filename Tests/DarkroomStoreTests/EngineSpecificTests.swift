@@ -96,6 +96,15 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertThrowsError(try PostgresJobStore(url: url + "?sslmode=verify-full"))
     }
 
+    func testAUnixSocketFolderInTheURLIsUsed() throws {
+        let server = try PostgresTestServer.shared()
+        let db = URL(string: try server.freshDatabase(prefix: "socket"))!.lastPathComponent
+        let store = try PostgresJobStore(url: "postgresql://darkroom@:\(server.port)/\(db)?host=\(server.folder)")
+        XCTAssertEqual(store.location, "postgresql://darkroom@[\(server.folder)]:\(server.port)/\(db)")
+        _ = try store.enqueue(Job(name: "s", mode: "generate", model: "m", prompt: "p", seed: 1, request: nil, inputHash: "h", folder: "/f"))
+        XCTAssertEqual(try PostgresJobStore(url: server.url(database: db)).job(inputHash: "h")?.name, "s", "the same database over TCP")
+    }
+
     func testASchemaFromANewerDarkroomIsRefused() throws {
         let url = try PostgresTestServer.shared().freshDatabase(prefix: "newer")
         _ = try PostgresJobStore(url: url)
