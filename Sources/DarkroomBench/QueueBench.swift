@@ -10,14 +10,14 @@ import Foundation
 /// The queue's speed on each engine: the store alone (claim, one lease renewal, finish; no edit, no files) and end to
 /// end (a trivial edit through real workers: inputs from the database, results into it, the gallery export).
 public enum QueueBench {
-    /// One measurement: jobs/s and the claim latency's percentiles in milliseconds.
+    /// One measurement: jobs/s and latency percentiles in milliseconds (store alone: of a claim; end to end: of a job).
     public struct Figure: Sendable {
         public var engine: String
         public var workers: Int
         public var jobs: Int
         public var jobsPerSecond: Double
-        public var claimP50: Double
-        public var claimP99: Double
+        public var p50: Double
+        public var p99: Double
     }
 
     /// Claims, renews and finishes `jobs` jobs with `workers` threads, each on its own connection (as separate
@@ -51,7 +51,7 @@ public enum QueueBench {
         guard done == jobs else { throw StoreError("bench: \(done) of \(jobs) jobs done") }
         let sorted = latencies.values.sorted()
         return Figure(engine: engine, workers: workers, jobs: jobs, jobsPerSecond: Double(jobs) / seconds,
-                      claimP50: sorted[sorted.count / 2], claimP99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
+                      p50: sorted[sorted.count / 2], p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
     }
 
     /// `jobs` trivial generate jobs (a 4-wide random UNet, 2 sampler steps) through `workers` `Worker`s on threads of
@@ -109,7 +109,7 @@ public enum QueueBench {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let sorted = latencies.values.sorted()
         return Figure(engine: engine, workers: workers, jobs: jobs, jobsPerSecond: Double(jobs) / seconds,
-                      claimP50: sorted[sorted.count / 2], claimP99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
+                      p50: sorted[sorted.count / 2], p99: sorted[min(sorted.count - 1, sorted.count * 99 / 100)])
     }
 }
 

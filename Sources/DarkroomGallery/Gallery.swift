@@ -47,9 +47,9 @@ public final class Gallery {
     /// Re-renders every page from the database alone, first writing back every file the database holds (inputs and
     /// results of jobs that ended).
     public func rebuild() throws {
-        for j in try store.jobs() where j.state.isFinal && j.state != .rejected { try export(j.id!, inputs: true) }
         let results = try store.allResults()
         let jobs = try store.jobs()
+        for j in jobs where j.state.isFinal && j.state != .rejected { try restoreMissingFiles(j.id!, results: results[j.id!] ?? []) }
         // Pages are independent files: render and write them on every core.
         let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, jobs.count))
         let firstError = FirstError()

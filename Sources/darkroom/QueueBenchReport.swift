@@ -40,7 +40,7 @@ struct QueueBenchReport {
             for workers in [1, 2, 4] {
                 let database = try fresh()
                 let f = try QueueBench.storeAlone(engine: name, workers: workers, jobs: jobs) { try openJobStore(database) }
-                print(String(format: "%-11@ %7d %8.0f %14.2f %14.2f", name, workers, f.jobsPerSecond, f.claimP50, f.claimP99))
+                print(String(format: "%-11@ %7d %8.0f %14.2f %14.2f", name, workers, f.jobsPerSecond, f.p50, f.p99))
             }
         }
         print("end to end: \(endToEnd) trivial generate jobs (a 4-wide UNet, 2 steps) per case: inputs from the database, results into it, exported into a gallery")
@@ -49,7 +49,7 @@ struct QueueBenchReport {
             for workers in [1, 2, 4] {
                 let database = try fresh()
                 let f = try QueueBench.endToEnd(engine: name, workers: workers, jobs: endToEnd, database: database, folder: folder)
-                print(String(format: "%-11@ %7d %8.1f %14.2f %14.2f", name, workers, f.jobsPerSecond, f.claimP50, f.claimP99))
+                print(String(format: "%-11@ %7d %8.1f %14.2f %14.2f", name, workers, f.jobsPerSecond, f.p50, f.p99))
             }
         }
     }

@@ -101,7 +101,9 @@ final class DistributedQueueTests: DaemonTestCase {
         let jobs = try store.jobs(limit: 1000)
         XCTAssertGreaterThan(kills, 3)
         XCTAssertTrue(jobs.contains { $0.attempts > 1 }, "some job was interrupted by a kill and run again (\(kills) kills)")
-        XCTAssertEqual(jobs.map(\.attempts).reduce(0, +) - 200, jobs.filter { $0.attempts > 1 }.map { $0.attempts - 1 }.reduce(0, +))
+        // A kill interrupts at most the one job its worker runs: every extra attempt is owed to a kill.
+        XCTAssertTrue(jobs.allSatisfy { $0.attempts >= 1 })
+        XCTAssertLessThanOrEqual(jobs.map { $0.attempts - 1 }.reduce(0, +), kills, "no job ran again without a kill")
         let logs = try (FileManager.default.contentsOfDirectory(atPath: dir.path)).filter { $0.hasSuffix(".log") }
             .map { try String(contentsOf: dir.appendingPathComponent($0), encoding: .utf8) }.joined()
         XCTAssertTrue(logs.contains("lease expired; queued again"), "rescues are logged")

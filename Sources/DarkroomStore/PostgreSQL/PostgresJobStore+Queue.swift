@@ -61,7 +61,7 @@ extension PostgresJobStore {
         // The subqueries walk partial indexes in claim order, so a claim costs the same with ten queued jobs or a million.
         let expires = now.addingTimeInterval(lease)
         if let model = preferredModel {
-            return try session.execute(PostgresStatements.ClaimPreferring(now: now, worker: worker, expires: expires, model: model))
+            return try session.execute(PostgresStatements.ClaimPreferring(claim: .init(now: now, worker: worker, expires: expires), model: model))
                 .first.map(Job.init(postgres:))
         }
         return try session.execute(PostgresStatements.Claim(now: now, worker: worker, expires: expires)).first.map(Job.init(postgres:))

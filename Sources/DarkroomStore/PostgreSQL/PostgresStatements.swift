@@ -44,16 +44,11 @@ enum PostgresStatements {
                 \(PostgresStatements.nextInOrder))
             """)
         typealias Row = PostgresRow
-        var now: Date
-        var worker: String
-        var expires: Date
+        var claim: Claim
         var model: String
 
         func makeBindings() throws -> PostgresBindings {
-            var b = PostgresBindings()
-            b.append(now)
-            b.append(worker)
-            b.append(expires)
+            var b = try claim.makeBindings()
             b.append(model)
             return b
         }
