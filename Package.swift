@@ -36,6 +36,8 @@ let package = Package(
         .target(name: "DarkroomSupport"),
         // The Float32 NCHW tensor engine on OpenBLAS, and safetensors I/O.
         .target(name: "DarkroomTensor", dependencies: ["CBLAS", "DarkroomSupport"], swiftSettings: vectorSettings),
+        // Prompts to token ids: SentencePiece unigram models, and T5's tokenizer as transformers runs it.
+        .target(name: "DarkroomText"),
         // Neural networks built on the engine (the small UNet).
         .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion"], swiftSettings: vectorSettings),
         // Noise schedules, the forward process, samplers and edits, for any denoiser.
@@ -69,6 +71,8 @@ let package = Package(
         // Shared helpers for the test targets (fixture lookup, tolerant comparisons).
         .target(name: "DarkroomTestSupport", dependencies: ["DarkroomTensor"], path: "Tests/DarkroomTestSupport"),
         .testTarget(name: "DarkroomTensorTests", dependencies: ["DarkroomTensor", "DarkroomTestSupport"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "DarkroomTextTests", dependencies: ["DarkroomText", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomModelsTests", dependencies: ["DarkroomModels", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
