@@ -38,8 +38,8 @@ let package = Package(
         .target(name: "DarkroomTensor", dependencies: ["CBLAS", "DarkroomSupport"], swiftSettings: vectorSettings),
         // Prompts to token ids: SentencePiece unigram models, and T5's tokenizer as transformers runs it.
         .target(name: "DarkroomText"),
-        // Neural networks built on the engine (the small UNet).
-        .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion"], swiftSettings: vectorSettings),
+        // Neural networks built on the engine: the small UNet, DeepFloyd IF's UNet and its T5 text encoder.
+        .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomText"], swiftSettings: vectorSettings),
         // Noise schedules, the forward process, samplers and edits, for any denoiser.
         .target(name: "DarkroomDiffusion", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
         // PNG and JPEG input as Pillow reads it, PNG and GIF output, resizing, contact sheets.

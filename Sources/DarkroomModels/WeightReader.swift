@@ -6,7 +6,7 @@ import DarkroomTensor
 /// problems, so a user sees the whole mismatch at once. The same code path builds models with random weights.
 public final class WeightReader {
     private enum Source {
-        case file(SafeTensorsFile)
+        case file(any SafeTensorsSource)
         case random(RandomSource)
     }
 
@@ -17,7 +17,7 @@ public final class WeightReader {
     private let ignoredSuffixes: [String]
 
     /// Reads from a safetensors file; tensors ending in an ignored suffix may stay unused.
-    public init(file: SafeTensorsFile, ignoredSuffixes: [String] = ["num_batches_tracked"]) {
+    public init(file: any SafeTensorsSource, ignoredSuffixes: [String] = ["num_batches_tracked"]) {
         source = .file(file)
         self.ignoredSuffixes = ignoredSuffixes
     }
@@ -64,7 +64,7 @@ public final class WeightReader {
 
     /// The tensor `name` as a weight that keeps a file's half precision (see `WeightTensor`); checked like `take`.
     public func takeWeight(_ name: String, _ shape: [Int]) -> WeightTensor {
-        guard case .file(let file) = source, let entry = file.entries[name], entry.shape == shape, entry.dtype == .f16,
+        guard case .file(let file) = source, let entry = file.entries[name], entry.shape == shape, entry.dtype == .f16 || entry.dtype == .bf16,
               let weight = try? file.weight(name) else {
             return WeightTensor(take(name, shape))
         }

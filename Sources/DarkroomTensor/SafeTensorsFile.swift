@@ -8,7 +8,7 @@ import Glibc
 /// Layout: an 8-byte little-endian header length N, N bytes of JSON describing each tensor (dtype, shape, byte
 /// offsets into the data area), then the data area. Every offset and size is checked when the file is opened.
 // @unchecked Sendable: the mapping and the parsed header are immutable after init; tensors are read-only views.
-public final class SafeTensorsFile: @unchecked Sendable {
+public final class SafeTensorsFile: SafeTensorsSource, @unchecked Sendable {
     /// Where a tensor lives in the file.
     public struct Entry: Sendable {
         public let dtype: SafeTensorsDType
@@ -133,12 +133,7 @@ public final class SafeTensorsFile: @unchecked Sendable {
         case .f16:
             return try weight(name).widened()
         case .bf16:
-            let out = Tensor(uninitialized: entry.shape)
-            for i in 0..<count {
-                let bits = UInt32(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self)) << 16
-                out.pointer[i] = Float(bitPattern: bits)
-            }
-            return out
+            return try weight(name).widened()
         case .i64:
             let out = Tensor(uninitialized: entry.shape)
             for i in 0..<count { out.pointer[i] = Float(raw.loadUnaligned(fromByteOffset: 8 * i, as: Int64.self)) }
@@ -146,19 +141,24 @@ public final class SafeTensorsFile: @unchecked Sendable {
         }
     }
 
-    /// The tensor `name` as a weight: F16 kept in half precision without a copy (when aligned), anything else as
+    /// The tensor `name` as a weight: F16 and BF16 kept in 16 bits without a copy (when aligned), anything else as
     /// `tensor(_:)` gives it.
     public func weight(_ name: String) throws -> WeightTensor {
         guard let entry = entries[name], let base else { throw TensorError.missingTensor(path: path, name: name) }
         let raw = UnsafeRawPointer(base + dataStart + entry.begin)
-        guard entry.dtype == .f16 else { return WeightTensor(try tensor(name)) }
+        let format: WeightTensor.HalfFormat
+        switch entry.dtype {
+        case .f16: format = .fp16
+        case .bf16: format = .bf16
+        default: return WeightTensor(try tensor(name))
+        }
         if Int(bitPattern: raw) % 2 == 0 {
-            return WeightTensor(half: raw.assumingMemoryBound(to: UInt16.self), shape: entry.shape, owner: self, mapped: true)
+            return WeightTensor(half: raw.assumingMemoryBound(to: UInt16.self), shape: entry.shape, owner: self, mapped: true, format: format)
         }
         let count = entry.shape.reduce(1, *)
         let copy = UnsafeMutablePointer<UInt16>.allocate(capacity: max(count, 1))
         UnsafeMutableRawPointer(copy).copyMemory(from: raw, byteCount: count * 2)
-        return WeightTensor(half: copy, shape: entry.shape, owner: OwnedHalfBuffer(copy))
+        return WeightTensor(half: copy, shape: entry.shape, owner: OwnedHalfBuffer(copy), format: format)
     }
 
     /// The integer tensor `name` (I64) as Int values.

@@ -1,12 +1,21 @@
 import Foundation
 
-/// A model weight as stored: Float32, or IEEE half precision kept as is (for example memory-mapped from an fp16
-/// safetensors file) and widened to Float32 only while a layer uses it, halving the memory weights take.
+/// A model weight as stored: Float32, or 16-bit values (IEEE half or bfloat16) kept as they are (for example
+/// memory-mapped from an fp16 or bf16 safetensors file) and widened to Float32 only while a layer uses it, halving the
+/// memory weights take.
 // @unchecked Sendable: weights are read-only after loading; the per-thread scratch used to widen fp16 is thread-local.
 public struct WeightTensor: @unchecked Sendable {
     enum Storage {
         case float(Tensor)
-        case half(UnsafePointer<UInt16>, owner: AnyObject, mapped: Bool)
+        case half(UnsafePointer<UInt16>, owner: AnyObject, mapped: Bool, format: HalfFormat)
+    }
+
+    /// The 16-bit formats a weight may keep.
+    public enum HalfFormat: Sendable {
+        /// IEEE 754 binary16.
+        case fp16
+        /// bfloat16: the upper half of a Float32.
+        case bf16
     }
 
     public let shape: [Int]
@@ -28,18 +37,18 @@ public struct WeightTensor: @unchecked Sendable {
     /// `mapped`: the values are a read-only view of a memory-mapped file. Then, once a layer has widened them, the
     /// pages they fill are handed back to the kernel (`MADV_DONTNEED`): the process keeps no copy of the weights
     /// between uses, and the next use reads them again from the page cache.
-    public init(half pointer: UnsafePointer<UInt16>, shape: [Int], owner: AnyObject, mapped: Bool = false) {
+    public init(half pointer: UnsafePointer<UInt16>, shape: [Int], owner: AnyObject, mapped: Bool = false, format: HalfFormat = .fp16) {
         self.shape = shape
-        storage = .half(pointer, owner: owner, mapped: mapped)
+        storage = .half(pointer, owner: owner, mapped: mapped, format: format)
     }
 
     /// The weight as a Float32 tensor of its own (a new copy when half; the tensor itself otherwise).
     public func widened() -> Tensor {
         switch storage {
         case .float(let t): return t
-        case .half(let p, _, let mapped):
+        case .half(let p, _, let mapped, let format):
             let out = Tensor(uninitialized: shape)
-            HalfPrecision.widen(p, into: out.pointer, count: count)
+            HalfPrecision.widen(p, format: format, into: out.pointer, count: count)
             if mapped { WeightTensor.releasePages(p, bytes: 2 * count) }
             return out
         }
@@ -50,9 +59,9 @@ public struct WeightTensor: @unchecked Sendable {
     public func withFloat<R>(_ body: (Tensor) throws -> R) rethrows -> R {
         switch storage {
         case .float(let t): return try body(t)
-        case .half(let p, _, let mapped):
+        case .half(let p, _, let mapped, let format):
             let scratch = ScratchBuffer.forCurrentThread(count: count)
-            HalfPrecision.widen(p, into: scratch.pointer, count: count)
+            HalfPrecision.widen(p, format: format, into: scratch.pointer, count: count)
             if mapped { WeightTensor.releasePages(p, bytes: 2 * count) }
             return try body(Tensor(shape: shape, storage: TensorStorage(borrowing: scratch.pointer, count: count, owner: scratch)))
         }
@@ -71,22 +80,44 @@ extension WeightTensor {
     }
 }
 
-/// IEEE 754 binary16 → Float32, eight lanes at a time (F16C on x86-64), split across the engine's threads.
+/// 16-bit floats → Float32, eight lanes at a time (F16C on x86-64 for IEEE half), split across the engine's threads.
 public enum HalfPrecision {
-    public static func widen(_ source: UnsafePointer<UInt16>, into destination: UnsafeMutablePointer<Float>, count: Int) {
-        parallelRanges(count, minimumChunk: 1 << 18) { range in
-            let s = source + range.lowerBound, d = destination + range.lowerBound
-            let n = range.count
-            var i = 0
-            while i + 8 <= n {
-                let h = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float16>.self)
-                UnsafeMutableRawPointer(d + i).storeBytes(of: SIMD8<Float>(h), as: SIMD8<Float>.self)
-                i += 8
-            }
-            while i < n {
-                d[i] = Float(Float16(bitPattern: s[i]))
-                i += 1
-            }
+    public static func widen(_ source: UnsafePointer<UInt16>, format: WeightTensor.HalfFormat = .fp16,
+                             into destination: UnsafeMutablePointer<Float>, count: Int) {
+        if format == .bf16 {
+            parallelRanges(count, minimumChunk: 1 << 18) { range in widenBFloat16(source + range.lowerBound, into: destination + range.lowerBound, count: range.count) }
+            return
+        }
+        parallelRanges(count, minimumChunk: 1 << 18) { range in widenHalf(source + range.lowerBound, into: destination + range.lowerBound, count: range.count) }
+    }
+}
+
+extension HalfPrecision {
+    /// bfloat16 → Float32 on the calling thread: each value is the upper 16 bits of its Float32.
+    public static func widenBFloat16(_ s: UnsafePointer<UInt16>, into d: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let h = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<UInt16>.self)
+            UnsafeMutableRawPointer(d + i).storeBytes(of: SIMD8<UInt32>(truncatingIfNeeded: h) &<< 16, as: SIMD8<UInt32>.self)
+            i += 8
+        }
+        while i < n {
+            d[i] = Float(bitPattern: UInt32(s[i]) << 16)
+            i += 1
+        }
+    }
+
+    /// IEEE half → Float32 on the calling thread.
+    public static func widenHalf(_ s: UnsafePointer<UInt16>, into d: UnsafeMutablePointer<Float>, count n: Int) {
+        var i = 0
+        while i + 8 <= n {
+            let h = UnsafeRawPointer(s + i).loadUnaligned(as: SIMD8<Float16>.self)
+            UnsafeMutableRawPointer(d + i).storeBytes(of: SIMD8<Float>(h), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < n {
+            d[i] = Float(Float16(bitPattern: s[i]))
+            i += 1
         }
     }
 }

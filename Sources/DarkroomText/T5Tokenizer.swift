@@ -28,14 +28,14 @@ public struct T5Tokenizer: Sendable {
     private let addedTokens: PieceTrie
     private let minScore: Double
 
-    /// How many `<extra_id_N>` tokens transformers adds.
-    public static let extraIDs = 100
+    /// How many `<extra_id_N>` tokens transformers adds by default (`extra_ids` in tokenizer_config.json).
+    public static let defaultExtraIDs = 100
 
-    public init(model: SentencePieceModel) throws {
+    public init(model: SentencePieceModel, extraIDs: Int = T5Tokenizer.defaultExtraIDs) throws {
         self.model = model
         var texts = model.pieces.map(\.text)
         var scores = model.pieces.map { Double($0.score) }
-        for i in stride(from: T5Tokenizer.extraIDs - 1, through: 0, by: -1) {
+        for i in stride(from: extraIDs - 1, through: 0, by: -1) {
             texts.append("<extra_id_\(i)>")
             scores.append(0)
         }
@@ -56,12 +56,14 @@ public struct T5Tokenizer: Sendable {
         unknownID = model.unknownID
         var added = Set(["<pad>", "</s>", model.pieces[model.unknownID].text])
         for p in model.pieces where p.type == .control || p.type == .userDefined { added.insert(p.text) }
-        for i in 0..<T5Tokenizer.extraIDs { added.insert("<extra_id_\(i)>") }
+        for i in 0..<extraIDs { added.insert("<extra_id_\(i)>") }
         addedTokens = PieceTrie(added.map { (text: $0, id: byText[$0]!) })
     }
 
     /// The tokenizer of a `spiece.model` file.
-    public init(path: String) throws { try self.init(model: try SentencePieceModel(path: path)) }
+    public init(path: String, extraIDs: Int = T5Tokenizer.defaultExtraIDs) throws {
+        try self.init(model: try SentencePieceModel(path: path), extraIDs: extraIDs)
+    }
 
     /// The ids of `text` with `</s>` appended, neither truncated nor padded.
     public func encode(_ text: String) -> [Int] {
