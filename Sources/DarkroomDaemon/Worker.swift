@@ -86,7 +86,7 @@ public final class Worker: @unchecked Sendable {
             if stop() || keeper.lost { return true }
             if (try? store.cancelRequested(jobID)) == true { flag.cancelled = true }
             return flag.cancelled
-        })
+        }, note: { DaemonLog.info("job \(jobID): \($0)") })
         do {
             defer { loadedModel = job.model }
             var local = job

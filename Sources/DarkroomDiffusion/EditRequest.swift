@@ -33,6 +33,9 @@ public struct EditRequest: Sendable, Codable, Equatable {
     public var hybridSigma: Float = 2
     /// Save a progress frame every this many steps (0: choose so a run gives about 40 frames).
     public var frameEvery: Int = 0
+    /// What intake noticed about how the inputs will be read (a prompt longer than the text encoder takes); shown
+    /// on the job's page. Nil when there is nothing to say.
+    public var notes: [String]?
 
     public init(mode: EditMode) { self.mode = mode }
 }

@@ -82,6 +82,7 @@ public final class Gallery {
         context["created"] = Gallery.timestamp(j.createdAt)
         if let s = j.startedAt { context["started"] = Gallery.timestamp(s) }
         if j.state != .rejected { context["parameters"] = Gallery.pretty(j.parameters) }
+        if let notes = j.request?.notes, !notes.isEmpty { context["notes"] = notes }
         if let t = j.timings, let phases = try? JSONDecoder().decode([String: Double].self, from: Data(t.utf8)) {
             context["timings"] = phases.sorted { $0.key < $1.key }.map { ["phase": $0.key, "seconds": String(format: "%.2f", $0.value)] }
         }

@@ -58,7 +58,11 @@ public struct DarkroomConfig: Equatable {
             } else if let entry = value as? [String: Any] {
                 let (folder, o) = try ModelOptions.read(entry, field: "models.\(name)", path: path)
                 rawModels[name] = folder
-                options[name] = ModelOptions(promptEmbeddings: o.promptEmbeddings.map(resolve), guidance: o.guidance, stride: o.stride)
+                var resolved = o
+                resolved.promptEmbeddings = o.promptEmbeddings.map(resolve)
+                resolved.textEncoder = o.textEncoder.map(resolve)
+                resolved.tokenizer = o.tokenizer.map(resolve)
+                options[name] = resolved
             } else {
                 throw JobError(field: "models.\(name)", "\(path): must be a checkpoint folder or an object with \"path\"")
             }
@@ -123,11 +127,16 @@ public struct DarkroomConfig: Equatable {
     }
 }
 
-/// A model entry of config.json given as an object: `{"path": FOLDER, "prompt_embeddings": FILE, "defaults":
-/// {"guidance": G, "stride": S}}`. The defaults apply to jobs on this model before the global ones.
+/// A model entry of config.json given as an object: `{"path": FOLDER, "prompt_embeddings": FILE, "text_encoder":
+/// FOLDER, "tokenizer": FOLDER, "defaults": {"guidance": G, "stride": S}}`. The defaults apply to jobs on this model
+/// before the global ones.
 public struct ModelOptions: Equatable {
     /// The prompt-embedding file of a DeepFloyd IF model (default: `prompt_embeddings.safetensors` in its folder).
     public var promptEmbeddings: String?
+    /// The T5 encoder folder (config.json + weights) of a DeepFloyd IF model (default: `text_encoder/` in its folder).
+    public var textEncoder: String?
+    /// The folder holding T5's `spiece.model` (default: `tokenizer/` in the model's folder).
+    public var tokenizer: String?
     public var guidance: Double?
     public var stride: Int?
 
@@ -138,13 +147,15 @@ public struct ModelOptions: Equatable {
     }
 
     static func read(_ entry: [String: Any], field: String, path: String) throws -> (folder: String, options: ModelOptions) {
-        let known: Set<String> = ["path", "prompt_embeddings", "defaults"]
+        let known: Set<String> = ["path", "prompt_embeddings", "text_encoder", "tokenizer", "defaults"]
         try FieldReader.checkKeys(entry, known: known, field: field, in: path)
         let f = FieldReader(entry)
         guard let folder = try f.string("path"), !folder.isEmpty else {
             throw JobError(field: "\(field).path", "\(path): the model's checkpoint folder is missing")
         }
         var options = ModelOptions(promptEmbeddings: try f.string("prompt_embeddings"))
+        options.textEncoder = try f.string("text_encoder")
+        options.tokenizer = try f.string("tokenizer")
         if let d = entry["defaults"] {
             let defaults = try SamplingDefaults.read(d, field: "\(field).defaults", path: path, allowSeed: false)
             options.guidance = defaults.guidance

@@ -10,10 +10,14 @@ public struct JobMonitor {
     public var shouldStop: () -> Bool
     public var interval: Double
     public var pollInterval: Double
+    /// Lines worth a log entry while the job runs (encoding a prompt); nil: none are wanted.
+    public var note: ((String) -> Void)?
 
-    public init(interval: Double = 1, pollInterval: Double = 0.25, report: @escaping (JobProgress) -> Void, shouldStop: @escaping () -> Bool) {
+    public init(interval: Double = 1, pollInterval: Double = 0.25, report: @escaping (JobProgress) -> Void, shouldStop: @escaping () -> Bool,
+                note: ((String) -> Void)? = nil) {
         self.report = report
         self.shouldStop = shouldStop
+        self.note = note
         self.interval = interval
         self.pollInterval = pollInterval
     }

@@ -1,6 +1,7 @@
 import Foundation
 import DarkroomDiffusion
 import DarkroomImaging
+import DarkroomModels
 import DarkroomTensor
 
 /// Runs one job: a sidecar (and the files it names) in, result PNGs and a comparison sheet out.
@@ -66,9 +67,16 @@ public struct JobRunner {
             // Resolved here, so the job records where it starts: strength → one level of the strided schedule.
             r.noiseLevels = try Editor(denoiser: denoiser).sdeditLevels(r)
         }
-        for p in [r.prompt] + r.prompts {
-            do { _ = try denoiser.conditioning(forPrompt: p) } catch {
-                throw JobError(field: r.prompts.isEmpty ? "prompt" : "prompts", "\(error)")
+        let field = r.prompts.isEmpty ? "prompt" : "prompts"
+        if let encoding = denoiser as? PromptEncoding {
+            // Checked without encoding: intake never runs the text encoder.
+            do {
+                let notes = try encoding.checkPrompts([r.prompt] + r.prompts)
+                r.notes = notes.isEmpty ? nil : notes
+            } catch { throw JobError(field: field, "\(error)") }
+        } else {
+            for p in [r.prompt] + r.prompts {
+                do { _ = try denoiser.conditioning(forPrompt: p) } catch { throw JobError(field: field, "\(error)") }
             }
         }
         return r
@@ -145,7 +153,7 @@ public struct JobRunner {
     /// The loaded model called `name` in config.json.
     public func denoiser(_ name: String) throws -> Denoiser {
         let path = try config.modelPath(name).path
-        return try library.denoiser(at: path, name: name, promptEmbeddings: config.options(forModel: name).promptEmbeddings)
+        return try library.denoiser(at: path, name: name, options: config.options(forModel: name))
     }
 
     /// Runs a prepared job and writes results into `outFolder`; `monitor` follows it and may stop it at a step, in
@@ -162,6 +170,10 @@ public struct JobRunner {
         let image = try job.image.map { ImageResize.fit(try ImageDecoder.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
         let mask = try job.mask.map { ImageResize.fit(try ImageDecoder.read(path: $0, channels: 1), size: denoiser.imageSize) }
         lap("load")
+        if let encoding = denoiser as? PromptEncoding {
+            try encodePrompts(job.request, with: encoding, monitor: monitor)
+            lap("encode")
+        }
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
         let writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
         let tracker = StepTracker(editor: Editor(denoiser: denoiser), request: job.request, writer: writer, monitor: monitor, progress: progress)
@@ -177,6 +189,24 @@ public struct JobRunner {
         try? FileManager.default.removeItem(atPath: writer.path(JobFiles.preview))
         lap("write")
         return Result(request: job.request, model: job.model, outputs: outputs, seconds: seconds)
+    }
+
+    /// Encodes the job's prompts its model does not know yet, reporting each encoder block as the "encoding" stage.
+    func encodePrompts(_ request: EditRequest, with encoding: PromptEncoding, monitor: JobMonitor?) throws {
+        let started = Date()
+        var lastReport = Date.distantPast
+        let encoded = try encoding.encodeMissing([request.prompt] + request.prompts) { p in
+            let now = Date()
+            guard now.timeIntervalSince(lastReport) >= (monitor?.interval ?? 1) || p.block == p.blocks else { return }
+            lastReport = now
+            let progress = JobProgress(stage: "encoding", label: "prompt \(p.prompt + 1) of \(p.prompts)", step: p.prompt * p.blocks + p.block,
+                                       steps: p.prompts * p.blocks, elapsedSeconds: now.timeIntervalSince(started))
+            monitor?.report(progress)
+            monitor?.note?("encoding prompt \(p.prompt + 1) of \(p.prompts) \"\(JobError.quote(p.text))\": block \(p.block) of \(p.blocks)")
+        }
+        if !encoded.isEmpty {
+            monitor?.note?("encoded \(encoded.count) prompt(s) with T5 in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; cached for later jobs")
+        }
     }
 
     /// Prepares and runs the sidecar at `path`, writing results into `outFolder`.

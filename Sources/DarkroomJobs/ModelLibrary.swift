@@ -18,15 +18,18 @@ public final class ModelLibrary {
     public static let defaultPromptEmbeddings = "prompt_embeddings.safetensors"
 
     /// The denoiser in `folder`: a small-UNet checkpoint (config.json + model.safetensors) or a diffusers DeepFloyd IF
-    /// stage I folder, whose prompts come from `promptEmbeddings` (default: prompt_embeddings.safetensors inside it).
-    public func denoiser(at folder: String, name: String, promptEmbeddings: String? = nil) throws -> Denoiser {
+    /// stage I folder. An IF model's prompts come from the cache, `options.promptEmbeddings` (default:
+    /// prompt_embeddings.safetensors inside it) and its T5 (`tokenizer/` and `text_encoder/` inside it unless the
+    /// options name them), whichever has them first.
+    public func denoiser(at folder: String, name: String, options: ModelOptions = ModelOptions()) throws -> Denoiser {
         lock.lock(); defer { lock.unlock() }
         if let d = loaded[folder] { return d }
         let d: Denoiser
         if IFUNet.isIFFolder(folder) {
             let unet = try IFUNet(folder: folder)
-            let file = promptEmbeddings ?? (folder as NSString).appendingPathComponent(ModelLibrary.defaultPromptEmbeddings)
-            let prompts = try PromptEmbeddings(path: file, width: unet.config.encoderHidDim, cache: embeddingCache)
+            let file = options.promptEmbeddings ?? (folder as NSString).appendingPathComponent(ModelLibrary.defaultPromptEmbeddings)
+            let text = try ModelLibrary.textEncoder(of: folder, options: options, width: unet.config.encoderHidDim, model: name)
+            let prompts = try PromptEmbeddings(path: file, width: unet.config.encoderHidDim, cache: embeddingCache, textEncoder: text)
             d = IFDenoiser(unet, prompts: prompts, name: name)
         } else {
             let configPath = (folder as NSString).appendingPathComponent("config.json")
@@ -37,5 +40,23 @@ public final class ModelLibrary {
         }
         loaded[folder] = d
         return d
+    }
+
+    /// The T5 side of an IF model, checked (config, tokenizer, weight files: memory-mapped, not read) and released:
+    /// the encoder is loaded again only when a prompt needs encoding. Nil when the model has none.
+    static func textEncoder(of folder: String, options: ModelOptions, width: Int, model: String) throws -> T5TextEncoder.Location? {
+        let named = options.textEncoder != nil || options.tokenizer != nil
+        guard let location = T5TextEncoder.Location.find(in: folder, tokenizer: options.tokenizer, encoder: options.textEncoder) else {
+            if named {
+                throw JobError(field: "models.\(model)", "the text encoder needs \(options.tokenizer ?? folder + "/tokenizer")/spiece.model and \(options.textEncoder ?? folder + "/text_encoder")/config.json; one is missing")
+            }
+            return nil
+        }
+        let t5 = try T5TextEncoder(location)
+        guard t5.encoder.config.dModel == width else {
+            throw ModelError.badConfig(path: (location.encoder as NSString).appendingPathComponent("config.json"), key: "d_model",
+                                       reason: "\(t5.encoder.config.dModel), but the UNet's encoder_hid_dim is \(width): this is not the model's text encoder")
+        }
+        return location
     }
 }

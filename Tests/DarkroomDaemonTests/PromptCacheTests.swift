@@ -27,7 +27,7 @@ final class PromptCacheTests: XCTestCase {
         let later = try PromptEmbeddings(path: file, width: 8, encoder: "tiny-t5", cache: cache)
         XCTAssertEqual(try later.embedding(for: "a photo of a dog").scalars, dog.scalars)
         XCTAssertThrowsError(try later.embedding(for: "a photo of a cat")) { error in
-            XCTAssertTrue("\(error)".contains("make_prompt_embeddings.py"), "\(error)")
+            XCTAssertTrue("\(error)".contains("darkroom encode --model"), "\(error)")
         }
     }
 

@@ -96,7 +96,8 @@ final class IFJobTests: XCTestCase {
             XCTAssertEqual(e.field, "prompt")
             let text = "\(e)"
             XCTAssertTrue(text.contains("\"a photo of a dog\""), text)
-            XCTAssertTrue(text.contains("make_prompt_embeddings.py"), text)
+            XCTAssertTrue(text.contains("darkroom encode --model"), text)
+            XCTAssertTrue(text.contains("tokenizer/ and text_encoder/"), "says how to let Darkroom encode: \(text)")
         }
     }
 

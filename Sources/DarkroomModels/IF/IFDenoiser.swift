@@ -85,3 +85,14 @@ public final class IFDenoiser: Denoiser {
         return out
     }
 }
+
+extension IFDenoiser: PromptEncoding {
+    /// Every prompt and "" must be known or encodable; notes say which prompts T5 reads only in part.
+    public func checkPrompts(_ list: [String]) throws -> [String] {
+        try (list + [""]).compactMap { try prompts.check($0) }
+    }
+
+    public func encodeMissing(_ list: [String], progress: ((EncodingProgress) -> Void)?) throws -> [String] {
+        try prompts.encodeMissing(list + [""], progress: progress)
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import DarkroomTensor
+import DarkroomText
 
 /// A store of prompt embeddings that outlives the embedding file (the daemon's SQLite database).
 public protocol PromptEmbeddingCache: AnyObject {
@@ -9,11 +10,14 @@ public protocol PromptEmbeddingCache: AnyObject {
     func store(encoder: String, prompt: String, embedding: Tensor) throws
 }
 
-/// Text-encoder outputs for DeepFloyd IF, by prompt: a safetensors file of named tensors [77, E] (the tensor's name
-/// is the prompt; "" is the unconditional embedding), optionally backed by a cache keyed by (encoder, prompt).
+/// Text-encoder outputs for DeepFloyd IF, by prompt, from (in order) memory, the cache keyed by (encoder, prompt),
+/// an optional safetensors file of named tensors [77, E] (the tensor's name is the prompt; "" is the unconditional
+/// embedding), and the model's own T5 encoder when it has one. Whatever the file or the encoder gives is cached, so
+/// a prompt is encoded once per database.
 ///
-/// Prompts are matched as the IF pipeline prepares them: lowercased and stripped. The file's `__metadata__` may name
-/// the encoder (`"encoder"`, default `t5-v1_1-xxl`). `scripts/make_prompt_embeddings.py` writes such files.
+/// Prompts are matched as the IF pipeline prepares them: lowercased and stripped. The cache names the encoder by
+/// `T5TextEncoder.Location.identity()` when the model has one, else by the file's `__metadata__` `"encoder"`
+/// (default `t5-v1_1-xxl`). `darkroom encode` and `scripts/make_prompt_embeddings.py` write such files.
 public final class PromptEmbeddings {
     public let path: String
     public let encoder: String
@@ -21,16 +25,24 @@ public final class PromptEmbeddings {
     private let byPrompt: [String: String]
     private let cache: PromptEmbeddingCache?
     private var loaded: [String: Tensor] = [:]
-    private let lock = NSLock()
+    let lock = NSLock()
     /// Width E every embedding must have, and its token count.
     public let width: Int
+    /// The model's T5 tokenizer and encoder, when it has them: prompts found nowhere else are encoded.
+    public let textEncoder: T5TextEncoder.Location?
+    /// The tokenizer, loaded on first use (intake checks prompts with it).
+    var tokenizerIfLoaded: T5Tokenizer?
 
-    /// Opens `path` if it exists (a missing file leaves only the cache); `width` is the model's encoder width.
-    /// `encoder` names the text encoder for the cache (default: the file's metadata, else `t5-v1_1-xxl`).
-    public init(path: String, width: Int, encoder: String? = nil, cache: PromptEmbeddingCache? = nil) throws {
+    /// Opens `path` if it exists (a missing file leaves the cache and the encoder); `width` is the model's encoder
+    /// width. `encoder` names the text encoder for the cache (default: the text encoder's identity, else the file's
+    /// metadata, else `t5-v1_1-xxl`).
+    public init(path: String, width: Int, encoder: String? = nil, cache: PromptEmbeddingCache? = nil,
+                textEncoder: T5TextEncoder.Location? = nil) throws {
         self.path = path
         self.width = width
         self.cache = cache
+        self.textEncoder = textEncoder
+        let encoderName = try encoder ?? textEncoder?.identity()
         if FileManager.default.fileExists(atPath: path) {
             let f = try SafeTensorsFile(path: path)
             for name in f.names {
@@ -40,11 +52,11 @@ public final class PromptEmbeddings {
                 }
             }
             file = f
-            self.encoder = encoder ?? f.metadata["encoder"] ?? "t5-v1_1-xxl"
+            self.encoder = encoderName ?? f.metadata["encoder"] ?? "t5-v1_1-xxl"
             byPrompt = Dictionary(f.names.map { (PromptEmbeddings.normalized($0), $0) }, uniquingKeysWith: { a, _ in a })
         } else {
             file = nil
-            self.encoder = encoder ?? "t5-v1_1-xxl"
+            self.encoder = encoderName ?? "t5-v1_1-xxl"
             byPrompt = [:]
         }
     }
@@ -57,11 +69,9 @@ public final class PromptEmbeddings {
     /// Prompts the file holds, sorted ("" first).
     public var available: [String] { byPrompt.keys.sorted() }
 
-    /// The embedding [L, E] of `prompt`: from memory, the cache, or the file (then stored in the cache).
-    public func embedding(for prompt: String) throws -> Tensor {
-        let key = PromptEmbeddings.normalized(prompt)
-        lock.lock()
-        defer { lock.unlock() }
+    /// The embedding [L, E] of `prompt` from memory, the cache or the file (then cached); nil when none has it.
+    /// Call with `lock` held.
+    func known(_ key: String) throws -> Tensor? {
         if let t = loaded[key] { return t }
         var found = try cache?.embedding(encoder: encoder, prompt: key)
         if found == nil, let file, let name = byPrompt[key] {
@@ -70,21 +80,48 @@ public final class PromptEmbeddings {
             try cache?.store(encoder: encoder, prompt: key, embedding: owned)
             found = owned
         }
-        guard let embedding = found else { throw missing(prompt) }
+        guard let embedding = found else { return nil }
         guard embedding.shape.last == width else {
-            throw ModelError.badInput("the cached embedding of \"\(ModelError.quote(prompt))\" is \(embedding.shape), the model needs width \(width)")
+            throw ModelError.badInput("the cached embedding of \"\(ModelError.quote(key))\" is \(embedding.shape), the model needs width \(width)")
         }
-        if loaded.count >= 64 { loaded.removeAll() }   // bounded: a daemon sees ever new prompts
-        loaded[key] = embedding
+        remember(key, embedding)
         return embedding
     }
 
-    private func missing(_ prompt: String) -> ModelError {
+    /// Keeps `embedding` in memory (bounded: a daemon sees ever new prompts). Call with `lock` held.
+    func remember(_ key: String, _ embedding: Tensor) {
+        if loaded.count >= 64 { loaded.removeAll() }
+        loaded[key] = embedding
+    }
+
+    /// Stores a freshly encoded embedding in the cache and memory. Call with `lock` held.
+    func keep(_ key: String, _ embedding: Tensor) throws {
+        try cache?.store(encoder: encoder, prompt: key, embedding: embedding)
+        remember(key, embedding)
+    }
+
+    /// The embedding [L, E] of `prompt`: known already, or encoded by the model's T5 (and cached).
+    public func embedding(for prompt: String) throws -> Tensor {
+        let key = PromptEmbeddings.normalized(prompt)
+        lock.lock()
+        if let t = try known(key) { lock.unlock(); return t }
+        lock.unlock()
+        guard textEncoder != nil else { throw missing(prompt) }
+        try encodeMissing([prompt])
+        lock.lock()
+        defer { lock.unlock() }
+        guard let t = try known(key) else { throw missing(prompt) }
+        return t
+    }
+
+    func missing(_ prompt: String) -> ModelError {
         let shown = available.map { "\"\($0)\"" }
         let list = file == nil ? "none (\(path) does not exist)" : shown.isEmpty ? "none" : shown.prefix(30).joined(separator: ", ") + (shown.count > 30 ? ", …" : "")
         return .badInput("""
             no text embedding for the prompt "\(ModelError.quote(prompt))" (encoder \(encoder)). Available: \(list). \
-            To add it, run `python3 scripts/make_prompt_embeddings.py --out \(path) --append "\(ModelError.quote(prompt, limit: 200))"` \
+            The model has no text encoder: put DeepFloyd IF's tokenizer/ and text_encoder/ folders beside its unet/ \
+            (or name them with "tokenizer" and "text_encoder" in its config.json entry) and Darkroom encodes any prompt; \
+            or add it with `darkroom encode --model FOLDER --output \(path) --append "\(ModelError.quote(prompt, limit: 200))"` \
             on a machine with the T5 weights, or use one of the available prompts.
             """)
     }
