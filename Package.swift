@@ -9,6 +9,13 @@ let vectorSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 let vectorSettings: [SwiftSetting] = []
 #endif
 
+// The AVX-512 kernels: Skylake-AVX512-level code, run only where the CPU has it (checked at run time).
+#if arch(x86_64)
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+#else
+let avx512Settings: [SwiftSetting] = []
+#endif
+
 let package = Package(
     name: "Darkroom",
     products: [
@@ -34,8 +41,10 @@ let package = Package(
 
         // Atomic files, the JSON field reader, content hashing and the error that names a field.
         .target(name: "DarkroomSupport"),
+        // Engine kernels built for AVX-512, called only on CPUs that have it.
+        .target(name: "DarkroomTensorAVX512", swiftSettings: avx512Settings),
         // The Float32 NCHW tensor engine on OpenBLAS, and safetensors I/O.
-        .target(name: "DarkroomTensor", dependencies: ["CBLAS", "DarkroomSupport"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomTensor", dependencies: ["CBLAS", "DarkroomSupport", "DarkroomTensorAVX512"], swiftSettings: vectorSettings),
         // Prompts to token ids: SentencePiece unigram models, and T5's tokenizer as transformers runs it.
         .target(name: "DarkroomText"),
         // Neural networks built on the engine: the small UNet, DeepFloyd IF's UNet and its T5 text encoder.

@@ -52,6 +52,10 @@ public enum Activation {
     @inlinable @inline(__always)
     public static func erf(_ x: Float) -> Float { SIMDMath.erf(SIMD8(repeating: x))[0] }
 
+    /// e^x of eight lanes (relative error below 2e−7 on [−87, 88]; clamped outside).
+    @inlinable @inline(__always)
+    public static func exp(_ x: SIMD8<Float>) -> SIMD8<Float> { SIMDMath.exp(x) }
+
     /// SiLU (swish): x·σ(x).
     public static func siluInPlace(_ x: Tensor) {
         let p = x.pointer

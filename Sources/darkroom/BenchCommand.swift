@@ -20,7 +20,7 @@ struct BenchCommand: ParsableCommand {
     var channels = 1
     @Option(parsing: .upToNextOption, help: "Batch sizes to time.")
     var batch: [Int] = [1, 64]
-    @Option(help: "Checkpoint folder to time instead of random weights (a small UNet, or a diffusers IF stage I folder).")
+    @Option(help: "Checkpoint folder to time instead of random weights (a small UNet, a diffusers IF stage I folder, or a folder holding only IF's tokenizer/ and text_encoder/: times one T5 encode).")
     var model: String?
     @Option(help: "Seconds to spend timing each case (after one warm-up run).")
     var seconds = 3.0
@@ -57,6 +57,10 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "gallery for %d jobs: first full rebuild %.2f s (every job page + index), rebuild with nothing changed %.2f s, index alone %.2f s",
                          jobs, g.rebuild, g.again, g.index))
             print(String(format: "GIF: 60 frames of 256x256 colour encoded in %.3f s (median-cut palette included)", try OutputBench.gif()))
+            return
+        }
+        if let model, !IFUNet.isIFFolder(model), T5TextEncoder.Location.find(in: model) != nil {
+            try T5Bench(folder: model, seconds: seconds, json: json).run()
             return
         }
         if let model, IFUNet.isIFFolder(model) {
