@@ -5,8 +5,9 @@
 import Foundation
 #endif
 
-/// The 16-bit-weight linear's tile (see DarkroomTensor's `HalfGEMM`) in sixteen-lane registers: 6 widened weight rows
-/// × up to 32 rows of packed x (two registers per weight row, 12 accumulators), 12 fused multiply–adds per input.
+/// The 16-bit-weight linear's tile (see DarkroomTensor's `HalfGEMM`) in sixteen-lane registers: 8 weight rows, each
+/// 16-bit value widened in a register and broadcast, × up to 32 rows of packed x (two registers per weight row, 16
+/// accumulators), 16 fused multiply–adds per input. (12 weight rows measured slower: the row pointers spill.)
 public enum AVX512Tiles {
     /// True when this machine runs AVX-512 code (the CPU has it and the kernel saves its registers).
     public static let isSupported: Bool = {
@@ -24,7 +25,8 @@ public enum AVX512Tiles {
     public static let weightRows = 8
 
     /// `out[r][o] (+)= Σ_k packed[k][r] · weight[o][k]` for r < `rows` (≤ 32) and o < `count` (≤ 8); `packed` rows are
-    /// `stride` floats apart (stride ≥ 32, the tile's columns first), weight rows `depth` floats apart.
+    /// `stride` floats apart (stride ≥ 32, the tile's columns first), 16-bit weight rows (bf16 when `brain`, else IEEE
+    /// half) `depth` values apart.
     @inline(never)
     public static func tile(packed: UnsafePointer<Float>, stride: Int, rows: Int, weight: UnsafePointer<UInt16>, count: Int, depth: Int,
                             out: UnsafeMutablePointer<Float>, outputs: Int, add: Bool, brain: Bool) {
