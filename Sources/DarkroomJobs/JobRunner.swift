@@ -191,18 +191,32 @@ public struct JobRunner {
         return Result(request: job.request, model: job.model, outputs: outputs, seconds: seconds)
     }
 
-    /// Encodes the job's prompts its model does not know yet, reporting each encoder block as the "encoding" stage.
+    /// Encodes the job's prompts its model does not know yet, reporting the "encoding" stage (and a log line) at most
+    /// once per report interval and at the end of each prompt. A cancel or a stopping daemon is heard between two
+    /// encoder blocks, as between two sampler steps.
     func encodePrompts(_ request: EditRequest, with encoding: PromptEncoding, monitor: JobMonitor?) throws {
         let started = Date()
-        var lastReport = Date.distantPast
-        let encoded = try encoding.encodeMissing([request.prompt] + request.prompts) { p in
+        var lastReport = Date.distantPast, lastPoll = Date.distantPast
+        let shouldStop = monitor.map { m in
+            { () -> Bool in
+                guard Date().timeIntervalSince(lastPoll) >= m.pollInterval else { return false }
+                lastPoll = Date()
+                return m.shouldStop()
+            }
+        }
+        let report = { (p: EncodingProgress) in
             let now = Date()
             guard now.timeIntervalSince(lastReport) >= (monitor?.interval ?? 1) || p.block == p.blocks else { return }
             lastReport = now
-            let progress = JobProgress(stage: "encoding", label: "prompt \(p.prompt + 1) of \(p.prompts)", step: p.prompt * p.blocks + p.block,
-                                       steps: p.prompts * p.blocks, elapsedSeconds: now.timeIntervalSince(started))
-            monitor?.report(progress)
+            monitor?.report(JobProgress(stage: "encoding", label: "prompt \(p.prompt + 1) of \(p.prompts)", step: p.prompt * p.blocks + p.block,
+                                        steps: p.prompts * p.blocks, elapsedSeconds: now.timeIntervalSince(started)))
             monitor?.note?("encoding prompt \(p.prompt + 1) of \(p.prompts) \"\(JobError.quote(p.text))\": block \(p.block) of \(p.blocks)")
+        }
+        let encoded: [String]
+        do {
+            encoded = try encoding.encodeMissing([request.prompt] + request.prompts, progress: report, shouldStop: shouldStop)
+        } catch is EncodingInterrupted {
+            throw JobInterrupted(outputs: [])
         }
         if !encoded.isEmpty {
             monitor?.note?("encoded \(encoded.count) prompt(s) with T5 in \(String(format: "%.1f", Date().timeIntervalSince(started))) s; cached for later jobs")

@@ -64,3 +64,22 @@ final class T5EncoderParityTests: XCTestCase {
         XCTAssertEqual(a, try XCTUnwrap(T5TextEncoder.Location.find(in: Fixtures.path("t5_a"))).identity(), "stable")
     }
 }
+
+/// Encoding through the prompt store: what is encoded is cached, and a stop between blocks keeps nothing half-made.
+final class PromptEncodingStoreTests: XCTestCase {
+    func testAStopBetweenBlocksThrowsAndCachesNothingAndTheNextCallEncodes() throws {
+        let location = try XCTUnwrap(T5TextEncoder.Location.find(in: Fixtures.path("t5_a")))
+        let prompts = try PromptEmbeddings(path: "/nonexistent/prompts.safetensors", width: 24, textEncoder: location)
+        var asked = 0
+        XCTAssertThrowsError(try prompts.encodeMissing(["a photo of a dog"], shouldStop: { asked += 1; return asked > 1 })) { error in
+            XCTAssertTrue(error is EncodingInterrupted, "\(error)")
+        }
+        XCTAssertEqual(asked, 2, "asked before each block: stopped before the second")
+        var blocks: [Int] = []
+        XCTAssertEqual(try prompts.encodeMissing(["a photo of a dog", "A PHOTO OF A DOG "], progress: { blocks.append($0.block) }), ["a photo of a dog"],
+                       "one prompt as the pipeline reads it")
+        XCTAssertEqual(blocks, [1, 2])
+        XCTAssertEqual(try prompts.encodeMissing(["a photo of a dog"]), [], "known now: nothing to encode")
+        XCTAssertEqual(try prompts.check("a photo of a dog"), nil, "short prompts need no note")
+    }
+}

@@ -92,7 +92,7 @@ extension IFDenoiser: PromptEncoding {
         try (list + [""]).compactMap { try prompts.check($0) }
     }
 
-    public func encodeMissing(_ list: [String], progress: ((EncodingProgress) -> Void)?) throws -> [String] {
-        try prompts.encodeMissing(list + [""], progress: progress)
+    public func encodeMissing(_ list: [String], progress: ((EncodingProgress) -> Void)?, shouldStop: (() -> Bool)?) throws -> [String] {
+        try prompts.encodeMissing(list + [""], progress: progress, shouldStop: shouldStop)
     }
 }

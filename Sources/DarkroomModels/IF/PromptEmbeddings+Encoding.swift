@@ -41,9 +41,11 @@ extension PromptEmbeddings {
 
     /// Encodes every prompt of `prompts` that is not known yet with the model's T5, caching each; returns those it
     /// encoded. The encoder is loaded for this call only (its weights stay memory-mapped, their pages handed back as
-    /// each block is used), so it is never resident beside the UNet between jobs.
+    /// each block is used), so it is never resident beside the UNet between jobs. `shouldStop` is asked between blocks:
+    /// true throws `EncodingInterrupted`, keeping the prompts already encoded.
     @discardableResult
-    public func encodeMissing(_ prompts: [String], progress: ((EncodingProgress) -> Void)? = nil) throws -> [String] {
+    public func encodeMissing(_ prompts: [String], progress: ((EncodingProgress) -> Void)? = nil,
+                              shouldStop: (() -> Bool)? = nil) throws -> [String] {
         var missingKeys: [String] = []
         lock.lock()
         do {
@@ -64,9 +66,9 @@ extension PromptEmbeddings {
                                        reason: "\(t5.encoder.config.dModel), but the UNet's encoder_hid_dim is \(width)")
         }
         for (i, key) in missingKeys.enumerated() {
-            let embedding = try t5.embed(key) { done, total in
+            let embedding = try t5.embed(key, progress: { done, total in
                 progress?(EncodingProgress(prompt: i, prompts: missingKeys.count, block: done, blocks: total, text: key))
-            }
+            }, shouldStop: shouldStop)
             lock.lock()
             defer { lock.unlock() }
             try keep(key, embedding)
@@ -80,6 +82,7 @@ extension PromptEmbeddings {
 public protocol PromptEncoding: AnyObject {
     /// Notes on how the prompts will be read (a prompt past the encoder's length); throws for a prompt that cannot be had.
     func checkPrompts(_ prompts: [String]) throws -> [String]
-    /// Encodes the prompts not known yet; returns those it encoded.
-    func encodeMissing(_ prompts: [String], progress: ((EncodingProgress) -> Void)?) throws -> [String]
+    /// Encodes the prompts not known yet; returns those it encoded. `shouldStop` true between two encoder blocks
+    /// throws `EncodingInterrupted`.
+    func encodeMissing(_ prompts: [String], progress: ((EncodingProgress) -> Void)?, shouldStop: (() -> Bool)?) throws -> [String]
 }

@@ -2,6 +2,12 @@ import Foundation
 import DarkroomSupport
 import DarkroomTensor
 
+/// An encode stopped between two blocks because its caller asked (a job cancelled, the daemon stopping).
+public struct EncodingInterrupted: Error, CustomStringConvertible {
+    public init() {}
+    public var description: String { "the prompt encode was stopped" }
+}
+
 /// transformers' `T5EncoderModel` forward in Float32 over weights kept as stored (fp32, or fp16/bf16 memory-mapped and
 /// widened block by block as each layer uses them, their pages handed back afterwards).
 ///
@@ -83,8 +89,9 @@ public final class T5Encoder {
     public var isHalf: Bool { blocks.first?.q.isHalf ?? embedding.isHalf }
 
     /// `last_hidden_state` [ids.count, d_model] for token `ids` of which the first `attended` are real (the rest is
-    /// padding, masked as keys). `progress(done, total)` is called after each block.
-    public func encode(_ ids: [Int], attended: Int, progress: ((Int, Int) -> Void)? = nil) throws -> Tensor {
+    /// padding, masked as keys). `progress(done, total)` is called after each block; `shouldStop` is asked before each
+    /// one, and true throws `EncodingInterrupted`.
+    public func encode(_ ids: [Int], attended: Int, progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> Tensor {
         let length = ids.count
         guard length > 0, attended >= 1, attended <= length else {
             throw ModelError.badInput("T5 encode: \(attended) attended tokens of \(length)")
@@ -102,6 +109,7 @@ public final class T5Encoder {
         let scores = Tensor(uninitialized: [heads, length, length])
         let gate = Tensor(uninitialized: [length, ff]), up = Tensor(uninitialized: [length, ff])
         for (index, block) in blocks.enumerated() {
+            if shouldStop?() == true { throw EncodingInterrupted() }
             timed("norms and GELU") { rmsNorm(x, scale: block.attentionNorm, into: h) }
             timed("linear") {
                 block.q.applyLinear(h.pointer, rows: length, into: q.pointer)

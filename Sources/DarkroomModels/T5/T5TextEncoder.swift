@@ -87,9 +87,10 @@ public final class T5TextEncoder {
         tokenizer.encodeForT5(PromptEmbeddings.normalized(prompt), length: tokenCount)
     }
 
-    /// The embedding [77, d_model] of `prompt`. `progress(done, total)` follows the encoder's blocks.
-    public func embed(_ prompt: String, progress: ((Int, Int) -> Void)? = nil) throws -> Tensor {
+    /// The embedding [77, d_model] of `prompt`. `progress(done, total)` follows the encoder's blocks; `shouldStop`
+    /// can stop it between two (`EncodingInterrupted`).
+    public func embed(_ prompt: String, progress: ((Int, Int) -> Void)? = nil, shouldStop: (() -> Bool)? = nil) throws -> Tensor {
         let (ids, tokens, _) = T5TextEncoder.tokens(prompt, tokenizer: tokenizer)
-        return try encoder.encode(ids, attended: tokens, progress: progress)
+        return try encoder.encode(ids, attended: tokens, progress: progress, shouldStop: shouldStop)
     }
 }
