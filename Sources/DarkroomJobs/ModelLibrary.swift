@@ -52,11 +52,16 @@ public final class ModelLibrary {
             }
             return nil
         }
-        let t5 = try T5TextEncoder(location)
-        guard t5.encoder.config.dModel == width else {
-            throw ModelError.badConfig(path: (location.encoder as NSString).appendingPathComponent("config.json"), key: "d_model",
-                                       reason: "\(t5.encoder.config.dModel), but the UNet's encoder_hid_dim is \(width): this is not the model's text encoder")
+        let t5: T5TextEncoder
+        do {
+            t5 = try T5TextEncoder(location)
+        } catch where !named {
+            // Folders found by their default names but unusable (say, PyTorch .bin weights only): the model still runs
+            // on the prompts its embeddings file and cache hold.
+            FileHandle.standardError.write(Data("warning: model '\(model)': its T5 in \(location.encoder) cannot be used, so only prompts already embedded work: \(error)\n".utf8))
+            return nil
         }
+        try t5.requireWidth(width)
         return location
     }
 }

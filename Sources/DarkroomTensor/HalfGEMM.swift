@@ -14,11 +14,11 @@ import DarkroomTensorAVX512
 enum HalfGEMM {
     static let weightBlock = 96
 
-    /// `wide`: the AVX-512 kernel (only where `AVX512Tiles.isSupported`); else the eight-lane one.
+    /// `wide`: the AVX-512 kernel (only where `CPUFeatures.hasAVX512`); else the eight-lane one.
     static func multiply(x: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<UInt16>, format: WeightTensor.HalfFormat,
                          outputs: Int, inputs: Int, into out: UnsafeMutablePointer<Float>, accumulate: Bool) {
         multiply(x: x, rows: rows, weight: weight, format: format, outputs: outputs, inputs: inputs, into: out, accumulate: accumulate,
-                 wide: AVX512Tiles.isSupported)
+                 wide: CPUFeatures.hasAVX512)
     }
 
     static func multiply(x: UnsafePointer<Float>, rows: Int, weight: UnsafePointer<UInt16>, format: WeightTensor.HalfFormat,

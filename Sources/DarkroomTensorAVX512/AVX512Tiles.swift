@@ -1,26 +1,11 @@
-// DarkroomTensorAVX512: kernels compiled for AVX-512 (Skylake-AVX512 level), called only after `AVX512Tiles.isSupported` says
-// the CPU and the kernel have it; nothing here may run on other machines.
-
-#if arch(x86_64)
-import Foundation
-#endif
+// DarkroomTensorAVX512: kernels compiled for AVX-512 (Skylake-AVX512 level), called only after DarkroomTensor's
+// `CPUFeatures.hasAVX512` says the CPU and the kernel have it. Nothing here may run on other machines: no globals, no
+// initialisers, and `tile` stays `@inline(never)` over internal helpers, so no caller built for Haswell inlines it.
 
 /// The 16-bit-weight linear's tile (see DarkroomTensor's `HalfGEMM`) in sixteen-lane registers: 8 weight rows, each
 /// 16-bit value widened in a register and broadcast, × up to 32 rows of packed x (two registers per weight row, 16
 /// accumulators), 16 fused multiply–adds per input. (12 weight rows measured slower: the row pointers spill.)
 public enum AVX512Tiles {
-    /// True when this machine runs AVX-512 code (the CPU has it and the kernel saves its registers).
-    public static let isSupported: Bool = {
-        #if arch(x86_64)
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        let set = Set(flags.split(separator: " "))
-        return ["avx512f", "avx512dq", "avx512bw", "avx512vl"].allSatisfy { set.contains(Substring($0)) }
-        #else
-        return false
-        #endif
-    }()
-
     /// Weight rows per tile.
     public static let weightRows = 8
 

@@ -51,6 +51,13 @@ struct ProtobufReader {
 
     mutating func bool() throws -> Bool { try varint() != 0 }
 
+    /// A varint that must fit a small non-negative Int (an enum value, a model type).
+    mutating func smallInt() throws -> Int {
+        let v = try varint()
+        guard v <= UInt64(Int32.max) else { throw Malformed(reason: "value \(v) out of range") }
+        return Int(v)
+    }
+
     mutating func float() throws -> Float {
         guard end - position >= 4 else { throw Malformed(reason: "truncated float") }
         var bits: UInt32 = 0

@@ -57,7 +57,7 @@ public struct SentencePieceModel: Sendable {
                     while !trainer.isAtEnd {
                         let (n, t) = try trainer.nextField()
                         switch (n, t) {
-                        case (3, .varint): modelType = Int(try trainer.varint())
+                        case (3, .varint): modelType = try trainer.smallInt()
                         case (24, .varint): suffix = try trainer.bool()
                         case (35, .varint): byteFallback = try trainer.bool()
                         case (40, .varint): unknownID = try trainer.int32()
@@ -112,7 +112,7 @@ public struct SentencePieceModel: Sendable {
             case (1, .lengthDelimited): text = try reader.string()
             case (2, .fixed32): score = try reader.float()
             case (3, .varint):
-                let raw = Int(try reader.varint())
+                let raw = try reader.smallInt()
                 guard let known = PieceType(rawValue: raw) else { throw ProtobufReader.Malformed(reason: "piece type \(raw)") }
                 type = known
             default: try reader.skip(t)

@@ -12,8 +12,8 @@ struct EncodeCommand: ParsableCommand {
         abstract: "Encode prompts with a DeepFloyd IF model's T5 into a prompt-embeddings file.",
         discussion: """
         MODEL is a model name from the config file or a folder holding tokenizer/ (spiece.model) and text_encoder/ \
-        (config.json and weights: model.safetensors, shards with model.safetensors.index.json, or their .fp16 variants; \
-        fp32, fp16 or bf16), with or without unet/. Each prompt is read as the IF pipeline reads it (lowercased, \
+        (config.json and weights: model.safetensors, shards with model.safetensors.index.json, or their .fp16 / .bf16 \
+        variants; fp32, fp16 or bf16), with or without unet/. Each prompt is read as the IF pipeline reads it (lowercased, \
         stripped, 77 tokens) and written as a tensor [77, d_model] named by that text; "" (the unconditional \
         embedding) is always included. The file is the format of the `prompt_embeddings` file config.json may name.
         """
@@ -52,14 +52,23 @@ struct EncodeCommand: ParsableCommand {
             throw ValidationError("--output is required (or --tokens to print token ids only)")
         }
         var tensors: [String: Tensor] = [:]
+        var existingEncoder: String?
         if append, FileManager.default.fileExists(atPath: output) {
             let existing = try SafeTensorsFile(path: output)
-            for name in existing.names { tensors[name] = try existing.tensor(name).copy() }
+            existingEncoder = existing.metadata["encoder"]
+            for name in existing.names { tensors[PromptEmbeddings.normalized(name)] = try existing.tensor(name).copy() }
         }
         let todo = keys.filter { tensors[$0] == nil }
         let started = Date()
         if !todo.isEmpty {
             let t5 = try T5TextEncoder(location)
+            // One file, one encoder: appending another encoder's embeddings would mix them under one name.
+            if let existingEncoder, existingEncoder != t5.identity {
+                throw ValidationError("\(output) holds embeddings of encoder \(existingEncoder); this model's is \(t5.identity). Write a new file.")
+            }
+            if let bad = tensors.first(where: { $0.value.shape.last != t5.encoder.config.dModel }) {
+                throw ValidationError("\(output): '\(bad.key)' is \(bad.value.shape), this encoder gives width \(t5.encoder.config.dModel). Write a new file.")
+            }
             let c = t5.encoder.config
             log("T5 encoder: d_model \(c.dModel), \(c.layers) blocks, \(t5.encoder.isHalf ? "16-bit" : "fp32") weights from \(t5.encoder.path)")
             for (i, key) in todo.enumerated() {
@@ -96,7 +105,7 @@ struct EncodeCommand: ParsableCommand {
         return found
     }
 
-    private let isTerminal = isatty(STDERR_FILENO) != 0
+    private var isTerminal: Bool { isatty(STDERR_FILENO) != 0 }
     private func log(_ line: String) { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     private func progress(_ line: String) {
         if isTerminal { FileHandle.standardError.write(Data("\r\u{1B}[K\(line)".utf8)) }

@@ -108,4 +108,31 @@ final class PromptEncodingTests: DaemonTestCase {
         XCTAssertNotEqual(bad, 0)
         XCTAssertTrue(message.contains("holds no tokenizer/spiece.model"), message)
     }
+
+    func testAnUnusableT5FoundByDefaultLeavesTheEmbeddingsFileWorking() throws {
+        let dir = try ifWorkspace()
+        // PyTorch .bin weights only: the T5 found under its default name cannot load.
+        let encoder = dir.appendingPathComponent("models/if/text_encoder")
+        try FileManager.default.removeItem(at: encoder.appendingPathComponent("model.safetensors"))
+        try Data("not safetensors".utf8).write(to: encoder.appendingPathComponent("pytorch_model.bin"))
+        var rng = RandomSource(seed: 9)
+        try SafeTensorsWriter.write(["a photo of a dog": rng.gaussian([77, 24]), "": rng.gaussian([77, 24])],
+                                    to: dir.appendingPathComponent("models/if/prompt_embeddings.safetensors").path)
+        let config = try DarkroomConfig.load(path: dir.appendingPathComponent("config.json").path)
+        let runner = JobRunner(config: config)
+        let sidecar = dir.appendingPathComponent("inbox/dog.json")
+        try #"{"prompt": "a photo of a dog", "stride": 330}"#.write(to: sidecar, atomically: true, encoding: .utf8)
+        XCTAssertEqual(try runner.prepare(sidecarPath: sidecar.path).request.prompt, "a photo of a dog")
+        try #"{"prompt": "a photo of a cat", "stride": 330}"#.write(to: sidecar, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try runner.prepare(sidecarPath: sidecar.path)) { error in
+            XCTAssertTrue("\(error)".contains("no text embedding for the prompt \"a photo of a cat\""), "\(error)")
+        }
+        // Named in config.json, the same folder is an error at load, naming what is missing.
+        try #"{"models": {"if": {"path": "models/if", "text_encoder": "models/if/text_encoder"}}, "threads": 1}"#
+            .write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let named = try DarkroomConfig.load(path: dir.appendingPathComponent("config.json").path)
+        XCTAssertThrowsError(try JobRunner(config: named).denoiser("if")) { error in
+            XCTAssertTrue("\(error)".contains("no text encoder weights"), "\(error)")
+        }
+    }
 }

@@ -83,3 +83,40 @@ final class PromptEncodingStoreTests: XCTestCase {
         XCTAssertEqual(try prompts.check("a photo of a dog"), nil, "short prompts need no note")
     }
 }
+
+/// A failing cache lookup is reported and leaves the store usable (its lock released).
+final class PromptLookupFailureTests: XCTestCase {
+    final class FailingCache: PromptEmbeddingCache {
+        var fail = true
+        func embedding(encoder: String, prompt: String) throws -> Tensor? {
+            if fail { throw ModelError.badInput("database unavailable") }
+            return nil
+        }
+        func store(encoder: String, prompt: String, embedding: Tensor) throws {}
+    }
+
+    func testALookupThatThrowsDoesNotLeaveTheStoreLocked() throws {
+        let location = try XCTUnwrap(T5TextEncoder.Location.find(in: Fixtures.path("t5_a")))
+        let cache = FailingCache()
+        let prompts = try PromptEmbeddings(path: "/nonexistent/p.safetensors", width: 24, cache: cache, textEncoder: location)
+        XCTAssertThrowsError(try prompts.embedding(for: "a photo of a dog")) { XCTAssertTrue("\($0)".contains("database unavailable")) }
+        cache.fail = false
+        let done = expectation(description: "the next lookup returns")
+        nonisolated(unsafe) let shared = prompts   // used by the one other thread only, while this one waits
+        DispatchQueue.global().async {
+            XCTAssertEqual((try? shared.embedding(for: "a photo of a dog"))?.shape, [77, 24])
+            done.fulfill()
+        }
+        wait(for: [done], timeout: 20)
+    }
+
+    func testAConfigOverTheWrongFilesIsAnErrorWithoutFullSizePlaceholders() throws {
+        // XXL's config over a tiny encoder's weights: every tensor misshaped; the error lists them, no 19 GB allocated.
+        var config = T5Config(dModel: 4096, dKV: 64, heads: 64, dFF: 10240, layers: 24, vocabularySize: 32128)
+        config.buckets = 32
+        let weights = try SafeTensorsFile(path: Fixtures.path("t5_a/text_encoder/model.safetensors"))
+        XCTAssertThrowsError(try T5Encoder(config: config, weights: weights)) { error in
+            XCTAssertTrue("\(error)".contains("shared.weight is [928, 24], expected [32128, 4096]"), "\(error)")
+        }
+    }
+}

@@ -49,3 +49,22 @@ final class TokenizerFileTests: XCTestCase {
         XCTAssertEqual(t5.piece(pieces + 99), "<extra_id_0>")
     }
 }
+
+/// Hostile model files: a varint past any Int, and a piece type out of range, are errors, never traps.
+final class TokenizerHostileFileTests: XCTestCase {
+    func testHugeVarintsAndUnknownPieceTypesAreErrors() throws {
+        let dir = try temporaryFolder(self)
+        // Field 2 (trainer_spec) holding field 3 (model_type) = 2^63 + 1: ten varint bytes.
+        let huge: [UInt8] = [0x18, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]
+        let trainer: [UInt8] = [0x12, UInt8(huge.count)] + huge
+        // A piece "a" with type 99.
+        let piece: [UInt8] = [0x0A, 0x05, 0x0A, 0x01, 0x61, 0x18, 0x63]
+        for (name, bytes) in [("huge.model", trainer), ("type.model", piece)] {
+            let path = dir.appendingPathComponent(name).path
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            XCTAssertThrowsError(try SentencePieceModel(path: path), name) { error in
+                XCTAssertTrue("\(error)".contains("corrupt or truncated protobuf"), "\(error)")
+            }
+        }
+    }
+}

@@ -29,13 +29,11 @@ extension PromptEmbeddings {
     public func check(_ prompt: String) throws -> String? {
         let key = PromptEmbeddings.normalized(prompt)
         if let tokenizer = try tokenizer() {
-            let (_, _, truncated) = T5TextEncoder.tokens(key, tokenizer: tokenizer)
-            let pieces = tokenizer.encode(key).count - 1
-            return truncated ? "the prompt \"\(ModelError.quote(prompt, limit: 80))\" is \(pieces) tokens; T5 reads the first \(T5TextEncoder.tokenCount - 1) (the IF pipeline truncates it the same way)" : nil
+            let pieces = tokenizer.encode(key).count - 1   // without </s>
+            guard pieces >= T5TextEncoder.tokenCount else { return nil }
+            return "the prompt \"\(ModelError.quote(prompt, limit: 80))\" is \(pieces) tokens; T5 reads the first \(T5TextEncoder.tokenCount - 1) (the IF pipeline truncates it the same way)"
         }
-        lock.lock()
-        defer { lock.unlock() }
-        guard try known(key) != nil else { throw missing(prompt) }
+        guard try lock.withLock({ try known(key) }) != nil else { throw missing(prompt) }
         return nil
     }
 
@@ -47,42 +45,22 @@ extension PromptEmbeddings {
     public func encodeMissing(_ prompts: [String], progress: ((EncodingProgress) -> Void)? = nil,
                               shouldStop: (() -> Bool)? = nil) throws -> [String] {
         var missingKeys: [String] = []
-        lock.lock()
-        do {
+        try lock.withLock {
             for p in prompts {
                 let key = PromptEmbeddings.normalized(p)
                 if try known(key) == nil, !missingKeys.contains(key) { missingKeys.append(key) }
             }
-        } catch {
-            lock.unlock()
-            throw error
         }
-        lock.unlock()
         guard !missingKeys.isEmpty else { return [] }
         guard let textEncoder else { throw missing(missingKeys[0]) }
         let t5 = try T5TextEncoder(textEncoder)
-        guard t5.encoder.config.dModel == width else {
-            throw ModelError.badConfig(path: (textEncoder.encoder as NSString).appendingPathComponent("config.json"), key: "d_model",
-                                       reason: "\(t5.encoder.config.dModel), but the UNet's encoder_hid_dim is \(width)")
-        }
+        try t5.requireWidth(width)
         for (i, key) in missingKeys.enumerated() {
             let embedding = try t5.embed(key, progress: { done, total in
                 progress?(EncodingProgress(prompt: i, prompts: missingKeys.count, block: done, blocks: total, text: key))
             }, shouldStop: shouldStop)
-            lock.lock()
-            defer { lock.unlock() }
-            try keep(key, embedding)
+            try lock.withLock { try keep(key, embedding) }
         }
         return missingKeys
     }
-}
-
-/// A denoiser whose prompts go through a text encoder: prompts are checked at intake without encoding, and encoded
-/// (with progress) before sampling.
-public protocol PromptEncoding: AnyObject {
-    /// Notes on how the prompts will be read (a prompt past the encoder's length); throws for a prompt that cannot be had.
-    func checkPrompts(_ prompts: [String]) throws -> [String]
-    /// Encodes the prompts not known yet; returns those it encoded. `shouldStop` true between two encoder blocks
-    /// throws `EncodingInterrupted`.
-    func encodeMissing(_ prompts: [String], progress: ((EncodingProgress) -> Void)?, shouldStop: (() -> Bool)?) throws -> [String]
 }

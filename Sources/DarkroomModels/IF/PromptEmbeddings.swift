@@ -103,14 +103,10 @@ public final class PromptEmbeddings {
     /// The embedding [L, E] of `prompt`: known already, or encoded by the model's T5 (and cached).
     public func embedding(for prompt: String) throws -> Tensor {
         let key = PromptEmbeddings.normalized(prompt)
-        lock.lock()
-        if let t = try known(key) { lock.unlock(); return t }
-        lock.unlock()
+        if let t = try lock.withLock({ try known(key) }) { return t }
         guard textEncoder != nil else { throw missing(prompt) }
         try encodeMissing([prompt])
-        lock.lock()
-        defer { lock.unlock() }
-        guard let t = try known(key) else { throw missing(prompt) }
+        guard let t = try lock.withLock({ try known(key) }) else { throw missing(prompt) }
         return t
     }
 

@@ -38,12 +38,12 @@ public final class T5Encoder {
     }
 
     /// Loads the encoder of `folder` (transformers' `config.json` and weights): `model.safetensors` or shards with
-    /// `model.safetensors.index.json`, else their `.fp16` variants.
+    /// `model.safetensors.index.json`, else their `.fp16` or `.bf16` variants.
     public convenience init(folder: String) throws {
         let configPath = (folder as NSString).appendingPathComponent("config.json")
         let config = try T5Config.load(path: configPath)
         guard let source = try SafeTensorsShards.open(folder: folder, variants: [nil, "fp16", "bf16"]) else {
-            throw ModelError.badConfig(path: folder, key: nil, reason: "no text encoder weights: expected model.safetensors, or model.safetensors.index.json with its shards (or their .fp16 variants)")
+            throw ModelError.badConfig(path: folder, key: nil, reason: "no text encoder weights: expected model.safetensors, or model.safetensors.index.json with its shards (or their .fp16 / .bf16 variants)")
         }
         try self.init(config: config, weights: source)
     }
@@ -52,18 +52,21 @@ public final class T5Encoder {
         self.config = config
         path = weights.path
         var missing: [String] = [], misshaped: [String] = []
+        // A tensor that is missing or misshaped gets a one-value placeholder (never a full-size one: an XXL config
+        // over the wrong files would allocate gigabytes before the error); the error below lists them all.
+        let placeholder = WeightTensor(Tensor(zeros: [1]))
         func take(_ name: String, _ shape: [Int], alternative: String? = nil) -> WeightTensor {
             guard let found = [name, alternative].compactMap({ $0 }).first(where: { weights.entries[$0] != nil }), let entry = weights.entries[found] else {
                 missing.append(name)
-                return WeightTensor(Tensor(zeros: shape))
+                return placeholder
             }
             guard entry.shape == shape else {
                 misshaped.append("\(found) is \(entry.shape), expected \(shape)")
-                return WeightTensor(Tensor(zeros: shape))
+                return placeholder
             }
             do { return try weights.weight(found) } catch {
                 misshaped.append("\(error)")
-                return WeightTensor(Tensor(zeros: shape))
+                return placeholder
             }
         }
         func vector(_ name: String, _ count: Int) -> Tensor { take(name, [count]).widened() }

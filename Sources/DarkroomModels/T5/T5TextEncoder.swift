@@ -30,15 +30,28 @@ public final class T5TextEncoder {
         }
 
         /// A name for this encoder in the embedding cache: its width and depth, and a hash of its config, its tokenizer
-        /// and its weight files' names and sizes, so two different encoders never share a cached prompt.
+        /// files, and each weight file's name, size, header and sixteen samples of its data, so two different encoders
+        /// (a fine-tune of the same shapes included) never share a cached prompt.
         public func identity() throws -> String {
             let config = try T5Config.load(path: (encoder as NSString).appendingPathComponent("config.json"))
+            let fm = FileManager.default
             var hash = ContentHash()
-            for file in ["config.json"] { hash.add(FileManager.default.contents(atPath: (encoder as NSString).appendingPathComponent(file)) ?? Data()) }
-            hash.add(FileManager.default.contents(atPath: (tokenizer as NSString).appendingPathComponent("spiece.model")) ?? Data())
-            for name in ((try? FileManager.default.contentsOfDirectory(atPath: encoder)) ?? []).sorted() where name.hasSuffix(".safetensors") {
-                let size = (try? FileManager.default.attributesOfItem(atPath: (encoder as NSString).appendingPathComponent(name))[.size] as? Int) ?? 0
-                hash.add("\(name) \(size ?? 0)")
+            hash.add(fm.contents(atPath: (encoder as NSString).appendingPathComponent("config.json")) ?? Data())
+            for file in ["spiece.model", "tokenizer_config.json"] {
+                hash.add(fm.contents(atPath: (tokenizer as NSString).appendingPathComponent(file)) ?? Data())
+            }
+            for name in ((try? fm.contentsOfDirectory(atPath: encoder)) ?? []).sorted() where name.hasSuffix(".safetensors") {
+                let path = (encoder as NSString).appendingPathComponent(name)
+                hash.add(name)
+                guard let file = FileHandle(forReadingAtPath: path) else { continue }
+                defer { try? file.close() }
+                let size = (try? file.seekToEnd()) ?? 0
+                hash.add("\(size)")
+                for i in 0..<17 {   // the first 64 KB (header and the start of the data), then 16 windows of 4 KB
+                    let offset = i == 0 ? 0 : size / 17 * UInt64(i)
+                    try? file.seek(toOffset: offset)
+                    hash.add((try? file.read(upToCount: i == 0 ? 65_536 : 4096)) ?? Data())
+                }
             }
             return "t5-d\(config.dModel)-l\(config.layers)-\(hash.hex.prefix(12))"
         }
@@ -79,6 +92,14 @@ public final class T5TextEncoder {
         guard tokenizer.vocabularySize <= encoder.config.vocabularySize else {
             throw ModelError.badConfig(path: (location.encoder as NSString).appendingPathComponent("config.json"), key: "vocab_size",
                                        reason: "\(encoder.config.vocabularySize) is smaller than the tokenizer's \(tokenizer.vocabularySize) tokens")
+        }
+    }
+
+    /// Throws unless the encoder's output width is `width` (the UNet's `encoder_hid_dim`), naming `d_model`.
+    public func requireWidth(_ width: Int) throws {
+        guard encoder.config.dModel == width else {
+            throw ModelError.badConfig(path: (location.encoder as NSString).appendingPathComponent("config.json"), key: "d_model",
+                                       reason: "\(encoder.config.dModel), but the UNet's encoder_hid_dim is \(width): this is not the model's text encoder")
         }
     }
 
