@@ -1,7 +1,9 @@
 """Makes a DeepFloyd IF prompt-embedding file for Darkroom: T5 v1.1 XXL outputs [77, 4096] by prompt.
 
 Needs Python with torch, transformers, sentencepiece and safetensors, and the T5 weights on disk (for example the
-`text_encoder/` and `tokenizer/` folders of a diffusers IF-I-XL-v1.0 download). Darkroom itself never runs this.
+`text_encoder/` and `tokenizer/` folders of a diffusers IF-I-XL-v1.0 download). Darkroom itself never runs this:
+`darkroom encode` writes the same file without Python, and jobs encode new prompts themselves when the IF folder
+holds those two folders.
 
     python3 scripts/make_prompt_embeddings.py --t5 /path/to/IF-I-XL-v1.0 --out models/if/prompt_embeddings.safetensors \
         "a photo of a dog" "an oil painting of a snowy mountain village"

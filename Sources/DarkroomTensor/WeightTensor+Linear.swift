@@ -1,4 +1,3 @@
-
 extension WeightTensor {
     /// `out[rows, O] = x[rows, I] · Wᵀ` for this weight W [O, I] (plus `out` when `accumulate`), as `Linear` without bias.
     ///
