@@ -54,7 +54,7 @@ let package = Package(
         // PNG and JPEG input as Pillow reads it, PNG and GIF output, resizing, contact sheets.
         .target(name: "DarkroomImaging", dependencies: ["DarkroomSupport", "DarkroomTensor", "CImageDecode", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
         // The job contract (sidecar, config.json) and running one job from files to files.
-        .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomImaging"]),
+        .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomText", "DarkroomImaging"]),
         // The job queue and history behind one protocol, in SQLite (GRDB) or PostgreSQL (postgres-nio): migrations, leased claims, fencing, cancel and pause.
         .target(name: "DarkroomStore", dependencies: ["DarkroomJobs", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]),

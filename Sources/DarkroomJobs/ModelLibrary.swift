@@ -1,6 +1,7 @@
 import Foundation
 import DarkroomDiffusion
 import DarkroomModels
+import DarkroomText
 
 /// Loads denoisers from checkpoint folders once and keeps them for later jobs.
 public final class ModelLibrary {
@@ -29,7 +30,8 @@ public final class ModelLibrary {
             let unet = try IFUNet(folder: folder)
             let file = options.promptEmbeddings ?? (folder as NSString).appendingPathComponent(ModelLibrary.defaultPromptEmbeddings)
             let text = try ModelLibrary.textEncoder(of: folder, options: options, width: unet.config.encoderHidDim, model: name)
-            let prompts = try PromptEmbeddings(path: file, width: unet.config.encoderHidDim, cache: embeddingCache, textEncoder: text)
+            let prompts = try PromptEmbeddings(path: file, width: unet.config.encoderHidDim, cache: embeddingCache,
+                                               textEncoder: text?.location, tokenizer: text?.tokenizer)
             d = IFDenoiser(unet, prompts: prompts, name: name)
         } else {
             let configPath = (folder as NSString).appendingPathComponent("config.json")
@@ -42,9 +44,10 @@ public final class ModelLibrary {
         return d
     }
 
-    /// The T5 side of an IF model, checked (config, tokenizer, weight files: memory-mapped, not read) and released:
-    /// the encoder is loaded again only when a prompt needs encoding. Nil when the model has none.
-    static func textEncoder(of folder: String, options: ModelOptions, width: Int, model: String) throws -> T5TextEncoder.Location? {
+    /// The T5 side of an IF model, checked (config, tokenizer, weight files: memory-mapped, not read, then released:
+    /// the encoder is loaded again only when a prompt needs encoding), with its tokenizer, which intake keeps using.
+    /// Nil when the model has none, or when folders found by their default names cannot load.
+    static func textEncoder(of folder: String, options: ModelOptions, width: Int, model: String) throws -> (location: T5TextEncoder.Location, tokenizer: T5Tokenizer)? {
         let named = options.textEncoder != nil || options.tokenizer != nil
         guard let location = T5TextEncoder.Location.find(in: folder, tokenizer: options.tokenizer, encoder: options.textEncoder) else {
             if named {
@@ -62,6 +65,6 @@ public final class ModelLibrary {
             return nil
         }
         try t5.requireWidth(width)
-        return location
+        return (location, t5.tokenizer)
     }
 }

@@ -27,11 +27,10 @@ public struct SentencePieceModel: Sendable {
     public let path: String
     public let pieces: [Piece]
     public let normalizer: NormalizerSpec
-    /// `trainer_spec.model_type`: 1 is unigram, the only kind Darkroom segments.
-    public let modelType: Int
     public let byteFallback: Bool
-    public let treatWhitespaceAsSuffix: Bool
     public let unknownID: Int
+    /// The normaliser's rules parsed (nil when the model has none, as identity models do).
+    let charsMap: CharsMap?
 
     /// Reads and checks the model at `path`.
     public init(path: String) throws {
@@ -94,12 +93,10 @@ public struct SentencePieceModel: Sendable {
             throw TokenizerError(path: path, "the model has byte pieces but trainer_spec.byte_fallback is off")
         }
         if suffix { throw TokenizerError(path: path, "trainer_spec.treat_whitespace_as_suffix is not implemented") }
-        if !normalizer.precompiledCharsmap.isEmpty { _ = try CharsMap(normalizer.precompiledCharsmap, path: path) }
+        charsMap = normalizer.precompiledCharsmap.isEmpty ? nil : try CharsMap(normalizer.precompiledCharsmap, path: path)
         self.pieces = pieces
         self.normalizer = normalizer
-        self.modelType = modelType
         self.byteFallback = byteFallback
-        treatWhitespaceAsSuffix = suffix
         self.unknownID = unknownID
     }
 

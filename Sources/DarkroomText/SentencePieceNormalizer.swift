@@ -7,9 +7,9 @@ struct SentencePieceNormalizer: Sendable {
     private let spec: SentencePieceModel.NormalizerSpec
     static let spaceSymbol: [UInt8] = Array("\u{2581}".utf8)
 
-    init(_ model: SentencePieceModel) throws {
+    init(_ model: SentencePieceModel) {
         spec = model.normalizer
-        charsMap = spec.precompiledCharsmap.isEmpty ? nil : try CharsMap(spec.precompiledCharsmap, path: model.path)
+        charsMap = model.charsMap
         let symbols = model.pieces.filter { $0.type == .userDefined }
         userDefined = symbols.isEmpty ? nil : PieceTrie(symbols.enumerated().map { (text: $0.element.text, id: $0.offset) })
     }

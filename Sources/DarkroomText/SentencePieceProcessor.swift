@@ -11,7 +11,7 @@ public struct SentencePieceProcessor: Sendable {
 
     public init(model: SentencePieceModel) throws {
         self.model = model
-        normalizer = try SentencePieceNormalizer(model)
+        normalizer = SentencePieceNormalizer(model)
         // Normal, user-defined and unused pieces are matched in text; control, unknown and byte pieces are not.
         trie = PieceTrie(model.pieces.enumerated().filter { [.normal, .userDefined, .unused].contains($0.element.type) }
             .map { (text: $0.element.text, id: $0.offset) })

@@ -46,7 +46,7 @@ public struct T5Tokenizer: Sendable {
         idByText = byText
         trie = PieceTrie(texts.enumerated().map { (text: $0.element, id: byText[$0.element]!) })
         minScore = scores.min() ?? 0
-        charsMap = model.normalizer.precompiledCharsmap.isEmpty ? nil : try CharsMap(model.normalizer.precompiledCharsmap, path: model.path)
+        charsMap = model.charsMap
         func id(_ text: String) throws -> Int {
             guard let id = byText[text] else { throw TokenizerError(path: model.path, "T5 needs the piece \(text), which the model lacks") }
             return id

@@ -62,9 +62,10 @@ struct EncodeCommand: ParsableCommand {
         let started = Date()
         if !todo.isEmpty {
             let t5 = try T5TextEncoder(location)
+            let identity = try location.identity()
             // One file, one encoder: appending another encoder's embeddings would mix them under one name.
-            if let existingEncoder, existingEncoder != t5.identity {
-                throw ValidationError("\(output) holds embeddings of encoder \(existingEncoder); this model's is \(t5.identity). Write a new file.")
+            if let existingEncoder, existingEncoder != identity {
+                throw ValidationError("\(output) holds embeddings of encoder \(existingEncoder); this model's is \(identity). Write a new file.")
             }
             if let bad = tensors.first(where: { $0.value.shape.last != t5.encoder.config.dModel }) {
                 throw ValidationError("\(output): '\(bad.key)' is \(bad.value.shape), this encoder gives width \(t5.encoder.config.dModel). Write a new file.")
@@ -80,7 +81,7 @@ struct EncodeCommand: ParsableCommand {
                 finishProgress()
                 log("encoded \(i + 1)/\(todo.count) \"\(key.prefix(60))\" in \(String(format: "%.2f", Date().timeIntervalSince(clock))) s")
             }
-            try SafeTensorsWriter.write(tensors, metadata: ["encoder": t5.identity], to: output)
+            try SafeTensorsWriter.write(tensors, metadata: ["encoder": identity], to: output)
         } else if !append || !FileManager.default.fileExists(atPath: output) {
             throw ValidationError("nothing to encode")
         }

@@ -53,7 +53,7 @@ extension PromptEmbeddings {
         }
         guard !missingKeys.isEmpty else { return [] }
         guard let textEncoder else { throw missing(missingKeys[0]) }
-        let t5 = try T5TextEncoder(textEncoder)
+        let t5 = try T5TextEncoder(textEncoder, tokenizer: try tokenizer())
         try t5.requireWidth(width)
         for (i, key) in missingKeys.enumerated() {
             let embedding = try t5.embed(key, progress: { done, total in

@@ -36,12 +36,14 @@ public final class PromptEmbeddings {
     /// Opens `path` if it exists (a missing file leaves the cache and the encoder); `width` is the model's encoder
     /// width. `encoder` names the text encoder for the cache (default: the text encoder's identity, else the file's
     /// metadata, else `t5-v1_1-xxl`).
+    /// `tokenizer`, when given, is the text encoder's already loaded (it is not read again).
     public init(path: String, width: Int, encoder: String? = nil, cache: PromptEmbeddingCache? = nil,
-                textEncoder: T5TextEncoder.Location? = nil) throws {
+                textEncoder: T5TextEncoder.Location? = nil, tokenizer: T5Tokenizer? = nil) throws {
         self.path = path
         self.width = width
         self.cache = cache
         self.textEncoder = textEncoder
+        tokenizerIfLoaded = textEncoder == nil ? nil : tokenizer
         let encoderName = try encoder ?? textEncoder?.identity()
         if FileManager.default.fileExists(atPath: path) {
             let f = try SafeTensorsFile(path: path)

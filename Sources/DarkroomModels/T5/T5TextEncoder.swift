@@ -81,14 +81,13 @@ public final class T5TextEncoder {
     public let location: Location
     public let tokenizer: T5Tokenizer
     public let encoder: T5Encoder
-    public let identity: String
 
-    /// Loads the tokenizer and the encoder (weights memory-mapped, not read yet).
-    public init(_ location: Location) throws {
+    /// Loads the encoder (weights memory-mapped, not read yet) and the tokenizer, unless one loaded from `location`
+    /// is given. (The cache name, `location.identity()`, reads the files: it is asked for where it is needed.)
+    public init(_ location: Location, tokenizer loaded: T5Tokenizer? = nil) throws {
         self.location = location
-        tokenizer = try location.loadTokenizer()
+        tokenizer = try loaded ?? location.loadTokenizer()
         encoder = try T5Encoder(folder: location.encoder)
-        identity = try location.identity()
         guard tokenizer.vocabularySize <= encoder.config.vocabularySize else {
             throw ModelError.badConfig(path: (location.encoder as NSString).appendingPathComponent("config.json"), key: "vocab_size",
                                        reason: "\(encoder.config.vocabularySize) is smaller than the tokenizer's \(tokenizer.vocabularySize) tokens")
