@@ -12,11 +12,12 @@ struct ForwardCommand: ParsableCommand {
         For the small UNet, INPUT holds x [B,C,H,W], t [B,1] and, for class-conditioned models, c [B,K]; \
         OUTPUT receives out [B,C,H,W]. For a DeepFloyd IF stage I folder (diffusers format: the pipeline folder or its \
         unet/), INPUT holds sample [B,3,H,W], timestep [B] and encoder_hidden_states [B,77,E]; OUTPUT receives out \
-        [B,6,H,W] (ε, then the variance value).
+        [B,6,H,W] (ε, then the variance value). For a stage II folder, sample is [B,6,H,W] (x_t, then the upscaled \
+        image) and INPUT also holds class_labels [B] (the noise level); OUTPUT receives out [B,6,H,W].
         """
     )
 
-    @Option(help: "Checkpoint folder: the small UNet (config.json + model.safetensors) or a diffusers IF stage I folder.")
+    @Option(help: "Checkpoint folder: the small UNet (config.json + model.safetensors) or a diffusers IF stage I or II folder.")
     var model: String
     @Option(help: "safetensors file with the input tensors.")
     var input: String
@@ -35,10 +36,16 @@ struct ForwardCommand: ParsableCommand {
         if IFUNet.isIFFolder(model) {
             try require(["sample", "timestep", "encoder_hidden_states"], in: file)
             let unet = try IFUNet(folder: model)
-            let sample = try file.tensor("sample"), timestep = try file.tensor("timestep")
-            // A single timestep is broadcast over the batch, as diffusers does.
-            let timesteps = timestep.count == 1 ? Array(repeating: timestep.pointer[0], count: sample.shape.first ?? 0) : timestep.scalars
-            out = try unet.forward(sample, timesteps: timesteps, encoderHiddenStates: try file.tensor("encoder_hidden_states"))
+            if unet.config.hasClassEmbedding { try require(["class_labels"], in: file) }
+            let sample = try file.tensor("sample")
+            // A single timestep (or class label) is broadcast over the batch, as diffusers does.
+            func perSample(_ name: String) throws -> [Float] {
+                let t = try file.tensor(name)
+                return t.count == 1 ? Array(repeating: t.pointer[0], count: sample.shape.first ?? 0) : t.scalars
+            }
+            let labels = unet.config.hasClassEmbedding ? try perSample("class_labels") : nil
+            out = try unet.forward(sample, timesteps: try perSample("timestep"), classLabels: labels,
+                                   encoderHiddenStates: try file.tensor("encoder_hidden_states"))
         } else {
             try require(["x", "t"], in: file)
             let unet = try TinyUNet(checkpoint: model)

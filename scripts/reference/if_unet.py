@@ -1,6 +1,8 @@
-"""Random DeepFloyd IF stage I UNets built by diffusers, shared by the fixture, check and benchmark scripts.
+"""Random DeepFloyd IF UNets (stage I and stage II) built by diffusers, shared by the fixture, check and benchmark
+scripts.
 
-The config is IF-I-XL's (../shared/spec/deepfloyd-if-stage1.md §1.1) with widths, text sizes and depth made small.
+Stage I's config is IF-I-XL's (../shared/spec/deepfloyd-if-stage1.md §1.1), stage II's IF-II-L's
+(../shared/spec/deepfloyd-if-stage2.md §1.1), with widths, text sizes and depth made small.
 """
 import json
 import os
@@ -26,6 +28,25 @@ def if_config(widths, cross_dim, encoder_dim, *, layers=3, head_dim=64, groups=3
         encoder_hid_dim_type="text_proj", cross_attention_norm="group_norm", flip_sin_to_cos=True, freq_shift=0,
         resnet_skip_time_act=False, resnet_out_scale_factor=1.0, mid_block_scale_factor=1,
     )
+
+
+# IF-II-L's resnet_out_scale_factor and mid_block_scale_factor (√2, as convert_if.py writes it).
+STAGE2_SCALE = 1.4142271248762552
+
+
+def if2_config(widths, cross_dim, encoder_dim, *, layers, head_dim=64, groups=32, pool_heads=64, sample_size=256,
+               attention_blocks=None, time_dim=None):
+    """A diffusers UNet2DConditionModel config in IF stage II's shape: 6 input channels (x_t, then the upscaled
+    image), `layers` per level (a list; up blocks take one more), the noise level as a timestep class embedding, the
+    activation once on the summed embedding, scaled resnet outputs. IF-II-L has attention in its last two levels."""
+    n = len(widths)
+    attention_blocks = attention_blocks or [i >= n - 2 for i in range(n)]
+    config = if_config(widths, cross_dim, encoder_dim, layers=list(layers), head_dim=head_dim, groups=groups,
+                       pool_heads=pool_heads, sample_size=sample_size, attention_blocks=attention_blocks)
+    config.update(in_channels=6, out_channels=6, class_embed_type="timestep", time_embedding_dim=time_dim or 8 * widths[0],
+                  time_embedding_act_fn="gelu", resnet_skip_time_act=True, resnet_out_scale_factor=STAGE2_SCALE,
+                  mid_block_scale_factor=STAGE2_SCALE)
+    return config
 
 
 def random_unet(config, seed, spread_norms=True):
@@ -56,17 +77,22 @@ def save_unet(model, folder, fp16=False):
         model.save_pretrained(os.path.join(folder, "unet"))
 
 
-def random_inputs(batch, height, width, encoder_dim, seed, tokens=77):
+def random_inputs(batch, height, width, encoder_dim, seed, tokens=77, channels=3, class_labels=False):
+    """Inputs for one forward; stage II (`channels` 6, `class_labels`) adds a noise level per sample."""
     g = torch.Generator().manual_seed(seed)
-    sample = torch.randn(batch, 3, height, width, generator=g)
+    sample = torch.randn(batch, channels, height, width, generator=g)
     timestep = torch.randint(0, 1000, (batch,), generator=g, dtype=torch.int64)
     states = torch.randn(batch, tokens, encoder_dim, generator=g)
-    return {"sample": sample, "timestep": timestep, "encoder_hidden_states": states}
+    inputs = {"sample": sample, "timestep": timestep, "encoder_hidden_states": states}
+    if class_labels:
+        inputs["class_labels"] = torch.randint(0, 1000, (batch,), generator=g, dtype=torch.int64)
+    return inputs
 
 
 def forward(model, inputs):
     with torch.no_grad():
-        return model(inputs["sample"], inputs["timestep"], encoder_hidden_states=inputs["encoder_hidden_states"]).sample
+        return model(inputs["sample"], inputs["timestep"], encoder_hidden_states=inputs["encoder_hidden_states"],
+                     class_labels=inputs.get("class_labels")).sample
 
 
 def parameter_count(model):

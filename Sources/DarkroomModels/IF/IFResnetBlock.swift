@@ -2,7 +2,7 @@ import DarkroomTensor
 
 /// diffusers' `ResnetBlock2D` as IF configures it: GroupNorm+GELU, optional 2× average-pool or nearest resampling
 /// of both paths, conv, scale-shift by the time embedding, GroupNorm, GELU, conv, residual (1×1 shortcut when the
-/// width changes).
+/// width changes), divided by the block's output scale (stage II: √2).
 struct IFResnetBlock {
     enum Resample { case none, down, up }
 
@@ -14,10 +14,11 @@ struct IFResnetBlock {
     let groups: Int
     let epsilon: Float
     let outputs: Int
+    let outputScale: Float
 
     /// `side` is the block's input resolution at the model's sample size (it picks the convolution algorithm).
     init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int, config: IFUNetConfig, side: Int,
-         resample: Resample = .none) {
+         resample: Resample = .none, outputScale: Float = 1) {
         let convSide = resample == .down ? side / 2 : resample == .up ? side * 2 : side
         norm1 = NormLayer(r, prefix + "norm1.", inputs)
         conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3, plane: convSide * convSide)
@@ -27,11 +28,13 @@ struct IFResnetBlock {
         shortcut = inputs != outputs ? ConvLayer(r, prefix + "conv_shortcut.", inputs, outputs, kernel: 1) : nil
         self.resample = resample
         self.outputs = outputs
+        self.outputScale = outputScale
         groups = config.normGroups
         epsilon = config.normEpsilon
     }
 
-    /// `x` [B,Ci,H,W]; `activeEmbedding` is GELU(emb) [B,T], shared by every resnet of a forward pass.
+    /// `x` [B,Ci,H,W]; `activeEmbedding` is GELU(emb) [B,T], shared by every resnet of a forward pass (IF applies GELU
+    /// once, in the model or in each resnet: the same value either way).
     func callAsFunction(_ x: Tensor, activeEmbedding: Tensor, profiler: LayerProfiler? = nil) throws -> Tensor {
         var h = Tensor(uninitialized: x.shape)
         try profiled(profiler, "group norm + GELU") {
@@ -59,8 +62,12 @@ struct IFResnetBlock {
         h = try profiled(profiler, conv2.kind) { try conv2(h) }
         if let shortcut { skip = try profiled(profiler, "conv 1x1 shortcut") { try shortcut(skip) } }
         profiled(profiler, "residual add") {
-            let hp = h.pointer, sp = skip.pointer
-            parallelRanges(h.count) { range in for i in range { hp[i] += sp[i] } }
+            let hp = h.pointer, sp = skip.pointer, scale = outputScale
+            if scale == 1 {
+                parallelRanges(h.count) { range in for i in range { hp[i] += sp[i] } }
+            } else {
+                parallelRanges(h.count) { range in for i in range { hp[i] = (sp[i] + hp[i]) / scale } }
+            }
         }
         return h
     }

@@ -74,15 +74,16 @@ struct IFTextPooling {
 }
 
 /// The sinusoidal timestep embedding and its MLP (`time_proj` + `time_embedding`): [cos | sin] of t·10000^(−i/half)
-/// in float32, then Linear, GELU, Linear.
+/// in float32, then Linear, GELU, Linear. Stage II's class embedding (`class_embedding.`) is a second one, fed the
+/// noise level.
 struct IFTimeEmbedding {
     let linear1, linear2: DenseLayer
     let width: Int
 
-    init(_ r: WeightReader, config: IFUNetConfig) {
+    init(_ r: WeightReader, _ prefix: String = "time_embedding.", config: IFUNetConfig) {
         width = config.blockOutChannels[0]
-        linear1 = DenseLayer(r, "time_embedding.linear_1.", width, config.timeEmbeddingDim)
-        linear2 = DenseLayer(r, "time_embedding.linear_2.", config.timeEmbeddingDim, config.timeEmbeddingDim)
+        linear1 = DenseLayer(r, prefix + "linear_1.", width, config.timeEmbeddingDim)
+        linear2 = DenseLayer(r, prefix + "linear_2.", config.timeEmbeddingDim, config.timeEmbeddingDim)
     }
 
     /// emb [B, T] for one timestep per sample.

@@ -19,18 +19,18 @@ extension IFUNet {
         return object["_class_name"] as? String == "UNet2DConditionModel" || object["down_block_types"] != nil
     }
 
-    /// Loads a diffusers IF stage I UNet: `unet/config.json` plus `diffusion_pytorch_model.safetensors` (or the
-    /// `.fp16.safetensors` variant), memory-mapped; `folder` may be the pipeline folder or its `unet/`.
+    /// Loads a diffusers IF UNet (stage I or II): `unet/config.json` plus `diffusion_pytorch_model.safetensors`, or
+    /// its shards (`diffusion_pytorch_model.safetensors.index.json`), or the `.fp16` variants of either, memory-mapped;
+    /// `folder` may be the pipeline folder or its `unet/`.
     public convenience init(folder: String) throws {
         let unet = IFUNet.unetFolder(in: folder)
         let config = try IFUNetConfig.load(path: (unet as NSString).appendingPathComponent("config.json"))
-        let candidates = IFUNet.weightFileNames.map { (unet as NSString).appendingPathComponent($0) }
-        guard let weights = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+        guard let source = try SafeTensorsShards.open(folder: unet, stem: "diffusion_pytorch_model", variants: [nil, "fp16"]) else {
             throw ModelError.badConfig(path: unet, key: nil,
-                                       reason: "no weights: expected \(IFUNet.weightFileNames.joined(separator: " or ")) (PyTorch .bin files are not read; convert them with safetensors)")
+                                       reason: "no weights: expected \(IFUNet.weightFileNames.joined(separator: " or ")), or diffusion_pytorch_model.safetensors.index.json with its shards (PyTorch .bin files are not read; convert them with safetensors)")
         }
-        let reader = WeightReader(file: try SafeTensorsFile(path: weights))
-        self.init(config: config, reader: reader, weightsPath: weights)
+        let reader = WeightReader(file: source)
+        self.init(config: config, reader: reader, weightsPath: source.path)
         try reader.finish()
     }
 }

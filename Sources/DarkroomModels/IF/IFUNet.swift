@@ -1,11 +1,13 @@
 import Foundation
 import DarkroomTensor
 
-/// DeepFloyd IF stage I's pixel UNet (diffusers `UNet2DConditionModel` with IF's config), for inference.
+/// DeepFloyd IF's pixel UNet, stage I or stage II (diffusers `UNet2DConditionModel` with IF's configs), for inference.
 ///
 /// Follows `../shared/spec/deepfloyd-if-stage1.md` §2: sinusoidal time embedding and MLP plus pooled text, text
 /// projection, resnets with scale-shift, joint self/cross attention with added K/V, average-pool / nearest
-/// resampling inside resnets, skips concatenated as [h, skip], GroupNorm+GELU+conv out to ε and variance.
+/// resampling inside resnets, skips concatenated as [h, skip], GroupNorm+GELU+conv out to ε and variance. Stage II
+/// (`deepfloyd-if-stage2.md` §2) adds the noise level's class embedding, per-level layer counts and resnet outputs
+/// divided by √2; its input is [x_t, upscaled image].
 // @unchecked Sendable: the weights (memory-mapped or loaded) are only read after init; layers allocate their outputs.
 public final class IFUNet: @unchecked Sendable {
     struct Block {
@@ -22,6 +24,7 @@ public final class IFUNet: @unchecked Sendable {
 
     private let convIn, convOut: ConvLayer
     private let time: IFTimeEmbedding
+    private let classEmbedding: IFTimeEmbedding?
     private let pooling: IFTextPooling
     private let textProjection: DenseLayer
     private let down, up: [Block]
@@ -39,20 +42,23 @@ public final class IFUNet: @unchecked Sendable {
         var slots: [IFAttention] = []
         convIn = ConvLayer(r, "conv_in.", config.inChannels, widths[0], kernel: 3)
         time = IFTimeEmbedding(r, config: config)
+        classEmbedding = config.hasClassEmbedding ? IFTimeEmbedding(r, "class_embedding.", config: config) : nil
         textProjection = DenseLayer(r, "encoder_hid_proj.", config.encoderHidDim, config.crossAttentionDim)
         pooling = IFTextPooling(r, "add_embedding.", config: config)
 
         /// One down or up block: `count` resnets (input widths by index), attentions after each when the block has
         /// them, and its resampling resnet unless it is the last block.
+        let scale = config.resnetOutputScale
         func block(_ p: String, width: Int, side: Int, count: Int, attention: Bool, inputs: (Int) -> Int,
                    resampler: (prefix: String, kind: IFResnetBlock.Resample)?) -> Block {
             var block = Block(resnets: [], attentions: [], resampler: nil)
             for k in 0..<count {
-                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", inputs(k), width, config: config, side: side))
+                block.resnets.append(IFResnetBlock(r, p + "resnets.\(k).", inputs(k), width, config: config, side: side, outputScale: scale))
                 if attention { block.attentions.append(IFUNet.attention(r, p + "attentions.\(k).", width, config, &slots)) }
             }
             if let resampler {
-                block.resampler = IFResnetBlock(r, p + resampler.prefix, width, width, config: config, side: side, resample: resampler.kind)
+                block.resampler = IFResnetBlock(r, p + resampler.prefix, width, width, config: config, side: side,
+                                                resample: resampler.kind, outputScale: scale)
             }
             return block
         }
@@ -60,25 +66,27 @@ public final class IFUNet: @unchecked Sendable {
         var channels = widths[0]
         down = widths.enumerated().map { i, width in
             defer { channels = width }
-            return block("down_blocks.\(i).", width: width, side: config.sampleSize >> i, count: layers,
+            return block("down_blocks.\(i).", width: width, side: config.sampleSize >> i, count: layers[i],
                          attention: config.downBlockHasAttention[i], inputs: { [channels] k in k == 0 ? channels : width },
                          resampler: i < widths.count - 1 ? ("downsamplers.0.", .down) : nil)
         }
 
         let midSide = config.sampleSize >> (widths.count - 1)
-        midResnets = [IFResnetBlock(r, "mid_block.resnets.0.", channels, channels, config: config, side: midSide),
-                      IFResnetBlock(r, "mid_block.resnets.1.", channels, channels, config: config, side: midSide)]
+        let midScale = config.midBlockOutputScale
+        midResnets = [IFResnetBlock(r, "mid_block.resnets.0.", channels, channels, config: config, side: midSide, outputScale: midScale),
+                      IFResnetBlock(r, "mid_block.resnets.1.", channels, channels, config: config, side: midSide, outputScale: midScale)]
         midAttention = IFUNet.attention(r, "mid_block.attentions.0.", channels, config, &slots)
 
-        let reversed = Array(widths.reversed())
+        let reversed = Array(widths.reversed()), reversedLayers = Array(layers.reversed())
         up = reversed.enumerated().map { i, width in
             defer { channels = width }
             // Resnet k takes h (the previous block's width first, then this one's) and a skip: the last skip of a
             // block comes from the next-shallower level.
             let skipWidth = reversed[min(i + 1, reversed.count - 1)]
-            return block("up_blocks.\(i).", width: width, side: config.sampleSize >> (reversed.count - 1 - i), count: layers + 1,
+            let count = reversedLayers[i] + 1
+            return block("up_blocks.\(i).", width: width, side: config.sampleSize >> (reversed.count - 1 - i), count: count,
                          attention: config.upBlockHasAttention[i],
-                         inputs: { [channels] k in (k == 0 ? channels : width) + (k == layers ? skipWidth : width) },
+                         inputs: { [channels] k in (k == 0 ? channels : width) + (k == count - 1 ? skipWidth : width) },
                          resampler: i < reversed.count - 1 ? ("upsamplers.0.", .up) : nil)
         }
         normOut = NormLayer(r, "conv_norm_out.", widths[0])
@@ -119,19 +127,20 @@ public final class IFUNet: @unchecked Sendable {
         return IFTextContext(pooled: pooled, keys: keys, values: values)
     }
 
-    /// Runs the network: `sample` [B,C,H,W], one timestep per sample, `encoderHiddenStates` [B,L,E].
-    public func forward(_ sample: Tensor, timesteps: [Float], encoderHiddenStates: Tensor) throws -> Tensor {
+    /// Runs the network: `sample` [B,C,H,W], one timestep per sample, `encoderHiddenStates` [B,L,E]; stage II also
+    /// takes one class label (the noise level of the upscaled image) per sample.
+    public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Float]? = nil, encoderHiddenStates: Tensor) throws -> Tensor {
         guard encoderHiddenStates.rank == 3, encoderHiddenStates.shape[0] == sample.shape.first else {
             throw ModelError.badInput("encoder_hidden_states must be [B,L,\(config.encoderHidDim)] with B = \(sample.shape.first ?? 0), got \(encoderHiddenStates.shape)")
         }
         let contexts = try profiled(profiler, "text: pooling, projection, attention K/V") {
             try (0..<encoderHiddenStates.shape[0]).map { try encodeText(encoderHiddenStates.slice(batch: $0..<($0 + 1))) }
         }
-        return try forward(sample, timesteps: timesteps, contexts: contexts)
+        return try forward(sample, timesteps: timesteps, classLabels: classLabels, contexts: contexts)
     }
 
     /// Runs the network with text contexts from `encodeText`, one per sample.
-    public func forward(_ sample: Tensor, timesteps: [Float], contexts: [IFTextContext]) throws -> Tensor {
+    public func forward(_ sample: Tensor, timesteps: [Float], classLabels: [Float]? = nil, contexts: [IFTextContext]) throws -> Tensor {
         let m = config.sizeMultiple
         guard sample.rank == 4, sample.shape[1] == config.inChannels, sample.shape[2] % m == 0, sample.shape[3] % m == 0,
               sample.shape[2] > 0, sample.shape[3] > 0 else {
@@ -144,20 +153,33 @@ public final class IFUNet: @unchecked Sendable {
         guard contexts.allSatisfy({ $0.keys.count == attentionLayers.count }) else {
             throw ModelError.badInput("a text context was encoded by a different model")
         }
+        if classEmbedding != nil {
+            guard let classLabels, classLabels.count == batch else {
+                throw ModelError.badInput("a stage II UNet needs class_labels (the noise level), one per sample: \(classLabels?.count ?? 0) for a batch of \(batch)")
+            }
+        } else if classLabels != nil {
+            throw ModelError.badInput("class_labels given to a UNet without a class embedding (stage I)")
+        }
         // The whole batch goes through each layer, the layers splitting their work across the engine's threads:
         // IF's layers are large enough for that, and fp16 weights are then widened once per layer, not once per
         // shard (measured on IF-I-M, batch 2: 2.25 s and 1.47 GB peak, against 2.31 s and 1.70 GB sharded).
-        return try run(sample, timesteps: timesteps, contexts: contexts)
+        return try run(sample, timesteps: timesteps, classLabels: classLabels, contexts: contexts)
     }
 
-    private func run(_ x: Tensor, timesteps: [Float], contexts: [IFTextContext]) throws -> Tensor {
+    private func run(_ x: Tensor, timesteps: [Float], classLabels: [Float]?, contexts: [IFTextContext]) throws -> Tensor {
         let p = profiler
         let emb = try profiled(p, "time embedding") { try time(timesteps) }
         let t = config.timeEmbeddingDim
+        if let classEmbedding, let classLabels {
+            let c = try profiled(p, "time embedding") { try classEmbedding(classLabels) }
+            for i in 0..<emb.count { emb.pointer[i] += c.pointer[i] }
+        }
         for (b, context) in contexts.enumerated() {
             for i in 0..<t { emb.pointer[b * t + i] += context.pooled.pointer[i] }
         }
-        Activation.geluInPlace(emb)   // every resnet applies GELU to emb before its projection
+        // GELU once (the config checks it): stage I's resnets each apply it before their projection, stage II applies it
+        // to the sum (time_embedding_act_fn) and its resnets skip theirs.
+        Activation.geluInPlace(emb)
 
         var h = try profiled(p, "conv in/out") { try convIn(x) }
         var skips = [h]

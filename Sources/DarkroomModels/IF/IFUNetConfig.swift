@@ -1,15 +1,31 @@
 import Foundation
 
-/// The parts of a diffusers `unet/config.json` that shape DeepFloyd IF stage I, validated.
+/// The parts of a diffusers `unet/config.json` that shape a DeepFloyd IF UNet (stage I or stage II), validated.
 ///
-/// IF-I-M, L and XL differ only in `block_out_channels` and `cross_attention_dim`; everything else the forward pass
-/// depends on is checked here, and a value Darkroom does not implement is an error naming the key.
+/// IF-I-M, L and XL differ only in `block_out_channels` and `cross_attention_dim`. Stage II (IF-II-M, L) adds the
+/// upscaled image as three more input channels, the noise level as a class embedding, per-level layer counts and
+/// scaled resnet outputs. Everything else the forward pass depends on is checked here, and a value Darkroom does not
+/// implement is an error naming the key.
 public struct IFUNetConfig: Equatable, Sendable {
     public var inChannels = 3
     public var outChannels = 6
     public var sampleSize = 64
     public var blockOutChannels: [Int]
-    public var layersPerBlock = 3
+    /// Resnets per down block, by level (up blocks have one more).
+    public var layersPerBlock: [Int]
+    /// Width of the time embedding (default 4 × the first block's channels; IF-II-L: 1280).
+    public var timeEmbeddingDim: Int
+    /// Stage II's `class_embed_type: "timestep"`: the noise level through the timestep sinusoid and its own MLP
+    /// (`class_embedding.`), added to the time embedding.
+    public var hasClassEmbedding = false
+    /// `time_embedding_act_fn: "gelu"`: GELU once on the summed embedding.
+    public var timeEmbeddingActivation = false
+    /// `resnet_skip_time_act`: resnets project the embedding without applying GELU to it themselves.
+    public var resnetSkipTimeActivation = false
+    /// Resnet outputs are (shortcut + h) / this, in the down and up blocks (`resnet_out_scale_factor`) and in the mid
+    /// block (`mid_block_scale_factor`).
+    public var resnetOutputScale: Float = 1
+    public var midBlockOutputScale: Float = 1
     /// Width of the projected text context every attention layer sees (D).
     public var crossAttentionDim: Int
     /// Width of the raw text encoder states (E, 4096 for T5-XXL).
@@ -25,12 +41,19 @@ public struct IFUNetConfig: Equatable, Sendable {
     /// Per up block: true for `SimpleCrossAttnUpBlock2D`, false for `ResnetUpsampleBlock2D`.
     public var upBlockHasAttention: [Bool]
 
-    /// Width of the time embedding (4 × the first block's channels).
-    public var timeEmbeddingDim: Int { 4 * blockOutChannels[0] }
+    /// Channels of an image (3): the network predicts ε and the variance for each.
+    public var imageChannels: Int { outChannels / 2 }
+    /// True for a stage II (super-resolution) UNet: its input is [x_t, upscaled image].
+    public var isSuperResolution: Bool { inChannels == 2 * imageChannels }
+    /// How many times the summed time embedding goes through GELU before the resnets project it (IF: once, either
+    /// in the model or in every resnet).
+    public var embeddingActivations: Int { (timeEmbeddingActivation ? 1 : 0) + (resnetSkipTimeActivation ? 0 : 1) }
 
     public init(blockOutChannels: [Int], crossAttentionDim: Int, encoderHidDim: Int,
-                downBlockHasAttention: [Bool], upBlockHasAttention: [Bool]) {
+                downBlockHasAttention: [Bool], upBlockHasAttention: [Bool], layersPerBlock: Int = 3) {
         self.blockOutChannels = blockOutChannels
+        self.layersPerBlock = Array(repeating: layersPerBlock, count: blockOutChannels.count)
+        self.timeEmbeddingDim = 4 * blockOutChannels[0]
         self.crossAttentionDim = crossAttentionDim
         self.encoderHidDim = encoderHidDim
         self.downBlockHasAttention = downBlockHasAttention
@@ -85,7 +108,7 @@ public struct IFUNetConfig: Equatable, Sendable {
             if o[key] == nil, absentOK { return }
             let value = canonical(o[key])
             if !allowed.contains(value) {
-                throw fail(key, "Darkroom implements DeepFloyd IF stage I with \(allowed.joined(separator: " or ")), got \(value)")
+                throw fail(key, "Darkroom implements DeepFloyd IF with \(allowed.joined(separator: " or ")), got \(value)")
             }
         }
 
@@ -100,13 +123,13 @@ public struct IFUNetConfig: Equatable, Sendable {
         try require("only_cross_attention", ["false"])
         try require("mid_block_only_cross_attention", ["null", "false"])
         try require("mid_block_type", ["UNetMidBlock2DSimpleCrossAttn"])
-        try require("mid_block_scale_factor", ["1"])
-        try require("resnet_out_scale_factor", ["1"])
-        try require("resnet_skip_time_act", ["false"])
+        try require("resnet_skip_time_act", ["false", "true"])
+        try require("class_embed_type", ["null", "timestep"])
+        try require("time_embedding_act_fn", ["null", "gelu"])
         try require("center_input_sample", ["false"])
         try require("conv_in_kernel", ["3"])
         try require("conv_out_kernel", ["3"])
-        for key in ["class_embed_type", "num_class_embeds", "time_embedding_dim", "time_embedding_act_fn", "timestep_post_act",
+        for key in ["num_class_embeds", "timestep_post_act",
                     "time_cond_proj_dim", "addition_time_embed_dim", "projection_class_embeddings_input_dim", "num_attention_heads"] {
             try require(key, ["null"])
         }
@@ -114,12 +137,41 @@ public struct IFUNetConfig: Equatable, Sendable {
         try require("class_embeddings_concat", ["false"])
         try require("attention_type", ["default"])
 
+        /// A positive finite scale factor (default 1).
+        func scale(_ key: String) throws -> Float {
+            guard let raw = o[key], !(raw is NSNull) else { return 1 }
+            guard let n = raw as? NSNumber, !isBoolean(n), n.doubleValue.isFinite, n.doubleValue > 0 else {
+                throw fail(key, "must be a positive number, got \(raw)")
+            }
+            return n.floatValue
+        }
+
         inChannels = try int("in_channels", default: 3)
         outChannels = try int("out_channels", default: 6)
-        guard outChannels == 2 * inChannels else { throw fail("out_channels", "must be twice in_channels (ε and variance), got \(outChannels)") }
+        guard outChannels > 0, outChannels % 2 == 0 else { throw fail("out_channels", "must be twice the image channels (ε and variance), got \(outChannels)") }
+        guard inChannels == outChannels / 2 || inChannels == outChannels else {
+            throw fail("in_channels", "must be \(outChannels / 2) (stage I: the noisy image) or \(outChannels) (stage II: the noisy image and the upscaled one), got \(inChannels)")
+        }
         sampleSize = try int("sample_size", default: 64)
         blockOutChannels = try ints("block_out_channels")
-        layersPerBlock = try int("layers_per_block", default: 2)
+        if o["layers_per_block"] is [Any] {
+            layersPerBlock = try ints("layers_per_block")
+            guard layersPerBlock.count == blockOutChannels.count else {
+                throw fail("layers_per_block", "needs one count per block_out_channels entry (\(blockOutChannels.count)), got \(layersPerBlock.count)")
+            }
+        } else {
+            layersPerBlock = Array(repeating: try int("layers_per_block", default: 2), count: blockOutChannels.count)
+        }
+        timeEmbeddingDim = try int("time_embedding_dim", default: 4 * blockOutChannels[0])
+        hasClassEmbedding = canonical(o["class_embed_type"]) == "timestep"
+        timeEmbeddingActivation = canonical(o["time_embedding_act_fn"]) == "gelu"
+        resnetSkipTimeActivation = canonical(o["resnet_skip_time_act"]) == "true"
+        resnetOutputScale = try scale("resnet_out_scale_factor")
+        midBlockOutputScale = try scale("mid_block_scale_factor")
+        let activations = (timeEmbeddingActivation ? 1 : 0) + (resnetSkipTimeActivation ? 0 : 1)
+        guard activations == 1 else {
+            throw fail("resnet_skip_time_act", "IF applies GELU to the time embedding once (time_embedding_act_fn \"gelu\" with resnet_skip_time_act true, or neither); this config applies it \(activations) times")
+        }
         crossAttentionDim = try int("cross_attention_dim")
         encoderHidDim = try int("encoder_hid_dim")
         normGroups = try int("norm_num_groups", default: 32)
@@ -151,7 +203,8 @@ public struct IFUNetConfig: Equatable, Sendable {
         }
 
         guard inChannels > 0 else { throw fail("in_channels", "must be positive") }
-        guard layersPerBlock > 0 else { throw fail("layers_per_block", "must be positive") }
+        guard layersPerBlock.allSatisfy({ $0 > 0 }) else { throw fail("layers_per_block", "must be positive, got \(layersPerBlock)") }
+        guard timeEmbeddingDim > 0 else { throw fail("time_embedding_dim", "must be positive, got \(timeEmbeddingDim)") }
         guard normGroups > 0 else { throw fail("norm_num_groups", "must be positive") }
         guard attentionHeadDim > 0 else { throw fail("attention_head_dim", "must be positive") }
         for c in blockOutChannels where c <= 0 || c % normGroups != 0 || c % attentionHeadDim != 0 {
