@@ -7,16 +7,17 @@ import DarkroomTensor
 /// x̂₀ = (x_t − √(1−ā)·ε)/√ā, optionally dynamically thresholded; μ = √ā′·β/(1−ā)·x̂₀ + √α·(1−ā′)/(1−ā)·x_t;
 /// x_t′ = μ + σ·z, σ² by `VarianceKind` (β, β̃ = max((1−ā′)/(1−ā)·β, 1e−20), or learned range).
 public enum DDPMStep {
-    /// Returns (x_t′, x̂₀). `variance` is the model's variance channel (learned range only); `noise` nil adds none.
+    /// Returns (x_t′, x̂₀). `variance` is the model's variance channel (learned range only); `noise` nil adds none;
+    /// `sampleMax` is the thresholding's largest s (`sample_max_value`: IF stage I 1.5, stage II 1.0).
     public static func step(
         _ xt: Tensor, epsilon: Tensor, variance: Tensor?, t: Int, previous: Int, schedule: DDPMSchedule,
-        kind: VarianceKind, thresholding: Bool, noise: Tensor?
+        kind: VarianceKind, thresholding: Bool, sampleMax: Float = 1.5, noise: Tensor?
     ) -> (Tensor, Tensor) {
         let a = schedule.alphaBars[t]
         let ap = previous >= 0 ? schedule.alphaBars[previous] : 1
         let alpha = a / ap, beta = 1 - alpha
         var x0 = ForwardProcess.estimateClean(xt, epsilon: epsilon, t: t, schedule: schedule)
-        if thresholding { x0 = DynamicThresholding.apply(x0) }
+        if thresholding { x0 = DynamicThresholding.apply(x0, maxValue: sampleMax) }
         let c0 = Float(ap.squareRoot() * beta / (1 - a))
         let ct = Float(alpha.squareRoot() * (1 - ap) / (1 - a))
         let out = Tensor(uninitialized: xt.shape)

@@ -45,6 +45,9 @@ extension Denoiser {
 
     public var stageName: String { "sampling" }
 
+    /// No super-resolution stage unless the model has one.
+    public var upscaler: Upscaler? { nil }
+
     /// The distance between the model's default timesteps (1 for the small UNet, 30 for IF's course loop).
     public var defaultStride: Int {
         let d = defaultTimesteps
@@ -74,6 +77,8 @@ public protocol Denoiser: AnyObject {
     var defaultGuidance: Float { get }
     /// What a job's progress calls the sampling this model does ("sampling"; DeepFloyd IF: "stage I").
     var stageName: String { get }
+    /// The model that upscales this one's images (DeepFloyd IF's stage II), if config.json names one.
+    var upscaler: Upscaler? { get }
 
     /// Conditioning for a prompt ("" is unconditional); an unknown prompt is an error that says what is known.
     func conditioning(forPrompt prompt: String) throws -> Conditioning

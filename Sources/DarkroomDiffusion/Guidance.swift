@@ -19,6 +19,12 @@ public enum Guidance {
         let batch = x.shape[0]
         let both = try concatBatch([x, x])
         let p = try denoiser.predict(both, t: t, conditioning: conditioning + Array(repeating: .none, count: batch))
+        return combine(p, batch: batch, scale: scale)
+    }
+
+    /// The guided estimate from one prediction of a doubled batch, conditional samples first: ε_u + γ·(ε_c − ε_u) and
+    /// the conditional variance.
+    public static func combine(_ p: Prediction, batch: Int, scale: Float) -> Prediction {
         let cond = p.output.slice(batch: 0..<batch), uncond = p.output.slice(batch: batch..<(2 * batch))
         let out = Tensor(uninitialized: cond.shape)
         for i in 0..<out.count { out.pointer[i] = uncond.pointer[i] + scale * (cond.pointer[i] - uncond.pointer[i]) }

@@ -29,16 +29,30 @@ public enum Sampler {
         thresholding: Bool = false, noiseOnFinalStep: Bool = false, rng: inout RandomSource,
         project: ((Tensor, Int) throws -> Tensor)? = nil, progress: ProgressCallback? = nil
     ) throws -> Tensor {
+        var source = rng
+        defer { rng = source }
+        return try denoise(x, timesteps: timesteps, estimator: estimator, schedule: schedule, variance: variance,
+                           thresholding: thresholding, noiseOnFinalStep: noiseOnFinalStep, draw: { source.gaussian($0) },
+                           project: project, progress: progress)
+    }
+
+    /// The same loop with the added noise from `draw` (shape → standard normal tensor), called once per noisy step.
+    /// A step to a negative timestep (diffusers' last step from t = 0) adds none.
+    public static func denoise(
+        _ x: Tensor, timesteps: [Int], estimator: NoiseEstimator, schedule: DDPMSchedule, variance: VarianceKind,
+        thresholding: Bool = false, sampleMax: Float = 1.5, noiseOnFinalStep: Bool = false, draw: (_ shape: [Int]) -> Tensor,
+        project: ((Tensor, Int) throws -> Tensor)? = nil, progress: ProgressCallback? = nil
+    ) throws -> Tensor {
         var current = x
         let count = timesteps.count - 1
         for i in 0..<max(count, 0) {
             let (t, previous) = (timesteps[i], timesteps[i + 1])
             let prediction = try estimator(current, Double(t))
             let lastStep = i == count - 1
-            let noise = (!lastStep || noiseOnFinalStep) && previous >= 0 ? rng.gaussian(current.shape) : nil
+            let noise = (!lastStep || noiseOnFinalStep) && previous >= 0 ? draw(current.shape) : nil
             let (next, x0) = DDPMStep.step(current, epsilon: prediction.output, variance: prediction.variance, t: t,
                                            previous: previous, schedule: schedule, kind: variance,
-                                           thresholding: thresholding, noise: noise)
+                                           thresholding: thresholding, sampleMax: sampleMax, noise: noise)
             current = try project?(next, previous) ?? next
             if let progress, !progress(StepInfo(index: i + 1, count: count, t: Double(previous), xt: current, x0: x0)) {
                 throw DiffusionError.cancelled

@@ -12,15 +12,15 @@ public final class IFDenoiser: Denoiser {
     public let name: String
     public let prompts: PromptEmbeddings
     public let schedule = DDPMSchedule.cosine()
-    private var contexts: [ObjectIdentifier: (storage: TensorStorage, context: IFTextContext)] = [:]
-    private let lock = NSLock()
-    /// Text contexts kept at most (a job uses one or two prompts and "").
-    static let contextLimit = 16
+    private let contexts = IFTextContextCache()
+    /// Stage II, when the model's config.json entry names one (`upscaler`).
+    public let upscaler: Upscaler?
 
-    public init(_ unet: IFUNet, prompts: PromptEmbeddings, name: String = "deepfloyd-if") {
+    public init(_ unet: IFUNet, prompts: PromptEmbeddings, name: String = "deepfloyd-if", upscaler: Upscaler? = nil) {
         self.unet = unet
         self.prompts = prompts
         self.name = name
+        self.upscaler = upscaler
     }
 
     public var channels: Int { unet.config.inChannels }
@@ -59,19 +59,8 @@ public final class IFDenoiser: Denoiser {
         return Prediction(output: IFDenoiser.channels(out, 0..<channels), variance: IFDenoiser.channels(out, channels..<(2 * channels)))
     }
 
-    /// The text context of `embedding`, computed on first use.
     private func context(for embedding: Tensor) throws -> IFTextContext {
-        let key = ObjectIdentifier(embedding.storage)
-        lock.lock()
-        if let hit = contexts[key] { lock.unlock(); return hit.context }
-        lock.unlock()
-        let context = try unet.encodeText(embedding)
-        lock.lock()
-        // A daemon sees ever new prompts; a context is several MB, so keep only the recent ones.
-        if contexts.count >= IFDenoiser.contextLimit { contexts.removeAll() }
-        contexts[key] = (embedding.storage, context)
-        lock.unlock()
-        return context
+        try contexts.context(for: embedding, unet: unet)
     }
 
     /// Channels `range` of `x` [B,C,H,W] as a new tensor.
