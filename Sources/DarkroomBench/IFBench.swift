@@ -2,7 +2,9 @@ import DarkroomModels
 import DarkroomTensor
 import Foundation
 
-/// `darkroom bench --model IF_FOLDER`: forward latency of a DeepFloyd IF stage I UNet, optionally per layer type.
+/// `darkroom bench --model IF_FOLDER`: forward latency of a DeepFloyd IF UNet (stage I, or stage II with the noise
+/// level 250 as class label), optionally per layer type. Stage II forwards take tens of seconds: one is timed after
+/// the warm-up unless `seconds` asks for more.
 public struct IFBench {
     let folder: String
     let batches: [Int]
@@ -31,19 +33,22 @@ public struct IFBench {
             let x = rng.gaussian([b, c.inChannels, size, size])
             let e = rng.gaussian([b, 77, c.encoderHidDim])
             let t = (0..<b).map { Float(990 - 30 * $0) }
-            _ = try unet.forward(x, timesteps: t, encoderHiddenStates: e)   // warm-up: pages in the weights
+            let labels: [Float]? = c.hasClassEmbedding ? Array(repeating: 250, count: b) : nil
+            _ = try unet.forward(x, timesteps: t, classLabels: labels, encoderHiddenStates: e)   // warm-up: pages in the weights
             var times: [Double] = []
             let profiler = LayerProfiler()
             let start = Date()
-            while times.count < 2 || (Date().timeIntervalSince(start) < seconds && times.count < 50) {
+            let minimumRuns = c.isSuperResolution ? 1 : 2
+            while times.count < minimumRuns || (Date().timeIntervalSince(start) < seconds && times.count < 50) {
                 unet.profiler = profile ? profiler : nil
                 let t0 = DispatchTime.now().uptimeNanoseconds
-                _ = try unet.forward(x, timesteps: t, encoderHiddenStates: e)
+                _ = try unet.forward(x, timesteps: t, classLabels: labels, encoderHiddenStates: e)
                 times.append(Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
             }
             unet.profiler = nil
             let sorted = times.sorted()
             var row: [String: Any] = ["batch": b, "median_s": sorted[sorted.count / 2], "min_s": sorted[0], "runs": times.count]
+            if c.isSuperResolution { row["upscale_20_steps_s"] = 20 * sorted[sorted.count / 2] * (b == 2 ? 1 : 2 / Double(b)) }
             if profile {
                 row["profile"] = profiler.totals.map { ["kind": $0.kind, "seconds_per_forward": $0.seconds / Double(times.count)] }
             }
@@ -52,15 +57,19 @@ public struct IFBench {
         let peak = residentBytes("VmHWM:")
         if json {
             let object: [String: Any] = ["threads": Engine.threads, "load_s": loadSeconds, "peak_rss_bytes": peak, "rss_after_load_bytes": loadedBytes,
-                                         "block_out_channels": c.blockOutChannels, "forward": results]
+                                         "block_out_channels": c.blockOutChannels, "sample_size": size, "stage": c.isSuperResolution ? "II" : "I",
+                                         "forward": results]
             print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
             return
         }
-        print("IF stage I UNet \(c.blockOutChannels), D=\(c.crossAttentionDim), E=\(c.encoderHidDim), \(size)x\(size), "
+        print("IF stage \(c.isSuperResolution ? "II" : "I") UNet \(c.blockOutChannels), layers \(c.layersPerBlock), D=\(c.crossAttentionDim), E=\(c.encoderHidDim), \(size)x\(size), "
               + "\(Engine.threads) threads; loaded in " + String(format: "%.2f s", loadSeconds))
         for r in results {
             print(String(format: "  forward batch %d: %.3f s median (%.3f min, %d runs)", r["batch"] as! Int,
                          r["median_s"] as! Double, r["min_s"] as! Double, r["runs"] as! Int))
+            if let upscale = r["upscale_20_steps_s"] as? Double {
+                print(String(format: "  a 20-step upscale of one image (20 batch-2 forwards, guided): %.0f s", upscale))
+            }
             for p in (r["profile"] as? [[String: Any]]) ?? [] {
                 let share = (p["seconds_per_forward"] as! Double) / (r["median_s"] as! Double)
                 let kind = (p["kind"] as! String).padding(toLength: 42, withPad: " ", startingAt: 0)

@@ -8,8 +8,10 @@ public struct EditOutput {
     public var labels: [String] = []
     /// Side-by-side comparisons (e.g. denoise: noisy | blur | one-step | iterative), each a list of labelled tiles.
     public var rows: [[(label: String, image: Tensor)]] = []
-    /// Progress frames of x_t (and x̂₀ beside it), in [0, 1], oldest first.
+    /// Progress frames of x_t (and x̂₀ beside it), in [0, 1], oldest first; an upscaled job's go on at the larger size.
     public var frames: [(t: Double, xt: Tensor, x0: Tensor)] = []
+    /// After an upscale: the images as stage I made them (`images` then holds the upscaled ones), in the same order.
+    public var stageOne: [Tensor] = []
 
     public init() {}
 }

@@ -36,6 +36,9 @@ public struct EditRequest: Sendable, Codable, Equatable {
     /// What intake noticed about how the inputs will be read (a prompt longer than the text encoder takes); shown
     /// on the job's page. Nil when there is nothing to say.
     public var notes: [String]?
+    /// Stage II: the results are upscaled with these settings (nil: they stay at the model's size). Optional, so jobs
+    /// recorded before it decode.
+    public var upscale: UpscaleSettings?
 
     public init(mode: EditMode) { self.mode = mode }
 }

@@ -69,6 +69,7 @@ public final class Gallery {
         let results = try known ?? store.results(of: j.id!)
         func name(_ r: JobResult) -> String { Gallery.relativePath(r.path, from: dir) }
         context["results"] = results.filter { $0.kind == .result }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
+        context["stage1"] = results.filter { $0.kind == .stageOne }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
         context["inputs"] = results.filter { $0.kind == .input || $0.kind == .mask }.map { ["file": name($0), "label": $0.kind.rawValue] }
         if let gif = results.first(where: { $0.kind == .gif }) { context["gif"] = name(gif) }
         if let cmp = results.first(where: { $0.kind == .comparison }) { context["comparison"] = name(cmp) }

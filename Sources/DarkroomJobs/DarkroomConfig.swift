@@ -62,6 +62,7 @@ public struct DarkroomConfig: Equatable {
                 resolved.promptEmbeddings = o.promptEmbeddings.map(resolve)
                 resolved.textEncoder = o.textEncoder.map(resolve)
                 resolved.tokenizer = o.tokenizer.map(resolve)
+                resolved.upscaler = o.upscaler.map(resolve)
                 options[name] = resolved
             } else {
                 throw JobError(field: "models.\(name)", "\(path): must be a checkpoint folder or an object with \"path\"")
@@ -128,8 +129,9 @@ public struct DarkroomConfig: Equatable {
 }
 
 /// A model entry of config.json given as an object: `{"path": FOLDER, "prompt_embeddings": FILE, "text_encoder":
-/// FOLDER, "tokenizer": FOLDER, "defaults": {"guidance": G, "stride": S}}`. The defaults apply to jobs on this model
-/// before the global ones.
+/// FOLDER, "tokenizer": FOLDER, "upscaler": FOLDER, "defaults": {"guidance": G, "stride": S, "upscale": B,
+/// "upscale_steps": N, "upscale_guidance": G, "upscale_noise": L}}`. The defaults apply to jobs on this model before
+/// the global ones.
 public struct ModelOptions: Equatable {
     /// The prompt-embedding file of a DeepFloyd IF model (default: `prompt_embeddings.safetensors` in its folder).
     public var promptEmbeddings: String?
@@ -139,6 +141,13 @@ public struct ModelOptions: Equatable {
     public var tokenizer: String?
     public var guidance: Double?
     public var stride: Int?
+    /// A DeepFloyd IF stage II folder that upscales this (stage I) model's results.
+    public var upscaler: String?
+    /// Whether jobs upscale when their sidecar does not say, and the settings they upscale with.
+    public var upscale: Bool?
+    public var upscaleSteps: Int?
+    public var upscaleGuidance: Double?
+    public var upscaleNoise: Int?
 
     public init(promptEmbeddings: String? = nil, guidance: Double? = nil, stride: Int? = nil) {
         self.promptEmbeddings = promptEmbeddings
@@ -147,7 +156,7 @@ public struct ModelOptions: Equatable {
     }
 
     static func read(_ entry: [String: Any], field: String, path: String) throws -> (folder: String, options: ModelOptions) {
-        let known: Set<String> = ["path", "prompt_embeddings", "text_encoder", "tokenizer", "defaults"]
+        let known: Set<String> = ["path", "prompt_embeddings", "text_encoder", "tokenizer", "upscaler", "defaults"]
         try FieldReader.checkKeys(entry, known: known, field: field, in: path)
         let f = FieldReader(entry)
         guard let folder = try f.string("path"), !folder.isEmpty else {
@@ -156,27 +165,43 @@ public struct ModelOptions: Equatable {
         var options = ModelOptions(promptEmbeddings: try f.string("prompt_embeddings"))
         options.textEncoder = try f.string("text_encoder")
         options.tokenizer = try f.string("tokenizer")
+        options.upscaler = try f.string("upscaler")
         if let d = entry["defaults"] {
             let defaults = try SamplingDefaults.read(d, field: "\(field).defaults", path: path, allowSeed: false)
             options.guidance = defaults.guidance
             options.stride = defaults.stride
+            options.upscale = defaults.upscale
+            options.upscaleSteps = defaults.upscaleSteps
+            options.upscaleGuidance = defaults.upscaleGuidance
+            options.upscaleNoise = defaults.upscaleNoise
+            if options.upscaler == nil, let key = ["upscale", "upscale_steps", "upscale_guidance", "upscale_noise"].first(where: { (d as? [String: Any])?[$0] != nil }) {
+                throw JobError(field: "\(field).defaults.\(key)", "\(path): the model has no \"upscaler\" (a DeepFloyd IF stage II folder) to upscale with")
+            }
         }
         return (folder, options)
     }
 }
 
-/// A `defaults` object of config.json (global, or a model entry's): guidance, stride and, globally, seed.
+/// A `defaults` object of config.json (global, or a model entry's): guidance, stride and, globally, seed; a model
+/// entry's also the upscale fields of sidecars.
 struct SamplingDefaults {
     var guidance: Double?
     var stride: Int?
     var seed: UInt64?
+    var upscale: Bool?
+    var upscaleSteps: Int?
+    var upscaleGuidance: Double?
+    var upscaleNoise: Int?
 
     static func read(_ value: Any, field: String, path: String, allowSeed: Bool) throws -> SamplingDefaults {
         guard let object = value as? [String: Any] else { throw JobError(field: field, "\(path): must be an object") }
-        let allowed = allowSeed ? ["guidance", "seed", "stride"] : ["guidance", "stride"]
+        let allowed = allowSeed ? ["guidance", "seed", "stride"] : ["guidance", "stride", "upscale", "upscale_steps", "upscale_guidance", "upscale_noise"]
         try FieldReader.checkKeys(object, known: Set(allowed), field: field, in: path)
         let f = FieldReader(object)
         return SamplingDefaults(guidance: try f.double("guidance", in: 0...100), stride: try f.int("stride", in: 1...10_000),
-                                seed: try f.int("seed", in: 0...Int.max).map(UInt64.init))
+                                seed: try f.int("seed", in: 0...Int.max).map(UInt64.init),
+                                upscale: try f.bool("upscale"), upscaleSteps: try f.int("upscale_steps", in: 1...1_000),
+                                upscaleGuidance: try f.double("upscale_guidance", in: 0...100),
+                                upscaleNoise: try f.int("upscale_noise", in: 0...999))
     }
 }

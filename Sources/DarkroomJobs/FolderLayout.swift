@@ -79,19 +79,27 @@ public enum JobFiles {
     public static let page = "index.html"
 
     /// True for the names of files Darkroom writes at a job folder's top level (what the gallery host accepts from a
-    /// worker): `result.png`, `result-<k>.png`, the comparison, the GIF, the preview and the input and mask copies.
+    /// worker): `result.png`, `result-<k>.png`, `stage1.png`, `stage1-<k>.png`, the comparison, the GIF, the preview
+    /// and the input and mask copies.
     public static func isOutputName(_ name: String) -> Bool {
-        if [comparison, progressGIF, preview, inputCopy, maskCopy, "result.png"].contains(name) { return true }
-        guard name.hasPrefix("result-"), name.hasSuffix(".png") else { return false }
-        let k = name.dropFirst(7).dropLast(4)
-        return !k.isEmpty && k.allSatisfy(\.isASCII) && Int(k).map { $0 >= 1 } == true
+        if [comparison, progressGIF, preview, inputCopy, maskCopy, "result.png", "stage1.png"].contains(name) { return true }
+        for stem in ["result-", "stage1-"] where name.hasPrefix(stem) && name.hasSuffix(".png") {
+            let k = name.dropFirst(stem.count).dropLast(4)
+            return !k.isEmpty && k.allSatisfy(\.isASCII) && Int(k).map { $0 >= 1 } == true
+        }
+        return false
     }
 
-    /// `result.png` for a single result, else `result-<k>.png` (k from 1).
+    /// `result.png` for a single result, else `result-<k>.png` (k from 1). Upscaled jobs: the 256² images.
     public static func result(_ k: Int, of count: Int) -> String { count == 1 ? "result.png" : "result-\(k).png" }
+
+    /// An upscaled job's stage I images (before upscaling), numbered as its results: `stage1.png`, `stage1-<k>.png`.
+    public static func stageOne(_ k: Int, of count: Int) -> String { count == 1 ? "stage1.png" : "stage1-\(k).png" }
 }
 
 /// What a file a job wrote is.
 public enum ResultKind: String, Codable, CaseIterable, Sendable {
     case result, comparison, gif, input, mask
+    /// A result before upscaling (`stage1*.png`).
+    case stageOne = "stage1"
 }

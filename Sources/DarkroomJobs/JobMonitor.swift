@@ -30,12 +30,18 @@ public struct JobInterrupted: Error, CustomStringConvertible {
     public var description: String { "stopped at a step" }
 }
 
-/// Counts a job's sampler steps across all its passes, times them for an ETA, writes the x̂₀ preview and keeps the
-/// frames a stopped job's GIF is made of.
+/// Counts a job's sampler steps across all its passes (stage II's included), times them for an ETA, writes the x̂₀
+/// preview and keeps the frames a stopped job's GIF is made of.
+///
+/// The ETA uses the current stage's pace: stage II's steps cost far more than stage I's, so until stage II has run a
+/// step the ETA counts its steps at stage I's pace.
 final class StepTracker {
     let started = Date()
     let steps: Int
-    let stage: String
+    /// The model's sampling stage ("stage I"); "stage II" while an upscale runs.
+    private(set) var stage: String
+    private var stageStarted = Date()
+    private var doneBeforeStage = 0
     let editor: Editor
     let writer: ResultWriter
     let monitor: JobMonitor?
@@ -50,7 +56,7 @@ final class StepTracker {
 
     init(editor: Editor, request: EditRequest, writer: ResultWriter, monitor: JobMonitor?, progress: ((StepInfo, String) -> Bool)?) {
         self.editor = editor
-        self.steps = editor.plannedSteps(request)
+        self.steps = editor.plannedSteps(request) + (request.upscale?.steps ?? 0)
         self.stage = editor.denoiser.stageName
         self.writer = writer
         self.monitor = monitor
@@ -61,13 +67,19 @@ final class StepTracker {
     /// The progress so far, in `stage` (default: this model's sampling stage).
     func progress(stage: String? = nil) -> JobProgress {
         let elapsed = Date().timeIntervalSince(started)
-        let eta = done > 0 && steps >= done ? elapsed / Double(done) * Double(steps - done) : nil
+        let inStage = done - doneBeforeStage
+        let eta = inStage > 0 && steps >= done ? Date().timeIntervalSince(stageStarted) / Double(inStage) * Double(steps - done) : nil
         return JobProgress(stage: stage ?? self.stage, label: label, step: done, steps: steps, elapsedSeconds: elapsed,
                            etaSeconds: eta, preview: previewWritten ? JobFiles.preview : nil)
     }
 
     /// The editor's per-step callback: false stops the run at this step.
     func step(_ info: StepInfo, _ label: String) -> Bool {
+        if label == "stage II", stage != label {
+            stage = label
+            stageStarted = Date()
+            doneBeforeStage = done
+        }
         done += 1
         self.label = label
         guard let monitor else { return progress?(info, label) ?? true }

@@ -60,6 +60,7 @@ public struct JobRunner {
         r.view = s.view ?? .flip
         r.weight = Float(s.weight ?? 0.5)
         r.frameEvery = s.frameEvery ?? 0
+        r.upscale = try resolveUpscale(s, mode: r.mode, for: denoiser, model: model ?? config.defaultModel, options: options)
         if let bad = s.t?.first(where: { $0 > maxT }) { throw JobError(field: "t", "\(bad) is beyond the model's last timestep \(maxT)") }
         if r.stride >= maxT { throw JobError(field: s.steps != nil ? "steps" : "stride", "leaves fewer than two timesteps (the model has \(maxT))") }
         try checkAgainstModel(r, sidecar: s, denoiser: denoiser)
@@ -177,15 +178,24 @@ public struct JobRunner {
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
         let writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
         let tracker = StepTracker(editor: Editor(denoiser: denoiser), request: job.request, writer: writer, monitor: monitor, progress: progress)
-        let output: EditOutput
+        var output: EditOutput
         do {
             output = try Editor(denoiser: denoiser, progress: tracker.step).run(job.request, image: image, mask: mask)
+            lap("sample")
+            if let settings = job.request.upscale {
+                guard let upscaler = denoiser.upscaler else {
+                    throw JobError(field: "upscale", "model '\(JobError.quote(job.model))' has no upscaler any more; name its stage II folder as \"upscaler\" in config.json")
+                }
+                monitor?.report(tracker.progress(stage: "loading stage II"))
+                output = try upscale(output, request: job.request, settings: settings, upscaler: upscaler, denoiser: denoiser,
+                                     frameEvery: job.request.frameEvery, step: tracker.step)
+                lap("upscale")
+            }
         } catch DiffusionError.cancelled {
             throw JobInterrupted(outputs: try tracker.keepWhatWasMade())
         }
-        lap("sample")
         monitor?.report(tracker.progress(stage: "writing"))
-        let outputs = try writer.write(output, image: image, mask: mask)
+        let outputs = try writer.write(output, image: image, mask: mask, upscaler: denoiser.upscaler?.name)
         try? FileManager.default.removeItem(atPath: writer.path(JobFiles.preview))
         lap("write")
         return Result(request: job.request, model: job.model, outputs: outputs, seconds: seconds)

@@ -21,19 +21,38 @@ public final class ModelLibrary {
     /// The denoiser in `folder`: a small-UNet checkpoint (config.json + model.safetensors) or a diffusers DeepFloyd IF
     /// stage I folder. An IF model's prompts come from the cache, `options.promptEmbeddings` (default:
     /// prompt_embeddings.safetensors inside it) and its T5 (`tokenizer/` and `text_encoder/` inside it unless the
-    /// options name them), whichever has them first.
+    /// options name them), whichever has them first. `options.upscaler` names its stage II folder, checked here and
+    /// loaded at the first upscale.
     public func denoiser(at folder: String, name: String, options: ModelOptions = ModelOptions()) throws -> Denoiser {
         lock.lock(); defer { lock.unlock() }
         if let d = loaded[folder] { return d }
         let d: Denoiser
         if IFUNet.isIFFolder(folder) {
             let unet = try IFUNet(folder: folder)
+            guard !unet.config.isSuperResolution else {
+                throw JobError(field: "models.\(name)", "\(folder) is a DeepFloyd IF stage II (upscaler) folder: name it as \"upscaler\" of a stage I model's entry, not as a model")
+            }
             let file = options.promptEmbeddings ?? (folder as NSString).appendingPathComponent(ModelLibrary.defaultPromptEmbeddings)
             let text = try ModelLibrary.textEncoder(of: folder, options: options, width: unet.config.encoderHidDim, model: name)
             let prompts = try PromptEmbeddings(path: file, width: unet.config.encoderHidDim, cache: embeddingCache,
                                                textEncoder: text?.location, tokenizer: text?.tokenizer)
-            d = IFDenoiser(unet, prompts: prompts, name: name)
+            var upscaler: IFUpscaler?
+            if let stage2 = options.upscaler {
+                do {
+                    upscaler = try IFUpscaler(folder: stage2, prompts: prompts, name: "\(name) stage II")
+                } catch {
+                    throw JobError(field: "models.\(name).upscaler", "\(error)")
+                }
+                let (small, large) = (unet.config.sampleSize, upscaler!.outputSize)
+                guard large > small, large % small == 0 else {
+                    throw JobError(field: "models.\(name).upscaler", "stage II makes \(large)×\(large) images from stage I's \(small)×\(small); its sample_size must be a larger multiple of stage I's")
+                }
+            }
+            d = IFDenoiser(unet, prompts: prompts, name: name, upscaler: upscaler)
         } else {
+            if options.upscaler != nil {
+                throw JobError(field: "models.\(name).upscaler", "only DeepFloyd IF models take an upscaler; \(folder) is a small-UNet checkpoint")
+            }
             let configPath = (folder as NSString).appendingPathComponent("config.json")
             guard FileManager.default.fileExists(atPath: configPath) else {
                 throw JobError(field: "model", "model '\(name)': no config.json in \(folder)")

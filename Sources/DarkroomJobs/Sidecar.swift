@@ -22,6 +22,12 @@ public struct Sidecar: Equatable {
     public var frameEvery: Int?
     /// Queue order: higher runs first, then oldest first (default 0).
     public var priority: Int?
+    /// Upscale the results with the model's stage II (default: the model entry's `upscale`, else false).
+    public var upscale: Bool?
+    public var upscaleSteps: Int?
+    public var upscaleGuidance: Double?
+    /// The noise level of the upscaled stage I image, 0…999.
+    public var upscaleNoise: Int?
     /// Which of `noise_level` and `noise_levels` gave `noiseLevels` (for errors).
     public var noiseLevelsField = "noise_levels"
 
@@ -29,7 +35,11 @@ public struct Sidecar: Equatable {
     public static let fields: Set<String> = [
         "mode", "image", "mask", "prompt", "prompts", "noise_level", "noise_levels", "strength", "t", "guidance",
         "stride", "steps", "seed", "count", "view", "weight", "model", "frame_every", "priority",
+        "upscale", "upscale_steps", "upscale_guidance", "upscale_noise",
     ]
+
+    /// The fields that tune an upscale.
+    public static let upscaleFields = ["upscale_steps", "upscale_guidance", "upscale_noise"]
 
     /// Parses and validates sidecar JSON; errors name the field.
     public init(json data: Data) throws {
@@ -89,6 +99,10 @@ public struct Sidecar: Equatable {
         model = try f.string("model")
         frameEvery = try f.int("frame_every", in: 1...10_000)
         priority = try f.int("priority", in: -1_000...1_000)
+        upscale = try f.bool("upscale")
+        upscaleSteps = try f.int("upscale_steps", in: 1...1_000)
+        upscaleGuidance = try f.double("upscale_guidance", in: 0...100)
+        upscaleNoise = try f.int("upscale_noise", in: 0...999)
         try checkModeFields()
     }
 
@@ -108,6 +122,15 @@ public struct Sidecar: Equatable {
     /// Validates one input path as the `image` and `mask` fields are (used for drops whose sidecar is otherwise bad).
     public static func inputPath(_ raw: String, field: String) throws -> String {
         try FieldReader([field: raw]).relativePath(field)!
+    }
+
+    /// True when the upscale field `name` was given.
+    func upscaleValue(_ name: String) -> Bool {
+        switch name {
+        case "upscale_steps": return upscaleSteps != nil
+        case "upscale_guidance": return upscaleGuidance != nil
+        default: return upscaleNoise != nil
+        }
     }
 
     /// The mode: as given, or `generate` (validation refuses a missing mode when an image is given).
@@ -132,6 +155,10 @@ public struct Sidecar: Equatable {
         }
         if m != .anagram, view != nil { throw JobError(field: "view", "only anagram takes a view") }
         if ![.anagram].contains(m), weight != nil { throw JobError(field: "weight", "only anagram takes a weight") }
+        if m == .noise, upscale == true { throw JobError(field: "upscale", "mode 'noise' makes no image to upscale") }
+        if upscale == false, let given = Sidecar.upscaleFields.first(where: { field in self.upscaleValue(field) }) {
+            throw JobError(field: given, "is given but \"upscale\" is false")
+        }
     }
 }
 

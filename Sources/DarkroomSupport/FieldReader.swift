@@ -65,6 +65,13 @@ public struct FieldReader {
         return d
     }
 
+    /// A JSON true or false.
+    public func bool(_ key: String) throws -> Bool? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        guard let n = v as? NSNumber, isBoolean(n) else { throw JobError(field: key, "must be true or false") }
+        return n.boolValue
+    }
+
     /// JSON true/false arrive as NSNumber too; their Objective-C type code is "c".
     private func isBoolean(_ n: NSNumber) -> Bool { String(cString: n.objCType) == "c" }
 }
