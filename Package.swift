@@ -4,10 +4,13 @@ import PackageDescription
 // Hot loops are written for the compiler to vectorise; on x86-64 let it use AVX2 and FMA (Haswell level, every
 // x86 server CPU since 2015). OpenBLAS picks its own kernels at run time either way.
 #if arch(x86_64)
-let vectorSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
+let cpuSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
-let vectorSettings: [SwiftSetting] = []
+let cpuSettings: [SwiftSetting] = []
 #endif
+// The numeric targets are optimised in debug builds too: the test suite runs real models (IF stage II at 256², T5,
+// training steps), which unoptimised Swift runs 20–100× slower.
+let vectorSettings: [SwiftSetting] = cpuSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
 // The AVX-512 kernels: Skylake-AVX512-level code, run only where the CPU has it (checked at run time).
 #if arch(x86_64)

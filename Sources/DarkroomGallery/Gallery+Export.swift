@@ -1,6 +1,7 @@
 import Foundation
 import DarkroomJobs
 import DarkroomStore
+import DarkroomSupport
 
 extension Gallery {
     /// Writes a job's files from the database into `jobs/<id>/`, then its page, then records the export.
@@ -45,6 +46,7 @@ extension Gallery {
     public func writeResultFiles(_ id: Int64, results: [JobResult], files: [Data]) throws {
         let dir = FolderLayout.jobFolder(gallery: folder, id: id)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        AtomicFile.removeLeftovers(in: dir)   // a gallery host killed while exporting this job before
         for (r, data) in zip(results, files) {
             let name = (r.path as NSString).lastPathComponent
             guard JobFiles.isOutputName(name) else { throw GalleryError("job \(id): result '\(name)' is not a Darkroom output name; not written") }

@@ -2,6 +2,7 @@ import Foundation
 import DarkroomDiffusion
 import DarkroomImaging
 import DarkroomModels
+import DarkroomSupport
 import DarkroomTensor
 
 /// Runs one job: a sidecar (and the files it names) in, result PNGs and a comparison sheet out.
@@ -176,6 +177,7 @@ public struct JobRunner {
             lap("encode")
         }
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
+        AtomicFile.removeLeftovers(in: outFolder)   // an earlier attempt may have been killed mid-write
         let writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
         let tracker = StepTracker(editor: Editor(denoiser: denoiser), request: job.request, writer: writer, monitor: monitor, progress: progress)
         var output: EditOutput

@@ -26,4 +26,13 @@ public enum AtomicFile {
             throw WriteError(path: path, reason: reason)
         }
     }
+
+    /// Removes the temporary files of writes into `folder` that a killed process left (a finished or failed write
+    /// leaves none). Call before writing a folder that a process writes once, such as a job folder.
+    public static func removeLeftovers(in folder: String) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names where name.hasPrefix(".") && name.hasSuffix(".tmp") {
+            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+        }
+    }
 }

@@ -70,7 +70,7 @@ final class DaemonProcessTests: DaemonTestCase {
     func testKilledDuringAJobTheJobCompletesExactlyOnceAfterRestart() throws {
         let dir = try workspace(stride: 1)
         let inbox = dir.appendingPathComponent("inbox")
-        try drop(Data(#"{"prompt": "a cat", "count": 4, "stride": 2, "seed": 3}"#.utf8), inbox.appendingPathComponent("slow.json"))
+        try drop(Data(#"{"prompt": "a cat", "count": 64, "stride": 2, "seed": 3}"#.utf8), inbox.appendingPathComponent("slow.json"))
         let first = try start(dir)
         try waitFor(30, "the job to start") { try store(dir).jobs(state: .running).count == 1 }
         Thread.sleep(forTimeInterval: 0.3)
@@ -86,8 +86,8 @@ final class DaemonProcessTests: DaemonTestCase {
         XCTAssertEqual(done.attempts, 2)
         XCTAssertEqual(try store(dir).jobs().count, 1)
         let names = try FileManager.default.contentsOfDirectory(atPath: done.folder)
-        XCTAssertEqual(names.filter { $0.hasPrefix("result-") }.count, 4)
-        XCTAssertFalse(names.contains { $0.hasSuffix(".tmp") }, "no partial output remains")
+        XCTAssertEqual(names.filter { $0.hasPrefix("result-") }.count, 64)
+        XCTAssertFalse(names.contains { $0.hasSuffix(".tmp") }, "no partial output remains: \(names.sorted())")
         second.terminate()
         second.waitUntilExit()
     }

@@ -5,7 +5,7 @@ import DarkroomStore
 /// Following and controlling jobs (issue 15): progress in status, pages and systemd; cancel, pause, priority.
 final class JobControlTests: DaemonTestCase {
     /// A job slow enough to watch: 150 strided steps of two samples on the tiny model.
-    let slowJob = #"{"prompt": "a cat", "count": 2, "stride": 2, "seed": 3}"#
+    let slowJob = #"{"prompt": "a cat", "count": 64, "stride": 2, "seed": 3}"#
 
     func config(_ dir: URL) -> String { dir.appendingPathComponent("config.json").path }
 

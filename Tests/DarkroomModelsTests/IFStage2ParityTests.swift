@@ -36,6 +36,13 @@ final class IFStage2ParityTests: XCTestCase {
 
     func testFP16WeightsNonSquareBatchOne() throws { try check("if2_b") }
 
+    func testIFIILLayoutFiveLevelsAttentionOnlyAtTheBottom() throws {
+        let unet = try IFUNet(folder: Fixtures.path("if2_up"))
+        XCTAssertEqual(unet.config.downBlockHasAttention, [false, false, false, true, true])
+        XCTAssertEqual(unet.config.sampleSize, 256)
+        try check("if2_up", unet: unet)
+    }
+
     func testTheNoiseLevelChangesTheOutput() throws {
         // The class embedding is wired in: another noise level gives another prediction.
         let folder = Fixtures.path("if2_b")

@@ -3,7 +3,7 @@ diffusers' IFSuperResolutionPipeline with every random draw recorded.
 
 Run from the repository root:  python3 scripts/reference/make_if_stage2_fixtures.py
 Writes Tests/DarkroomModelsTests/Fixtures/if2_<name>/:
-- if2_a, if2_b: unet/config.json, the weights (fp32, or the fp16 variant) and io.safetensors holding sample
+- if2_a, if2_b, if2_up: unet/config.json, the weights (fp32, or the fp16 variant) and io.safetensors holding sample
   [B,6,H,W], timestep [B] (int64), class_labels [B] (int64, the noise level), encoder_hidden_states [B,77,E] and
   out [B,6,H,W];
 - if2_pipe: a stage II folder as diffusers saves a pipeline's unet, and pipeline.safetensors holding the stage I
@@ -35,6 +35,10 @@ CASES = {
     # Three levels with 2, 1, 3 layers, attention in the middle and last, non-square, batch 1, fp16 weight file.
     "if2_b": (if2_config([16, 24, 32], 32, 40, layers=[2, 1, 3], head_dim=8, groups=8, pool_heads=8, sample_size=16,
                          attention_blocks=[False, True, True], time_dim=64), 1, 16, 24, True),
+    # IF-II-L's five levels at sample size 256 (attention only at 32² and 16² there), tiny widths: the upscaler of the
+    # daemon's end-to-end test (stage I if_a at 64²). Checked at 32×32 here.
+    "if2_up": (if2_config([8, 8, 16, 16, 24], 32, 24, layers=[1, 1, 1, 1, 1], head_dim=8, groups=8, pool_heads=4,
+                          sample_size=256, time_dim=32), 1, 32, 32, False),
 }
 
 PIPELINE = dict(steps=4, guidance=4.0, noise_level=250, batch=2, low=8)
