@@ -82,7 +82,8 @@ final class JobControlTests: DaemonTestCase {
         let cancelled = try XCTUnwrap(try store(dir).job(1))
         XCTAssertLessThan(cancelled.attempts, 2)
         let gif = dir.appendingPathComponent("gallery/jobs/1/progress.gif")
-        XCTAssertTrue(FileManager.default.fileExists(atPath: gif.path), "a cancelled job keeps its GIF so far")
+        // The gallery host exports an ended job's files just after the state changes.
+        try waitFor(10, "a cancelled job keeps its GIF so far") { FileManager.default.fileExists(atPath: gif.path) }
         XCTAssertEqual(try store(dir).results(of: 1).map(\.kind), [.gif])
         XCTAssertFalse(names(dir.appendingPathComponent("gallery/jobs/1")).contains { $0.hasPrefix("result") })
         let (again, message) = try command(["cancel", "1", "--config", config(dir)])
