@@ -4,27 +4,54 @@ import Foundation
 /// of [Co,9·Ci]×[9·Ci,H·W], 2.25× fewer multiplies (Lavin & Gray, "Fast Algorithms for Convolutional Neural
 /// Networks", 2016). The transforms only add, subtract and halve, so Float32 results stay within a few ulps of
 /// the direct convolution's.
-// @unchecked Sendable: the transformed weights are written once at construction and only read afterwards.
+///
+/// The transformed weights are either kept (`resident`: 16/9 of the weight in Float32) or made again from the stored
+/// weight at every call (`streamed`: nothing is kept; the transform costs ~1/(32·tiles) of the GEMMs, and a
+/// memory-mapped half-precision weight's pages are handed back after it). Images are convolved in blocks of tile rows
+/// (about `blockTiles` tiles), so the transformed tiles of one block stay small, in per-thread buffers reused across
+/// calls.
+// @unchecked Sendable: the weights are written once at construction and only read afterwards.
 public struct WinogradConv3x3: @unchecked Sendable {
-    /// U = G·g·Gᵀ for every (co, ci), stored as 16 matrices [Co, Ci] (element k of the 4×4 tile first).
-    public let transformed: Tensor
+    /// U = G·g·Gᵀ for every (co, ci), stored as 16 matrices [Co, Ci] (element k of the 4×4 tile first); nil when
+    /// streamed.
+    public let transformed: Tensor?
+    /// The stored weight [Co,Ci,3,3] a streamed convolution transforms at every call.
+    let source: WeightTensor?
     public let bias: Tensor?
     public let outputs: Int
     public let inputs: Int
+    /// Tiles per block of tile rows (at least one row).
+    static let blockTiles = 1024
 
-    /// Transforms `weight` [Co,Ci,3,3] once.
+    /// Transforms `weight` [Co,Ci,3,3] once and keeps the result.
     public init(weight: Tensor, bias: Tensor?) throws {
-        guard weight.rank == 4, weight.shape[2] == 3, weight.shape[3] == 3 else {
-            throw TensorError.shapeMismatch("Winograd 3x3 convolution with weight \(weight.shape)")
-        }
-        if let bias, bias.count != weight.shape[0] { throw TensorError.shapeMismatch("conv bias \(bias.shape) for \(weight.shape)") }
-        let (co, ci) = (weight.shape[0], weight.shape[1])
-        outputs = co
-        inputs = ci
+        try WinogradConv3x3.check(weight.shape, bias)
+        (outputs, inputs) = (weight.shape[0], weight.shape[1])
         self.bias = bias
-        transformed = Tensor(uninitialized: [16, co, ci])
-        let u = transformed.pointer, w = weight.pointer
-        let plane = co * ci
+        source = nil
+        let u = Tensor(uninitialized: [16, outputs, inputs])
+        WinogradConv3x3.transformWeights(weight.pointer, pairs: outputs * inputs, into: u.pointer)
+        transformed = u
+    }
+
+    /// Keeps `weight` as stored (half precision stays half) and transforms it at every call.
+    public init(streaming weight: WeightTensor, bias: Tensor?) throws {
+        try WinogradConv3x3.check(weight.shape, bias)
+        (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        self.bias = bias
+        source = weight
+        transformed = nil
+    }
+
+    private static func check(_ shape: [Int], _ bias: Tensor?) throws {
+        guard shape.count == 4, shape[2] == 3, shape[3] == 3 else {
+            throw TensorError.shapeMismatch("Winograd 3x3 convolution with weight \(shape)")
+        }
+        if let bias, bias.count != shape[0] { throw TensorError.shapeMismatch("conv bias \(bias.shape) for \(shape)") }
+    }
+
+    /// U for `pairs` = Co·Ci kernels at `w` into `u` [16, Co·Ci].
+    static func transformWeights(_ w: UnsafePointer<Float>, pairs plane: Int, into u: UnsafeMutablePointer<Float>) {
         parallelRanges(plane, minimumChunk: 1024) { range in
             for pair in range {
                 let g = w + pair * 9
@@ -51,51 +78,64 @@ public struct WinogradConv3x3: @unchecked Sendable {
         guard x.rank == 4, x.shape[1] == inputs else {
             throw TensorError.shapeMismatch("Winograd conv input \(x.shape) for \(inputs) channels")
         }
+        if let transformed { return try convolve(x, u: transformed.pointer) }
+        let u = ScratchBuffer.forCurrentThread(count: 16 * outputs * inputs, slot: .winogradWeights)
+        source!.withFloat { w in WinogradConv3x3.transformWeights(w.pointer, pairs: outputs * inputs, into: u.pointer) }
+        return try convolve(x, u: u.pointer)
+    }
+
+    private func convolve(_ x: Tensor, u up: UnsafeMutablePointer<Float>) throws -> Tensor {
         let (batch, h, w) = (x.shape[0], x.shape[2], x.shape[3])
         let out = Tensor(uninitialized: [batch, outputs, h, w])
         let (th, tw) = ((h + 1) / 2, (w + 1) / 2)
-        let tiles = th * tw
-        // Every sample's tiles side by side in one set of 16 GEMMs: wider GEMMs for batches.
-        let columns = batch * tiles
-        let v = TensorStorage(uninitializedCount: 16 * inputs * columns)
-        let m = TensorStorage(uninitializedCount: 16 * outputs * columns)
+        let rowsPerBlock = max(1, min(th, WinogradConv3x3.blockTiles / tw))
+        let most = rowsPerBlock * tw
+        let v = ScratchBuffer.forCurrentThread(count: 16 * inputs * most, slot: .winogradInput)
+        let m = ScratchBuffer.forCurrentThread(count: 16 * outputs * most, slot: .winogradOutput)
+        let (vp, mp, co, ci) = (v.pointer, m.pointer, outputs, inputs)
         for b in 0..<batch {
-            inputTransform(x.pointer + b * inputs * h * w, h: h, w: w, th: th, tw: tw, columns: columns,
-                           into: v.pointer + b * tiles)
-        }
-        let (vp, mp, up, co, ci) = (v.pointer, m.pointer, transformed.pointer, outputs, inputs)
-        try Engine.shards(16) { range in
-            for k in range {
-                sgemm(m: co, n: columns, k: ci, a: up + k * co * ci, b: vp + k * ci * columns, c: mp + k * co * columns)
+            for ty0 in stride(from: 0, to: th, by: rowsPerBlock) {
+                let rows = ty0..<min(th, ty0 + rowsPerBlock)
+                let columns = rows.count * tw
+                inputTransform(x.pointer + b * inputs * h * w, h: h, w: w, rows: rows, tw: tw, into: vp)
+                try Engine.shards(16) { range in
+                    for k in range {
+                        sgemm(m: co, n: columns, k: ci, a: up + k * co * ci, b: vp + k * ci * columns, c: mp + k * co * columns)
+                    }
+                }
+                outputTransform(mp, h: h, w: w, rows: rows, tw: tw, into: out.pointer + b * outputs * h * w)
             }
-        }
-        for b in 0..<batch {
-            outputTransform(m.pointer + b * tiles, h: h, w: w, th: th, tw: tw, columns: columns,
-                            into: out.pointer + b * outputs * h * w)
         }
         return out
     }
 
-    /// V = Bᵀ·d·B for every channel and 4×4 input tile (tiles overlap by 2; outside the image is 0).
+    /// V = Bᵀ·d·B for every channel and 4×4 input tile of the tile rows `rows` (tiles overlap by 2; outside the
+    /// image is 0).
     ///
     /// Eight tiles of a tile row at a time: one 16-lane load of each input row starting at column 2·tx holds the tiles'
     /// columns 0 and 1 in its even and odd lanes; the load two columns on holds columns 2 and 3.
-    /// `v` receives, for element k and channel c, the tiles at `v + (k·Ci + c)·columns`.
-    private func inputTransform(_ src: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, columns: Int,
+    /// `v` receives, for element k and channel c, the block's tiles at `v + (k·Ci + c)·columns`.
+    private func inputTransform(_ src: UnsafePointer<Float>, h: Int, w: Int, rows: Range<Int>, tw: Int,
                                 into v: UnsafeMutablePointer<Float>) {
-        let tiles = th * tw
-        // Rows padded by one zero row/column before the image and enough after it for the last 16-lane loads.
-        let (ph, pw) = (2 * th + 2, 2 * tw + 18)
+        let columns = rows.count * tw
+        // The block's image rows (2·ty0 − 1 …), padded by a zero column before the image and enough after it for
+        // the last 16-lane loads; rows outside the image are zero.
+        let (ph, pw) = (2 * rows.count + 2, 2 * tw + 18)
+        let firstRow = 2 * rows.lowerBound - 1
         let stride = inputs * columns
-        parallelRanges(inputs, minimumChunk: max(1, 4096 / max(tiles, 1))) { range in
+        parallelRanges(inputs, minimumChunk: max(1, 4096 / max(columns, 1))) { range in
             let padded = UnsafeMutablePointer<Float>.allocate(capacity: ph * pw)
             defer { padded.deallocate() }
             padded.initialize(repeating: 0, count: ph * pw)
             for c in range {
                 let plane = src + c * h * w
-                for y in 0..<h { (padded + (y + 1) * pw + 1).update(from: plane + y * w, count: w) }
+                for r in 0..<ph {
+                    let y = firstRow + r
+                    if y >= 0 && y < h { (padded + r * pw + 1).update(from: plane + y * w, count: w) }
+                    else { (padded + r * pw).update(repeating: 0, count: pw) }
+                }
                 let dst = v + c * columns
-                for ty in 0..<th {
+                for ty in 0..<rows.count {
                     let r0 = padded + 2 * ty * pw
                     let row = dst + ty * tw
                     var tx = 0
@@ -153,22 +193,22 @@ public struct WinogradConv3x3: @unchecked Sendable {
         }
     }
 
-    /// Y = Aᵀ·M·A (2×2 per tile) plus the bias, cropped to the image.
-    /// `m` holds, for element k and output channel o, this sample's tiles at `m + (k·Co + o)·columns`.
-    private func outputTransform(_ m: UnsafePointer<Float>, h: Int, w: Int, th: Int, tw: Int, columns: Int,
+    /// Y = Aᵀ·M·A (2×2 per tile) plus the bias, cropped to the image, for the tile rows `rows`.
+    /// `m` holds, for element k and output channel o, the block's tiles at `m + (k·Co + o)·columns`.
+    private func outputTransform(_ m: UnsafePointer<Float>, h: Int, w: Int, rows: Range<Int>, tw: Int,
                                  into dst: UnsafeMutablePointer<Float>) {
-        let tiles = th * tw
+        let columns = rows.count * tw
         let stride = outputs * columns
         let bp = bias?.pointer
-        parallelRanges(outputs, minimumChunk: max(1, 4096 / max(tiles, 1))) { range in
+        parallelRanges(outputs, minimumChunk: max(1, 4096 / max(columns, 1))) { range in
             for o in range {
                 let src = m + o * columns
                 let plane = dst + o * h * w
                 let bv = bp?[o] ?? 0
-                for ty in 0..<th {
+                for ty in rows {
                     let y = 2 * ty
                     for tx in 0..<tw {
-                        let s = src + ty * tw + tx
+                        let s = src + (ty - rows.lowerBound) * tw + tx
                         let m00 = s[0], m01 = s[stride], m02 = s[2 * stride], m03 = s[3 * stride]
                         let m10 = s[4 * stride], m11 = s[5 * stride], m12 = s[6 * stride], m13 = s[7 * stride]
                         let m20 = s[8 * stride], m21 = s[9 * stride], m22 = s[10 * stride], m23 = s[11 * stride]
@@ -191,3 +231,11 @@ public struct WinogradConv3x3: @unchecked Sendable {
         }
     }
 }
+
+/// A 3×3 convolution (stride 1, padding 1) by one of Winograd's algorithms, F(2×2, 3×3) or F(4×4, 3×3).
+public protocol WinogradConvolution: Sendable {
+    func callAsFunction(_ x: Tensor) throws -> Tensor
+}
+
+extension WinogradConv3x3: WinogradConvolution {}
+extension Winograd4x4Conv3x3: WinogradConvolution {}

@@ -122,8 +122,14 @@ extension HalfPrecision {
     }
 }
 
-/// A grow-only Float buffer per thread, for values that live only during one layer (widened weights).
+/// A grow-only Float buffer per thread and use, for values that live only during one layer (widened weights,
+/// Winograd's transformed weights and tiles): allocated once, so layers neither page-fault fresh memory nor hold any.
 final class ScratchBuffer {
+    /// What a buffer holds; each use has its own, as one layer may need several at once.
+    enum Slot: Int, CaseIterable {
+        case widening, winogradWeights, winogradInput, winogradOutput
+    }
+
     private(set) var pointer: UnsafeMutablePointer<Float>
     private var capacity: Int
 
@@ -134,14 +140,15 @@ final class ScratchBuffer {
 
     deinit { UnsafeMutableRawPointer(pointer).deallocate() }
 
-    private static let key: pthread_key_t = {
+    private static let keys: [pthread_key_t] = Slot.allCases.map { _ in
         var key = pthread_key_t()
         pthread_key_create(&key) { raw in if let raw { Unmanaged<ScratchBuffer>.fromOpaque(raw).release() } }
         return key
-    }()
+    }
 
-    /// This thread's buffer, grown to hold at least `count` floats.
-    static func forCurrentThread(count: Int) -> ScratchBuffer {
+    /// This thread's buffer for `slot`, grown to hold at least `count` floats.
+    static func forCurrentThread(count: Int, slot: Slot = .widening) -> ScratchBuffer {
+        let key = keys[slot.rawValue]
         if let raw = pthread_getspecific(key) {
             let buffer = Unmanaged<ScratchBuffer>.fromOpaque(raw).takeUnretainedValue()
             if buffer.capacity < count {

@@ -27,9 +27,64 @@ final class WinogradTests: XCTestCase {
         assertClose(out, try Conv2d.forward(x, weight: weight, bias: nil, stride: 1, padding: 1), tolerance: 1e-5)
     }
 
+    func testStreamedHalfWeightsInSeveralBlocksMatchTheDirectConvolution() throws {
+        // 70×90 has 35 tile rows of 45 tiles: more than one block of tile rows. The fp16 weight is transformed again
+        // at each call, so a second call must give the same result.
+        var rng = RandomSource(seed: 11)
+        let (ci, co) = (6, 5)
+        let x = rng.gaussian([2, ci, 70, 90]), bias = rng.gaussian([co])
+        let bits = (0..<(co * ci * 9)).map { _ in Float16(rng.gaussian()).bitPattern }
+        let storage = bits.withUnsafeBufferPointer { Data(buffer: $0) } as NSData
+        let half = WeightTensor(half: storage.bytes.assumingMemoryBound(to: UInt16.self), shape: [co, ci, 3, 3], owner: storage)
+        let expected = try Conv2d.forward(x, weight: half.widened(), bias: bias, stride: 1, padding: 1)
+        let conv = try WinogradConv3x3(streaming: half, bias: bias)
+        XCTAssertNil(conv.transformed)
+        for call in 1...2 { assertClose(try conv(x), expected, tolerance: 1e-4, "call \(call)") }
+    }
+
     func testWrongShapesAreErrors() throws {
         XCTAssertThrowsError(try WinogradConv3x3(weight: Tensor(zeros: [2, 2, 5, 5]), bias: nil))
         let conv = try WinogradConv3x3(weight: Tensor(zeros: [2, 3, 3, 3]), bias: nil)
         XCTAssertThrowsError(try conv(Tensor(zeros: [1, 4, 8, 8])))
+    }
+}
+
+/// Winograd F(4×4, 3×3) against the im2col convolution.
+final class Winograd4x4Tests: XCTestCase {
+    func testMatchesDirectConvolution() throws {
+        var rng = RandomSource(seed: 12)
+        // Sizes that are and are not multiples of 4 and of 8 tiles, a one-pixel image, and (70×90) several blocks.
+        for (batch, ci, co, h, w) in [(1, 3, 5, 8, 8), (2, 16, 8, 7, 9), (1, 32, 48, 32, 32), (2, 5, 3, 1, 1), (1, 8, 8, 2, 3),
+                                      (2, 6, 5, 70, 90), (1, 4, 4, 64, 200)] {
+            let x = rng.gaussian([batch, ci, h, w]), weight = rng.gaussian([co, ci, 3, 3]), bias = rng.gaussian([co])
+            let expected = try Conv2d.forward(x, weight: weight, bias: bias, stride: 1, padding: 1)
+            let out = try Winograd4x4Conv3x3(weight: weight, bias: bias)(x)
+            // F(4×4)'s transforms scale by up to 8 and 1/24: a looser bound than F(2×2)'s, still ~1e-6 relative.
+            let scale = Float(9 * ci).squareRoot()
+            assertClose(out, expected, tolerance: 2e-5 * scale, "B\(batch) \(ci)->\(co) \(h)x\(w)")
+        }
+    }
+
+    func testStreamedHalfWeightsMatchResidentOnesSingleThreadedToo() throws {
+        var rng = RandomSource(seed: 13)
+        let (ci, co) = (7, 6)
+        let x = rng.gaussian([2, ci, 33, 41]), bias = rng.gaussian([co])
+        let bits = (0..<(co * ci * 9)).map { _ in Float16(rng.gaussian()).bitPattern }
+        let storage = bits.withUnsafeBufferPointer { Data(buffer: $0) } as NSData
+        let half = WeightTensor(half: storage.bytes.assumingMemoryBound(to: UInt16.self), shape: [co, ci, 3, 3], owner: storage)
+        let expected = try Conv2d.forward(x, weight: half.widened(), bias: bias, stride: 1, padding: 1)
+        let streamed = try Winograd4x4Conv3x3(streaming: half, bias: bias)
+        XCTAssertNil(streamed.transformed)
+        for call in 1...2 { assertClose(try streamed(x), expected, tolerance: 2e-4, "call \(call)") }
+        let saved = Engine.threads
+        Engine.threads = 1
+        defer { Engine.threads = saved }
+        assertClose(try Winograd4x4Conv3x3(weight: half.widened(), bias: nil)(x),
+                    try Conv2d.forward(x, weight: half.widened(), bias: nil, stride: 1, padding: 1), tolerance: 2e-4, "one thread")
+    }
+
+    func testWrongShapesAreErrors() throws {
+        XCTAssertThrowsError(try Winograd4x4Conv3x3(weight: Tensor(zeros: [2, 2, 5, 5]), bias: nil))
+        XCTAssertThrowsError(try Winograd4x4Conv3x3(weight: Tensor(zeros: [2, 3, 3, 3]), bias: nil)(Tensor(zeros: [1, 4, 8, 8])))
     }
 }

@@ -21,10 +21,12 @@ struct IFResnetBlock {
          resample: Resample = .none, outputScale: Float = 1) {
         let convSide = resample == .down ? side / 2 : resample == .up ? side * 2 : side
         norm1 = NormLayer(r, prefix + "norm1.", inputs)
-        conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3, plane: convSide * convSide)
+        // Stage II streams its Winograd weights: kept transformed they would take 2.2 GB in IF-II-L.
+        let streamed = config.isSuperResolution
+        conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3, plane: convSide * convSide, streamed: streamed)
         timeProjection = DenseLayer(r, prefix + "time_emb_proj.", config.timeEmbeddingDim, 2 * outputs)
         norm2 = NormLayer(r, prefix + "norm2.", outputs)
-        conv2 = ConvLayer(r, prefix + "conv2.", outputs, outputs, kernel: 3, plane: convSide * convSide)
+        conv2 = ConvLayer(r, prefix + "conv2.", outputs, outputs, kernel: 3, plane: convSide * convSide, streamed: streamed)
         shortcut = inputs != outputs ? ConvLayer(r, prefix + "conv_shortcut.", inputs, outputs, kernel: 1) : nil
         self.resample = resample
         self.outputs = outputs

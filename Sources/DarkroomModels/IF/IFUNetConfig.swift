@@ -207,8 +207,14 @@ public struct IFUNetConfig: Equatable, Sendable {
         guard timeEmbeddingDim > 0 else { throw fail("time_embedding_dim", "must be positive, got \(timeEmbeddingDim)") }
         guard normGroups > 0 else { throw fail("norm_num_groups", "must be positive") }
         guard attentionHeadDim > 0 else { throw fail("attention_head_dim", "must be positive") }
-        for c in blockOutChannels where c <= 0 || c % normGroups != 0 || c % attentionHeadDim != 0 {
-            throw fail("block_out_channels", "every width must be a positive multiple of norm_num_groups (\(normGroups)) and attention_head_dim (\(attentionHeadDim)), got \(c)")
+        for c in blockOutChannels where c <= 0 || c % normGroups != 0 {
+            throw fail("block_out_channels", "every width must be a positive multiple of norm_num_groups (\(normGroups)), got \(c)")
+        }
+        // Widths that attention splits into heads: the levels with attention and the mid block's (IF-II-L's first,
+        // 160, has none).
+        let attended = blockOutChannels.indices.filter { downBlockHasAttention[$0] || upBlockHasAttention[blockOutChannels.count - 1 - $0] }
+        for c in (attended.map { blockOutChannels[$0] } + [blockOutChannels.last!]) where c % attentionHeadDim != 0 {
+            throw fail("block_out_channels", "the widths of levels with attention must be multiples of attention_head_dim (\(attentionHeadDim)), got \(c)")
         }
         guard crossAttentionDim > 0, crossAttentionDim % 32 == 0 else {
             throw fail("cross_attention_dim", "must be a positive multiple of 32 (the groups of every attention's norm_cross), got \(crossAttentionDim)")
