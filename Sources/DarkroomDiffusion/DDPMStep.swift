@@ -46,6 +46,12 @@ public enum DDPMStep {
 /// x̂₀ ← clamp(x̂₀, −s, s)/s.
 public enum DynamicThresholding {
     public static func apply(_ x: Tensor, ratio: Double = 0.95, maxValue: Float = 1.5) -> Tensor {
+        if maxValue <= 1 {
+            // s is clamped to [1, maxValue] = 1 whatever the quantile: plain clipping to [−1, 1], no sort needed.
+            let out = Tensor(uninitialized: x.shape)
+            for i in 0..<x.count { out.pointer[i] = min(max(x.pointer[i], -1), 1) }
+            return out
+        }
         let batch = x.shape[0]
         let per = x.count / max(batch, 1)
         let out = Tensor(uninitialized: x.shape)

@@ -12,6 +12,8 @@ public struct EditOutput {
     public var frames: [(t: Double, xt: Tensor, x0: Tensor)] = []
     /// After an upscale: the images as stage I made them (`images` then holds the upscaled ones), in the same order.
     public var stageOne: [Tensor] = []
+    /// Stage II progress frames of result `index` (x_t beside x̂₀, [1,C,H,W] in [0, 1]), oldest first.
+    public var upscaleFrames: [(index: Int, t: Double, xt: Tensor, x0: Tensor)] = []
 
     public init() {}
 }

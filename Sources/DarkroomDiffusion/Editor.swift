@@ -45,16 +45,20 @@ public struct Editor {
         return x
     }
 
-    func toModel(_ x: Tensor) -> Tensor {
-        let r = denoiser.pixelRange
+    func toModel(_ x: Tensor) -> Tensor { Editor.toRange(x, denoiser.pixelRange) }
+
+    /// Model pixels to [0, 1], clamped.
+    public func toPixels(_ x: Tensor) -> Tensor { Editor.fromRange(x, denoiser.pixelRange) }
+
+    /// [0, 1] pixels to a model's range `r`.
+    static func toRange(_ x: Tensor, _ r: ClosedRange<Float>) -> Tensor {
         let out = x.copy()
         Elementwise.affineInPlace(out, scale: r.upperBound - r.lowerBound, shift: r.lowerBound)
         return out
     }
 
-    /// Model pixels to [0, 1], clamped.
-    public func toPixels(_ x: Tensor) -> Tensor {
-        let r = denoiser.pixelRange
+    /// Pixels in a model's range `r` to [0, 1], clamped.
+    static func fromRange(_ x: Tensor, _ r: ClosedRange<Float>) -> Tensor {
         let out = x.copy()
         Elementwise.affineInPlace(out, scale: 1 / (r.upperBound - r.lowerBound), shift: -r.lowerBound / (r.upperBound - r.lowerBound))
         for i in 0..<out.count { out.pointer[i] = min(max(out.pointer[i], 0), 1) }

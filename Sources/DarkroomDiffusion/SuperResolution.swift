@@ -44,7 +44,9 @@ public enum SuperResolution {
         let lowResolution = ForwardProcess.noise(resized, t: settings.noiseLevel, schedule: schedule, epsilon: draw(resized.shape))
 
         let unconditional = try upscaler.conditioning(forPrompt: "")
-        let guided = settings.guidance != 1
+        // As the pipeline: guidance only above 1. With no prompt the two halves would be equal, and so their mix.
+        let allNone = conditioning.allSatisfy { if case .none = $0 { return true } else { return false } }
+        let guided = settings.guidance > 1 && !allNone
         let bothLow = guided ? try Guidance.concatBatch([lowResolution, lowResolution]) : lowResolution
         let estimator: NoiseEstimator = { x, t in
             guard guided else {

@@ -47,4 +47,18 @@ public enum ImageGrid {
 
     /// The integer factor that brings an image of `size` pixels to at least `target` (28 → 224 for 224).
     public static func viewingFactor(size: Int, target: Int = 224) -> Int { max(1, (target + size - 1) / size) }
+
+    /// The side at which tiles of the sides `sides` are shown together: the largest of their viewing sizes (stage I's
+    /// 64² enlarged ×4 beside stage II's 256²).
+    public static func displaySide(_ sides: [Int], target: Int) -> Int {
+        sides.map { $0 * viewingFactor(size: $0, target: target) }.max() ?? 1
+    }
+
+    /// `tile` [1,C,s,s] at `side`: enlarged (nearest), then area-resized when `side` is not a multiple of s.
+    public static func shown(_ tile: Tensor, side: Int) -> Tensor {
+        let s = tile.shape[2]
+        if s == side { return tile }
+        let enlarged = ImageResize.enlarge(tile, factor: (side + s - 1) / s)
+        return enlarged.shape[2] == side ? enlarged : ImageResize.area(enlarged, size: side)
+    }
 }

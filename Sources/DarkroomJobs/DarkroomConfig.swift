@@ -174,7 +174,7 @@ public struct ModelOptions: Equatable {
             options.upscaleSteps = defaults.upscaleSteps
             options.upscaleGuidance = defaults.upscaleGuidance
             options.upscaleNoise = defaults.upscaleNoise
-            if options.upscaler == nil, let key = ["upscale", "upscale_steps", "upscale_guidance", "upscale_noise"].first(where: { (d as? [String: Any])?[$0] != nil }) {
+            if options.upscaler == nil, let key = (["upscale"] + Sidecar.upscaleFields).first(where: { (d as? [String: Any])?[$0] != nil }) {
                 throw JobError(field: "\(field).defaults.\(key)", "\(path): the model has no \"upscaler\" (a DeepFloyd IF stage II folder) to upscale with")
             }
         }

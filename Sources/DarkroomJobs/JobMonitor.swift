@@ -34,7 +34,8 @@ public struct JobInterrupted: Error, CustomStringConvertible {
 /// preview and keeps the frames a stopped job's GIF is made of.
 ///
 /// The ETA uses the current stage's pace: stage II's steps cost far more than stage I's, so until stage II has run a
-/// step the ETA counts its steps at stage I's pace.
+/// step the ETA counts its steps at stage I's pace. Frames are kept for stage I only: a job stopped during stage II
+/// keeps stage I's GIF.
 final class StepTracker {
     let started = Date()
     let steps: Int
@@ -56,7 +57,7 @@ final class StepTracker {
 
     init(editor: Editor, request: EditRequest, writer: ResultWriter, monitor: JobMonitor?, progress: ((StepInfo, String) -> Bool)?) {
         self.editor = editor
-        self.steps = editor.plannedSteps(request) + (request.upscale?.steps ?? 0)
+        self.steps = editor.plannedSteps(request) + (request.upscale.map { $0.steps * editor.plannedResults(request) } ?? 0)
         self.stage = editor.denoiser.stageName
         self.writer = writer
         self.monitor = monitor
@@ -74,16 +75,19 @@ final class StepTracker {
     }
 
     /// The editor's per-step callback: false stops the run at this step.
+    /// A new stage (stage II) starts: its steps are timed from now, and it is what progress reports show.
+    func begin(stage name: String) {
+        stage = name
+        stageStarted = Date()
+        doneBeforeStage = done
+        monitor?.report(progress())
+    }
+
     func step(_ info: StepInfo, _ label: String) -> Bool {
-        if label == "stage II", stage != label {
-            stage = label
-            stageStarted = Date()
-            doneBeforeStage = done
-        }
         done += 1
         self.label = label
         guard let monitor else { return progress?(info, label) ?? true }
-        if done % frameEvery == 0 { frames.append((editor.toPixels(info.xt), editor.toPixels(info.x0))) }
+        if done % frameEvery == 0, stage == editor.denoiser.stageName { frames.append((editor.toPixels(info.xt), editor.toPixels(info.x0))) }
         let now = Date()
         if now.timeIntervalSince(lastReport) >= monitor.interval || done == steps {
             lastReport = now

@@ -188,9 +188,8 @@ public struct JobRunner {
                 guard let upscaler = denoiser.upscaler else {
                     throw JobError(field: "upscale", "model '\(JobError.quote(job.model))' has no upscaler any more; name its stage II folder as \"upscaler\" in config.json")
                 }
-                monitor?.report(tracker.progress(stage: "loading stage II"))
-                output = try upscale(output, request: job.request, settings: settings, upscaler: upscaler, denoiser: denoiser,
-                                     frameEvery: job.request.frameEvery, step: tracker.step)
+                tracker.begin(stage: Editor.upscaleLabel)
+                output = try Editor(denoiser: denoiser, progress: tracker.step).upscale(output, request: job.request, with: upscaler, settings: settings)
                 lap("upscale")
             }
         } catch DiffusionError.cancelled {

@@ -25,7 +25,9 @@ public final class ModelLibrary {
     /// loaded at the first upscale.
     public func denoiser(at folder: String, name: String, options: ModelOptions = ModelOptions()) throws -> Denoiser {
         lock.lock(); defer { lock.unlock() }
-        if let d = loaded[folder] { return d }
+        // Two entries may share a folder with different options (one with an upscaler, one without).
+        let key = [folder, options.promptEmbeddings, options.textEncoder, options.tokenizer, options.upscaler].map { $0 ?? "" }.joined(separator: "\u{0}")
+        if let d = loaded[key] { return d }
         let d: Denoiser
         if IFUNet.isIFFolder(folder) {
             let unet = try IFUNet(folder: folder)
@@ -59,7 +61,7 @@ public final class ModelLibrary {
             }
             d = try TinyUNetDenoiser(TinyUNet(checkpoint: folder), name: name)
         }
-        loaded[folder] = d
+        loaded[key] = d
         return d
     }
 

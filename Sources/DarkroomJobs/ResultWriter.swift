@@ -31,31 +31,25 @@ struct ResultWriter {
         return [("parameters", prompt + "\n" + settings), ("darkroom", json)]
     }
 
-    /// Tiles brought to one side for a sheet or a GIF: each enlarged (nearest) to the largest viewing size among them,
-    /// so stage I's 64² and stage II's 256² sit side by side at the same scale as their pixels allow.
-    static func sameSize(_ tiles: [Tensor], target: Int = 112) -> [Tensor] {
-        let side = tiles.map { $0.shape[2] * ImageGrid.viewingFactor(size: $0.shape[2], target: target) }.max() ?? 1
-        return tiles.map { tile in
-            let h = tile.shape[2]
-            if h == side { return tile }
-            let enlarged = ImageResize.enlarge(tile, factor: (side + h - 1) / h)
-            return enlarged.shape[2] == side ? enlarged : ImageResize.area(enlarged, size: side)
+    /// `progress.gif`: x_t beside x̂₀ per frame, enlarged so that small models are viewable; nil without frames.
+    ///
+    /// An upscaled job's GIF goes on through stage II (`upscaleFrames`) for the images whose upscale it follows: each
+    /// stage II frame shows those images as far as they are (upscaled, upscaling, or still stage I's), all at stage
+    /// II's size; its stage I frames show the same images.
+    func writeGIF(_ frames: [(xt: Tensor, x0: Tensor)], upscaleFrames: [(index: Int, t: Double, xt: Tensor, x0: Tensor)] = [],
+                  stageOne: [Tensor] = [], results: [Tensor] = []) throws -> String? {
+        guard !frames.isEmpty || !upscaleFrames.isEmpty else { return nil }
+        let shown = upscaleFrames.isEmpty ? Int.max : (upscaleFrames.map(\.index).max() ?? 0) + 1
+        var rows: [[Tensor]] = frames.map { frame in
+            (0..<min(frame.xt.shape[0], shown)).flatMap { [frame.xt.slice(batch: $0..<($0 + 1)), frame.x0.slice(batch: $0..<($0 + 1))] }
         }
-    }
-
-    /// `progress.gif`: x_t beside x̂₀ per frame, enlarged so that small models are viewable (an upscaled job's stage I
-    /// frames to stage II's size); nil without frames.
-    func writeGIF(_ frames: [(xt: Tensor, x0: Tensor)]) throws -> String? {
-        guard !frames.isEmpty else { return nil }
-        let rows = frames.map { frame in
-            (0..<frame.xt.shape[0]).flatMap { [frame.xt.slice(batch: $0..<($0 + 1)), frame.x0.slice(batch: $0..<($0 + 1))] }
+        for frame in upscaleFrames {
+            rows.append((0..<shown).flatMap { j -> [Tensor] in
+                j < frame.index ? [results[j], results[j]] : j == frame.index ? [frame.xt, frame.x0] : [stageOne[j], stageOne[j]]
+            })
         }
-        let sized = ResultWriter.sameSize(rows.flatMap { $0 })
-        var next = 0
-        let images = rows.map { row -> Tensor in
-            defer { next += row.count }
-            return ImageGrid.compose([Array(sized[next..<(next + row.count)])], gap: 1)
-        }
+        let side = ImageGrid.displaySide(Array(Set(rows.flatMap { $0.map { $0.shape[2] } })), target: 112)
+        let images = rows.map { row in ImageGrid.compose([row.map { ImageGrid.shown($0, side: side) }], gap: 1) }
         try GIFWriter.write(images, to: path(JobFiles.progressGIF))
         return path(JobFiles.progressGIF)
     }
@@ -86,18 +80,15 @@ struct ResultWriter {
             rows.append([("stage I\(label) \(small.shape[2])px", small), ("stage II\(label) \(large.shape[2])px", large)])
         }
         if !rows.isEmpty {
-            let sized = ResultWriter.sameSize(rows.flatMap { $0.map(\.image) })
-            var next = 0
-            let labelled = rows.map { row in
-                row.map { tile -> (label: String, image: Tensor) in
-                    defer { next += 1 }
-                    return (tile.label, sized[next])
-                }
-            }
+            let side = ImageGrid.displaySide(Array(Set(rows.flatMap { $0.map { $0.image.shape[2] } })), target: 112)
+            let labelled = rows.map { row in row.map { (label: $0.label, image: ImageGrid.shown($0.image, side: side)) } }
             try PNGWriter.write(ImageGrid.composeLabelled(labelled), to: path(JobFiles.comparison))
             written.append(JobResult(kind: .comparison, path: path(JobFiles.comparison)))
         }
-        if let gif = try writeGIF(output.frames.map { ($0.xt, $0.x0) }) { written.append(JobResult(kind: .gif, path: gif)) }
+        if let gif = try writeGIF(output.frames.map { ($0.xt, $0.x0) }, upscaleFrames: output.upscaleFrames, stageOne: output.stageOne,
+                                  results: output.images) {
+            written.append(JobResult(kind: .gif, path: gif))
+        }
         if let image {
             try PNGWriter.write(image, to: path(JobFiles.inputCopy))
             written.append(JobResult(kind: .input, path: path(JobFiles.inputCopy)))

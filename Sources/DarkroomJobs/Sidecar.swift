@@ -124,13 +124,10 @@ public struct Sidecar: Equatable {
         try FieldReader([field: raw]).relativePath(field)!
     }
 
-    /// True when the upscale field `name` was given.
-    func upscaleValue(_ name: String) -> Bool {
-        switch name {
-        case "upscale_steps": return upscaleSteps != nil
-        case "upscale_guidance": return upscaleGuidance != nil
-        default: return upscaleNoise != nil
-        }
+    /// The upscale-tuning fields this sidecar gives, by name.
+    var givenUpscaleFields: [String] {
+        [("upscale_steps", upscaleSteps != nil), ("upscale_guidance", upscaleGuidance != nil), ("upscale_noise", upscaleNoise != nil)]
+            .filter(\.1).map(\.0)
     }
 
     /// The mode: as given, or `generate` (validation refuses a missing mode when an image is given).
@@ -156,7 +153,7 @@ public struct Sidecar: Equatable {
         if m != .anagram, view != nil { throw JobError(field: "view", "only anagram takes a view") }
         if ![.anagram].contains(m), weight != nil { throw JobError(field: "weight", "only anagram takes a weight") }
         if m == .noise, upscale == true { throw JobError(field: "upscale", "mode 'noise' makes no image to upscale") }
-        if upscale == false, let given = Sidecar.upscaleFields.first(where: { field in self.upscaleValue(field) }) {
+        if upscale == false, let given = givenUpscaleFields.first {
             throw JobError(field: given, "is given but \"upscale\" is false")
         }
     }

@@ -87,7 +87,10 @@ final class DaemonProcessTests: DaemonTestCase {
         XCTAssertEqual(try store(dir).jobs().count, 1)
         let names = try FileManager.default.contentsOfDirectory(atPath: done.folder)
         XCTAssertEqual(names.filter { $0.hasPrefix("result-") }.count, 64)
-        XCTAssertFalse(names.contains { $0.hasSuffix(".tmp") }, "no partial output remains: \(names.sorted())")
+        // The gallery writes the job's files once more as it exports the ended job: wait for that to finish.
+        try waitFor(10, "no partial output remains") {
+            !(try FileManager.default.contentsOfDirectory(atPath: done.folder)).contains { $0.hasSuffix(".tmp") }
+        }
         second.terminate()
         second.waitUntilExit()
     }

@@ -79,7 +79,8 @@ final class DistributedQueueTests: DaemonTestCase {
     }
 
     func testKilledWorkersLoseNoJobAndRunNoneTwice() throws {
-        let (dir, url) = try postgresWorkspace()
+        // 60 steps a job: the 200 jobs last long enough (~20 s) for the workers to be killed many times mid-job.
+        let (dir, url) = try postgresWorkspace(stride: 5)
         let intake = try start(dir, log: dir.appendingPathComponent("intake.log"), arguments: ["watch", "--no-worker", "--config", dir.appendingPathComponent("config.json").path])
         var workers = try (0..<3).map { try startWorker(dir, log: dir.appendingPathComponent("worker\($0)-0.log")) }
         try dropJobs(dir, count: 200)

@@ -46,7 +46,7 @@ final class UpscaleJobTests: XCTestCase {
     private func prepare(_ sidecar: String, in dir: URL, _ config: DarkroomConfig) throws -> EditRequest {
         let path = dir.appendingPathComponent("inbox/p.json")
         try sidecar.write(to: path, atomically: true, encoding: .utf8)
-        return try JobRunner(config: config).prepare(sidecarPath: path.path).request
+        return try JobRunner(config: config, library: library).prepare(sidecarPath: path.path).request
     }
 
     private func files(_ result: JobRunner.Result, _ prefix: String) -> [String] {
@@ -100,6 +100,56 @@ final class UpscaleJobTests: XCTestCase {
         let gifUp = try Data(contentsOf: URL(fileURLWithPath: upscaled.outputs.first { $0.kind == .gif }!.path))
         XCTAssertGreaterThan(gifFrames(gifUp), gifFrames(gifPlain))
         XCTAssertEqual(gifSize(gifUp).height, 4 * 32 + 2)   // 32² tiles at ×4 (16² stage I ones at ×8 to match), 1-pixel gaps
+    }
+
+    func testProgressCountsBothStagesAndReportsStageTwo() throws {
+        let (dir, config) = try workspace()
+        let path = dir.appendingPathComponent("inbox/p.json")
+        try #"{"prompt": "a photo of a dog", "count": 2, "stride": 330, "seed": 5, "upscale": true, "upscale_steps": 2}"#
+            .write(to: path, atomically: true, encoding: .utf8)
+        let runner = JobRunner(config: config, library: library)
+        var reports: [JobProgress] = []
+        let monitor = JobMonitor(interval: 0, report: { reports.append($0) }, shouldStop: { false })
+        _ = try runner.execute(try runner.prepare(sidecarPath: path.path), outFolder: dir.appendingPathComponent("out").path, monitor: monitor)
+        // Stage I: 990 → 660 → 330 → 0 (3 steps); stage II: 2 steps for each of the 2 images.
+        XCTAssertEqual(Set(reports.map(\.steps).filter { $0 > 0 }), [7])
+        let stageTwo = reports.filter { $0.stage == "stage II" }
+        XCTAssertEqual(stageTwo.first?.step, 3, "stage II starts after stage I's steps")
+        XCTAssertEqual(stageTwo.last?.step, 7)
+        XCTAssertEqual(reports.filter { $0.stage == "stage I" }.last?.step, 3)
+        XCTAssertEqual(reports.last?.stage, "writing")
+    }
+
+    func testAStopDuringStageTwoKeepsStageOnesGIF() throws {
+        let (dir, config) = try workspace()
+        let path = dir.appendingPathComponent("inbox/p.json")
+        try #"{"prompt": "a photo of a dog", "count": 2, "stride": 330, "seed": 5, "upscale": true, "upscale_steps": 3}"#
+            .write(to: path, atomically: true, encoding: .utf8)
+        let runner = JobRunner(config: config, library: library)
+        var stage = ""
+        let monitor = JobMonitor(interval: 0, pollInterval: 0, report: { stage = $0.stage }, shouldStop: { stage == "stage II" })
+        XCTAssertThrowsError(try runner.execute(try runner.prepare(sidecarPath: path.path), outFolder: dir.appendingPathComponent("out").path,
+                                                monitor: monitor)) { error in
+            guard let stopped = error as? JobInterrupted else { return XCTFail("\(error)") }
+            XCTAssertEqual(stopped.outputs.map(\.kind), [.gif])
+        }
+        let gif = try Data(contentsOf: dir.appendingPathComponent("out/progress.gif"))
+        XCTAssertEqual(gifSize(gif).height, 7 * 16 + 2, "stage I frames only, at stage I's viewing size (16² ×7) with 1-pixel gaps")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/result-1.png").path))
+    }
+
+    func testTwoEntriesOnOneFolderKeepTheirOwnUpscaler() throws {
+        let (dir, _) = try workspace()
+        let model = "\(Self.fixtures.path)/if_a"
+        try """
+            {"models": {"plain": {"path": "\(model)", "prompt_embeddings": "embeddings.safetensors"},
+                        "big": {"path": "\(model)", "prompt_embeddings": "embeddings.safetensors", "upscaler": "\(Self.fixtures.path)/if2_pipe"}},
+             "default_model": "plain"}
+            """.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
+        let config = try DarkroomConfig.load(path: dir.appendingPathComponent("config.json").path)
+        XCTAssertNotNil(try prepare(#"{"model": "big", "prompt": "a photo of a dog", "upscale": true}"#, in: dir, config).upscale)
+        XCTAssertThrowsError(try prepare(#"{"model": "plain", "prompt": "a photo of a dog", "upscale": true}"#, in: dir, config))
+        XCTAssertNotNil(try prepare(#"{"model": "big", "prompt": "a photo of a dog", "upscale": true}"#, in: dir, config).upscale)
     }
 
     func testUpscaleSettingsComeFromTheSidecarThenTheModelEntry() throws {

@@ -31,6 +31,7 @@ final class IFStage2ParityTests: XCTestCase {
         XCTAssertEqual(unet.config.layersPerBlock, [1, 2, 1, 2])
         XCTAssertEqual(unet.config.timeEmbeddingDim, 48)
         XCTAssertEqual(unet.config.resnetOutputScale, 1.4142271, accuracy: 1e-6)
+        XCTAssertEqual(unet.config.midBlockOutputScale, 1.25)
         try check("if2_a", unet: unet)
     }
 

@@ -45,6 +45,20 @@ final class SuperResolutionParityTests: XCTestCase {
         assertClose(out, try file.tensor("out"), tolerance: 1e-3, "stage II loop")
     }
 
+    func testGuidanceAtOrBelowOneAndNoPromptRunUnguidedAsThePipelineDoes() throws {
+        let (upscaler, file) = try fixture()
+        let image = try file.tensor("image").slice(batch: 0..<1)
+        func run(_ prompt: String, _ guidance: Float) throws -> Tensor {
+            var rng = RandomSource(seed: 3)
+            return try SuperResolution.upscale(image, with: upscaler, conditioning: [try upscaler.conditioning(forPrompt: prompt)],
+                                               settings: UpscaleSettings(steps: 2, guidance: guidance, noiseLevel: 100), draw: { rng.gaussian($0) })
+        }
+        // diffusers guides only when γ > 1; with no prompt both halves would be the same.
+        XCTAssertEqual(maxAbsDifference(try run("first", 1), try run("first", 0.5)), 0)
+        XCTAssertEqual(maxAbsDifference(try run("", 4), try run("", 1)), 0)
+        XCTAssertGreaterThan(maxAbsDifference(try run("first", 4), try run("first", 1)), 1e-3)
+    }
+
     func testTimestepsAreLeading() {
         XCTAssertEqual(SuperResolution.leadingTimesteps(steps: 20).prefix(3), [950, 900, 850])
         XCTAssertEqual(SuperResolution.leadingTimesteps(steps: 20).suffix(2), [0, -50])

@@ -53,9 +53,10 @@ final class WinogradTests: XCTestCase {
 final class Winograd4x4Tests: XCTestCase {
     func testMatchesDirectConvolution() throws {
         var rng = RandomSource(seed: 12)
-        // Sizes that are and are not multiples of 4 and of 8 tiles, a one-pixel image, and (70×90) several blocks.
+        // Sizes that are and are not multiples of 4 and of 8 tiles, a one-pixel image; 70×90 (432 tiles) one sample per
+        // block, 64×200 (896 tiles) two blocks of tile rows, batch 3 at 48×48 (192 tiles) blocks of two samples and one.
         for (batch, ci, co, h, w) in [(1, 3, 5, 8, 8), (2, 16, 8, 7, 9), (1, 32, 48, 32, 32), (2, 5, 3, 1, 1), (1, 8, 8, 2, 3),
-                                      (2, 6, 5, 70, 90), (1, 4, 4, 64, 200)] {
+                                      (2, 6, 5, 70, 90), (1, 4, 4, 64, 200), (3, 5, 7, 48, 48)] {
             let x = rng.gaussian([batch, ci, h, w]), weight = rng.gaussian([co, ci, 3, 3]), bias = rng.gaussian([co])
             let expected = try Conv2d.forward(x, weight: weight, bias: bias, stride: 1, padding: 1)
             let out = try Winograd4x4Conv3x3(weight: weight, bias: bias)(x)

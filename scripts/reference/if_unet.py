@@ -35,7 +35,7 @@ STAGE2_SCALE = 1.4142271248762552
 
 
 def if2_config(widths, cross_dim, encoder_dim, *, layers, head_dim=64, groups=32, pool_heads=64, sample_size=256,
-               attention_blocks=None, time_dim=None):
+               attention_blocks=None, time_dim=None, mid_scale=STAGE2_SCALE):
     """A diffusers UNet2DConditionModel config in IF stage II's shape: 6 input channels (x_t, then the upscaled
     image), `layers` per level (a list; up blocks take one more), the noise level as a timestep class embedding, the
     activation once on the summed embedding, scaled resnet outputs. IF-II-L has attention in its last two levels."""
@@ -45,7 +45,7 @@ def if2_config(widths, cross_dim, encoder_dim, *, layers, head_dim=64, groups=32
                        pool_heads=pool_heads, sample_size=sample_size, attention_blocks=attention_blocks)
     config.update(in_channels=6, out_channels=6, class_embed_type="timestep", time_embedding_dim=time_dim or 8 * widths[0],
                   time_embedding_act_fn="gelu", resnet_skip_time_act=True, resnet_out_scale_factor=STAGE2_SCALE,
-                  mid_block_scale_factor=STAGE2_SCALE)
+                  mid_block_scale_factor=mid_scale)
     return config
 
 

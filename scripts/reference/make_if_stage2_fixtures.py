@@ -29,9 +29,10 @@ OUT = os.path.join(ROOT, "Tests", "DarkroomModelsTests", "Fixtures")
 # name: (config, batch, height, width, fp16 weights)
 CASES = {
     # Four levels with 1, 2, 1, 2 layers (up blocks one more), attention in the last two, batch 2 at 32×32 where the
-    # first level's 3×3 convolutions switch to Winograd; a time embedding wider than 4× the first width.
+    # first level's 3×3 convolutions switch to Winograd; a time embedding wider than 4× the first width; a mid-block
+    # scale unlike the resnets' (IF-II-L has √2 for both), so that a swap of the two shows.
     "if2_a": (if2_config([8, 16, 24, 32], 32, 24, layers=[1, 2, 1, 2], head_dim=8, groups=8, pool_heads=4,
-                         sample_size=32, time_dim=48), 2, 32, 32, False),
+                         sample_size=32, time_dim=48, mid_scale=1.25), 2, 32, 32, False),
     # Three levels with 2, 1, 3 layers, attention in the middle and last, non-square, batch 1, fp16 weight file.
     "if2_b": (if2_config([16, 24, 32], 32, 40, layers=[2, 1, 3], head_dim=8, groups=8, pool_heads=8, sample_size=16,
                          attention_blocks=[False, True, True], time_dim=64), 1, 16, 24, True),

@@ -45,9 +45,6 @@ public struct IFUNetConfig: Equatable, Sendable {
     public var imageChannels: Int { outChannels / 2 }
     /// True for a stage II (super-resolution) UNet: its input is [x_t, upscaled image].
     public var isSuperResolution: Bool { inChannels == 2 * imageChannels }
-    /// How many times the summed time embedding goes through GELU before the resnets project it (IF: once, either
-    /// in the model or in every resnet).
-    public var embeddingActivations: Int { (timeEmbeddingActivation ? 1 : 0) + (resnetSkipTimeActivation ? 0 : 1) }
 
     public init(blockOutChannels: [Int], crossAttentionDim: Int, encoderHidDim: Int,
                 downBlockHasAttention: [Bool], upBlockHasAttention: [Bool], layersPerBlock: Int = 3) {

@@ -4,24 +4,23 @@ import DarkroomTensor
 
 /// DeepFloyd IF stage II as an `Upscaler`: 64² stage I images to 256², with the stage I model's prompt embeddings.
 ///
-/// The config is read and checked when the model is loaded; the network itself is built at the first upscale and
-/// kept, so a daemon that never upscales holds none of it (IF-II-L's Winograd weights alone are about 2 GB).
+/// The network is built when the model is loaded, so a wrong folder is an error then, not after a job's stage I. It
+/// costs little: its weights stay memory-mapped (fp16 stays 16-bit) and its Winograd convolutions transform them at
+/// each call instead of keeping them.
 public final class IFUpscaler: Upscaler, @unchecked Sendable {
-    // @unchecked: `network` is only touched under `lock`; the rest is immutable.
+    // @unchecked: immutable after init; the context cache locks itself.
     /// The stage II folder (a pipeline folder or its `unet/`).
     public let folder: String
     public let config: IFUNetConfig
     public let name: String
     public let prompts: PromptEmbeddings
     public let schedule = DDPMSchedule.cosine()
-    private var network: IFUNet?
-    private let lock = NSLock()
+    public let unet: IFUNet
     private let contexts = IFTextContextCache()
 
-    /// Checks that `folder` holds a stage II UNet whose text width is the prompts' and whose weights are there.
+    /// Loads the stage II UNet in `folder`, checking that it is one and that its text width is the prompts'.
     public init(folder: String, prompts: PromptEmbeddings, name: String) throws {
-        let unet = IFUNet.unetFolder(in: folder)
-        let configPath = (unet as NSString).appendingPathComponent("config.json")
+        let configPath = (IFUNet.unetFolder(in: folder) as NSString).appendingPathComponent("config.json")
         config = try IFUNetConfig.load(path: configPath)
         guard config.isSuperResolution, config.hasClassEmbedding else {
             throw ModelError.badConfig(path: configPath, key: "in_channels",
@@ -31,22 +30,10 @@ public final class IFUpscaler: Upscaler, @unchecked Sendable {
             throw ModelError.badConfig(path: configPath, key: "encoder_hid_dim",
                                        reason: "stage II reads text states of width \(config.encoderHidDim), but stage I's prompt embeddings are \(prompts.width) wide")
         }
-        guard try SafeTensorsShards.open(folder: unet, stem: "diffusion_pytorch_model", variants: [nil, "fp16"]) != nil else {
-            throw ModelError.badConfig(path: unet, key: nil, reason: "no weights: expected \(IFUNet.weightFileNames.joined(separator: " or ")), or diffusion_pytorch_model.safetensors.index.json with its shards")
-        }
+        self.unet = try IFUNet(folder: folder)
         self.folder = folder
         self.prompts = prompts
         self.name = name
-    }
-
-    /// The stage II network, loaded on first use.
-    public func unet() throws -> IFUNet {
-        try lock.withLock {
-            if let network { return network }
-            let loaded = try IFUNet(folder: folder)
-            network = loaded
-            return loaded
-        }
     }
 
     public var channels: Int { config.imageChannels }
@@ -67,7 +54,6 @@ public final class IFUpscaler: Upscaler, @unchecked Sendable {
         guard conditioning.count == batch, lowResolution.shape == x.shape else {
             throw ModelError.badInput("stage II: \(conditioning.count) conditionings and a low-resolution batch \(lowResolution.shape) for x_t \(x.shape)")
         }
-        let unet = try self.unet()
         let textContexts = try conditioning.map { c -> IFTextContext in
             switch c {
             case .none: return try contexts.context(for: try prompts.embedding(for: ""), unet: unet)
