@@ -124,6 +124,9 @@ extension HalfPrecision {
 
 /// A grow-only Float buffer per thread and use, for values that live only during one layer (widened weights,
 /// Winograd's transformed weights and tiles): allocated once, so layers neither page-fault fresh memory nor hold any.
+///
+/// A caller owns a slot's buffer until it returns: nothing it calls on the same thread may ask for the same slot,
+/// since growing it frees the memory in use. Buffers live as long as their thread.
 final class ScratchBuffer {
     /// What a buffer holds; each use has its own, as one layer may need several at once.
     enum Slot: Int, CaseIterable {
