@@ -126,8 +126,7 @@ public struct Sidecar: Equatable {
 
     /// The upscale-tuning fields this sidecar gives, by name.
     var givenUpscaleFields: [String] {
-        [("upscale_steps", upscaleSteps != nil), ("upscale_guidance", upscaleGuidance != nil), ("upscale_noise", upscaleNoise != nil)]
-            .filter(\.1).map(\.0)
+        zip(Sidecar.upscaleFields, [upscaleSteps != nil, upscaleGuidance != nil, upscaleNoise != nil]).filter(\.1).map(\.0)
     }
 
     /// The mode: as given, or `generate` (validation refuses a missing mode when an image is given).

@@ -12,42 +12,26 @@ import Foundation
 /// calls.
 // @unchecked Sendable: the weights are written once at construction and only read afterwards.
 public struct WinogradConv3x3: @unchecked Sendable {
-    /// U = G·g·Gᵀ for every (co, ci), stored as 16 matrices [Co, Ci] (element k of the 4×4 tile first); nil when
-    /// streamed.
-    public let transformed: Tensor?
-    /// The stored weight [Co,Ci,3,3] a streamed convolution transforms at every call.
-    let source: WeightTensor?
+    /// The weights: U = G·g·Gᵀ for every (co, ci) as 16 matrices [Co, Ci], kept or made again at every call.
+    let weights: WinogradWeights
     public let bias: Tensor?
-    public let outputs: Int
-    public let inputs: Int
+    public var outputs: Int { weights.outputs }
+    public var inputs: Int { weights.inputs }
+    /// The kept transformed weights [16, Co, Ci]; nil when streamed.
+    public var transformed: Tensor? { weights.resident }
     /// Tiles per block of tile rows (at least one row).
     static let blockTiles = 1024
 
     /// Transforms `weight` [Co,Ci,3,3] once and keeps the result.
     public init(weight: Tensor, bias: Tensor?) throws {
-        try WinogradConv3x3.check(weight.shape, bias)
-        (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        weights = try WinogradWeights(weight: weight, bias: bias, elements: 16, transform: WinogradConv3x3.transformWeights)
         self.bias = bias
-        source = nil
-        let u = Tensor(uninitialized: [16, outputs, inputs])
-        WinogradConv3x3.transformWeights(weight.pointer, pairs: outputs * inputs, into: u.pointer)
-        transformed = u
     }
 
     /// Keeps `weight` as stored (half precision stays half) and transforms it at every call.
     public init(streaming weight: WeightTensor, bias: Tensor?) throws {
-        try WinogradConv3x3.check(weight.shape, bias)
-        (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        weights = try WinogradWeights(streaming: weight, bias: bias, elements: 16, transform: WinogradConv3x3.transformWeights)
         self.bias = bias
-        source = weight
-        transformed = nil
-    }
-
-    private static func check(_ shape: [Int], _ bias: Tensor?) throws {
-        guard shape.count == 4, shape[2] == 3, shape[3] == 3 else {
-            throw TensorError.shapeMismatch("Winograd 3x3 convolution with weight \(shape)")
-        }
-        if let bias, bias.count != shape[0] { throw TensorError.shapeMismatch("conv bias \(bias.shape) for \(shape)") }
     }
 
     /// U for `pairs` = Co·Ci kernels at `w` into `u` [16, Co·Ci].
@@ -78,10 +62,7 @@ public struct WinogradConv3x3: @unchecked Sendable {
         guard x.rank == 4, x.shape[1] == inputs else {
             throw TensorError.shapeMismatch("Winograd conv input \(x.shape) for \(inputs) channels")
         }
-        if let transformed { return try convolve(x, u: transformed.pointer) }
-        let u = ScratchBuffer.forCurrentThread(count: 16 * outputs * inputs, slot: .winogradWeights)
-        source!.withFloat { w in WinogradConv3x3.transformWeights(w.pointer, pairs: outputs * inputs, into: u.pointer) }
-        return try convolve(x, u: u.pointer)
+        return try weights.withTransformed { try convolve(x, u: $0) }
     }
 
     private func convolve(_ x: Tensor, u up: UnsafeMutablePointer<Float>) throws -> Tensor {

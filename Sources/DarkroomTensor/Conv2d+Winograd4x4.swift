@@ -11,40 +11,26 @@ import Foundation
 /// multiple of 8 tiles, so the transforms work on eight tiles per SIMD vector.
 // @unchecked Sendable: the weights are written once at construction and only read afterwards.
 public struct Winograd4x4Conv3x3: @unchecked Sendable {
-    /// U = G·g·Gᵀ for every (co, ci), stored as 36 matrices [Co, Ci] (element 6·i + j of the 6×6 tile); nil when
-    /// streamed.
-    public let transformed: Tensor?
-    let source: WeightTensor?
+    /// The weights: U = G·g·Gᵀ for every (co, ci) as 36 matrices [Co, Ci], kept or made again at every call.
+    let weights: WinogradWeights
     public let bias: Tensor?
-    public let outputs: Int
-    public let inputs: Int
+    public var outputs: Int { weights.outputs }
+    public var inputs: Int { weights.inputs }
+    /// The kept transformed weights [36, Co, Ci]; nil when streamed.
+    public var transformed: Tensor? { weights.resident }
     /// Tiles per block of tile rows (at least one row).
     static let blockTiles = 512
 
+    /// Transforms `weight` [Co,Ci,3,3] once and keeps the result.
     public init(weight: Tensor, bias: Tensor?) throws {
-        try Winograd4x4Conv3x3.check(weight.shape, bias)
-        (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        weights = try WinogradWeights(weight: weight, bias: bias, elements: 36, transform: Winograd4x4Conv3x3.transformWeights)
         self.bias = bias
-        source = nil
-        let u = Tensor(uninitialized: [36, outputs, inputs])
-        Winograd4x4Conv3x3.transformWeights(weight.pointer, pairs: outputs * inputs, into: u.pointer)
-        transformed = u
     }
 
     /// Keeps `weight` as stored (half precision stays half) and transforms it at every call.
     public init(streaming weight: WeightTensor, bias: Tensor?) throws {
-        try Winograd4x4Conv3x3.check(weight.shape, bias)
-        (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        weights = try WinogradWeights(streaming: weight, bias: bias, elements: 36, transform: Winograd4x4Conv3x3.transformWeights)
         self.bias = bias
-        source = weight
-        transformed = nil
-    }
-
-    private static func check(_ shape: [Int], _ bias: Tensor?) throws {
-        guard shape.count == 4, shape[2] == 3, shape[3] == 3 else {
-            throw TensorError.shapeMismatch("Winograd 3x3 convolution with weight \(shape)")
-        }
-        if let bias, bias.count != shape[0] { throw TensorError.shapeMismatch("conv bias \(bias.shape) for \(shape)") }
     }
 
     /// U = G·g·Gᵀ (6×6) for `pairs` = Co·Ci kernels at `w`, into `u` [36, Co·Ci]: eight kernels per SIMD vector
@@ -96,10 +82,7 @@ public struct Winograd4x4Conv3x3: @unchecked Sendable {
         guard x.rank == 4, x.shape[1] == inputs else {
             throw TensorError.shapeMismatch("Winograd conv input \(x.shape) for \(inputs) channels")
         }
-        if let transformed { return try convolve(x, u: transformed.pointer) }
-        let u = ScratchBuffer.forCurrentThread(count: 36 * outputs * inputs, slot: .winogradWeights)
-        source!.withFloat { w in Winograd4x4Conv3x3.transformWeights(w.pointer, pairs: outputs * inputs, into: u.pointer) }
-        return try convolve(x, u: u.pointer)
+        return try weights.withTransformed { try convolve(x, u: $0) }
     }
 
     /// One block of GEMM columns: tile rows `rows` of each sample in `samples` (several samples when an image has

@@ -9,29 +9,11 @@ import DarkroomTestSupport
 /// Every edit mode end to end on a DeepFloyd IF-shaped random model (the diffusers fixture `if_a`: 16×16 RGB,
 /// text width 24) with a prompt-embedding file, through the same JobRunner the daemon uses.
 final class IFJobTests: XCTestCase {
-    static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("DarkroomModelsTests/Fixtures/if_a").path
     static let prompts = ["", "a photo of a dog", "an oil painting of a snowy mountain village", "a rocket ship"]
 
     /// config.json naming the IF model with its embedding file, an inbox with a photo and a mask.
     private func workspace(defaults: String = "") throws -> (URL, DarkroomConfig) {
-        let dir = try temporaryFolder(self)
-        var rng = RandomSource(seed: 4)
-        var embeddings: [String: Tensor] = [:]
-        for p in IFJobTests.prompts { embeddings[p] = rng.gaussian([77, 24]) }
-        try SafeTensorsWriter.write(embeddings, to: dir.appendingPathComponent("embeddings.safetensors").path)
-        let inbox = dir.appendingPathComponent("inbox")
-        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
-        try PNGWriter.write(rng.uniform([1, 3, 40, 40]), to: inbox.appendingPathComponent("photo.png").path)
-        let mask = Tensor(zeros: [1, 1, 40, 40])
-        for y in 10..<30 { for x in 10..<30 { mask[0, 0, y, x] = 1 } }
-        try PNGWriter.write(mask, to: inbox.appendingPathComponent("mask.png").path)
-        let config = """
-            {"models": {"tiny-if": {"path": "\(IFJobTests.model)", "prompt_embeddings": "embeddings.safetensors"\(defaults)}},
-             "default_model": "tiny-if"}
-            """
-        try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        return (dir, try DarkroomConfig.load(path: dir.appendingPathComponent("config.json").path))
+        try ifWorkspace(self, prompts: IFJobTests.prompts, entry: defaults)
     }
 
     private func run(_ sidecar: String, named name: String = "photo", in dir: URL, _ config: DarkroomConfig) throws -> JobRunner.Result {

@@ -13,25 +13,9 @@ final class UpscaleJobTests: XCTestCase {
         .appendingPathComponent("DarkroomModelsTests/Fixtures")
     static let prompts = ["", "a photo of a dog", "a rocket ship"]
 
-    /// config.json with `entry` added to the IF model's entry, prompt embeddings for `prompts`, a photo and a mask.
+    /// The IF workspace with `entry` added to the model's entry (by default: the stage II fixture as upscaler).
     private func workspace(entry: String = #", "upscaler": "\#(fixtures.path)/if2_pipe""#) throws -> (URL, DarkroomConfig) {
-        let dir = try temporaryFolder(self)
-        var rng = RandomSource(seed: 4)
-        var embeddings: [String: Tensor] = [:]
-        for p in UpscaleJobTests.prompts { embeddings[p] = rng.gaussian([77, 24]) }
-        try SafeTensorsWriter.write(embeddings, to: dir.appendingPathComponent("embeddings.safetensors").path)
-        let inbox = dir.appendingPathComponent("inbox")
-        try FileManager.default.createDirectory(at: inbox, withIntermediateDirectories: true)
-        try PNGWriter.write(rng.uniform([1, 3, 40, 40]), to: inbox.appendingPathComponent("photo.png").path)
-        let mask = Tensor(zeros: [1, 1, 40, 40])
-        for y in 10..<30 { for x in 10..<30 { mask[0, 0, y, x] = 1 } }
-        try PNGWriter.write(mask, to: inbox.appendingPathComponent("mask.png").path)
-        let config = """
-            {"models": {"tiny-if": {"path": "\(UpscaleJobTests.fixtures.path)/if_a", "prompt_embeddings": "embeddings.safetensors"\(entry)}},
-             "default_model": "tiny-if"}
-            """
-        try config.write(to: dir.appendingPathComponent("config.json"), atomically: true, encoding: .utf8)
-        return (dir, try DarkroomConfig.load(path: dir.appendingPathComponent("config.json").path))
+        try ifWorkspace(self, prompts: UpscaleJobTests.prompts, entry: entry)
     }
 
     /// Models loaded once per test, as the daemon keeps them.
