@@ -19,6 +19,8 @@ public final class Trainer {
     public let options: TrainingOptions
     public let out: String
     public let model: TrainableUNet
+    /// The average of the weights that is saved as the model, when the run keeps one.
+    public let average: WeightAverage?
     public private(set) var state: TrainingState
     private let dataset: Dataset
     private let objective: Objective
@@ -36,20 +38,24 @@ public final class Trainer {
             throw TrainingError.badData("unknown objective '\(options.objective)' (expected \(Objective.allCases.map(\.rawValue).joined(separator: ", ")))")
         }
         let resumed = resume ? try TrainingCheckpoint.load(out: out) : nil
-        var chosen = resumed?.1.options ?? options
+        var chosen = resumed?.2.options ?? options
         chosen.epochs = options.epochs   // a resumed run may be extended
         let dataset = try Dataset(folder: chosen.data, limit: chosen.limit)
         guard dataset.height == 28, dataset.width == 28 else {
             throw TrainingError.badData("\(dataset.source): images are \(dataset.height)x\(dataset.width); the small UNet needs 28x28")
         }
-        if let (model, state) = resumed {
+        if let (model, average, state) = resumed {
             self.model = model
+            self.average = average
             self.state = state
         } else {
             chosen.classNames = chosen.resolvedClassNames(count: dataset.classCount, source: dataset.source)
             let config = TinyUNetConfig(channels: 1, hidden: chosen.hidden, classes: chosen.classNames, objective: chosen.objective)
             model = TrainableUNet(config: config, seed: chosen.seed)
-            state = TrainingState(options: chosen, epoch: 0, step: 0, adamStep: 0, epochLosses: [])
+            let decay = chosen.emaDecay ?? 0
+            guard (0..<1).contains(decay) else { throw TrainingError.badData("EMA decay \(decay) must be in [0, 1)") }
+            average = decay > 0 ? WeightAverage(model, decay: decay) : nil
+            state = TrainingState(options: chosen, epoch: 0, step: 0, adamStep: 0, averageUpdates: average.map { _ in 0 }, epochLosses: [])
         }
         if model.config.classCount > 0, dataset.classCount > model.config.classCount {
             throw TrainingError.badData("\(dataset.source) has \(dataset.classCount) classes but the model has \(model.config.classCount) class names")
@@ -85,23 +91,27 @@ public final class Trainer {
                 try lossLog.append(epoch: state.epoch, step: state.step, loss: Double(loss))
                 state.step += 1
                 state.adamStep = adam.step
+                if let average {
+                    average.update(from: model)
+                    state.averageUpdates = average.updates
+                }
                 let done = state.step - firstStep
                 let rate = Double(done * options.batchSize) / max(Date().timeIntervalSince(started), 1e-9)
                 let left = Double((steps - state.step) + (options.epochs - state.epoch - 1) * steps) * Double(options.batchSize) / rate
                 onProgress?(Progress(epoch: state.epoch, epochs: options.epochs, step: state.step, stepsPerEpoch: steps,
                                      loss: Double(loss), meanLoss: lossSum / Double(state.step), imagesPerSecond: rate, secondsLeft: left))
                 if trainingStopRequested != 0 {
-                    try TrainingCheckpoint.save(model, state: state, out: out)
+                    try TrainingCheckpoint.save(model, average: average, state: state, out: out)
                     return false
                 }
-                if state.step % options.checkpointEvery == 0 { try TrainingCheckpoint.save(model, state: state, out: out) }
+                if state.step % options.checkpointEvery == 0 { try TrainingCheckpoint.save(model, average: average, state: state, out: out) }
             }
             state.epochLosses.append(lossSum / Double(steps))
             state.epoch += 1
             state.step = 0
-            try TrainingCheckpoint.save(model, state: state, out: out)
+            try TrainingCheckpoint.save(model, average: average, state: state, out: out)
             let modelDir = (out as NSString).appendingPathComponent("model")
-            try TrainingCheckpoint.saveModel(model, to: modelDir)
+            try TrainingCheckpoint.saveModel(model, average: average, to: modelDir)
             try onEpochEnd?(state.epoch - 1, modelDir)
         }
         return true

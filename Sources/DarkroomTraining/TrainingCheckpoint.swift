@@ -9,21 +9,27 @@ public struct TrainingState: Codable, Equatable {
     public var epoch: Int
     public var step: Int
     public var adamStep: Int
+    /// Updates of the weight average so far; nil for runs without one.
+    public var averageUpdates: Int?
     /// Mean training loss of every finished epoch.
     public var epochLosses: [Double]
 }
 
-/// Reads and writes `<out>/checkpoint/` (`model.safetensors`, `optimizer.safetensors`, `state.json`,
-/// `config.json`) and the finished model folder `<out>/model/`.
+/// Reads and writes `<out>/checkpoint/` (`model.safetensors` with the live weights, `optimizer.safetensors`,
+/// `average.safetensors` when the run averages its weights, `state.json`, `config.json`) and the finished model
+/// folder `<out>/model/` (the averaged weights when there is an average: the model a run ships).
 public enum TrainingCheckpoint {
     public static func folder(_ out: String) -> String { (out as NSString).appendingPathComponent("checkpoint") }
 
     /// Writes the checkpoint; every file goes to a temporary name first and the state file is renamed last, so an
     /// interrupted save leaves the previous checkpoint usable.
-    public static func save(_ model: TrainableUNet, state: TrainingState, out: String) throws {
+    public static func save(_ model: TrainableUNet, average: WeightAverage?, state: TrainingState, out: String) throws {
         let dir = folder(out)
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        try saveModel(model, to: dir)
+        try saveModel(model, average: nil, to: dir)
+        if let average {
+            try SafeTensorsWriter.write(average.saved(prefix: averagePrefix), to: (dir as NSString).appendingPathComponent("average.safetensors"))
+        }
         var moments: [String: Tensor] = [:]
         for p in model.parameters {
             moments["m." + p.name] = p.firstMoment
@@ -35,10 +41,14 @@ public enum TrainingCheckpoint {
         try encoder.encode(state).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("state.json")), options: .atomic)
     }
 
-    /// Writes `config.json` and `model.safetensors` into `dir`: a checkpoint folder that `TinyUNet` loads.
-    public static func saveModel(_ model: TrainableUNet, to dir: String) throws {
+    static let averagePrefix = "ema."
+
+    /// Writes `config.json` and `model.safetensors` into `dir`: a checkpoint folder that `TinyUNet` loads, with the
+    /// averaged weights when `average` is given and the live ones otherwise.
+    public static func saveModel(_ model: TrainableUNet, average: WeightAverage? = nil, to dir: String) throws {
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let (tensors, counters) = model.stateDict()
+        var (tensors, counters) = model.stateDict()
+        if let average { tensors = average.tensors }
         try SafeTensorsWriter.write(tensors, integers: counters, to: (dir as NSString).appendingPathComponent("model.safetensors"))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
@@ -46,7 +56,7 @@ public enum TrainingCheckpoint {
     }
 
     /// Loads the checkpoint in `out`, or nil when there is none.
-    public static func load(out: String) throws -> (TrainableUNet, TrainingState)? {
+    public static func load(out: String) throws -> (TrainableUNet, WeightAverage?, TrainingState)? {
         let dir = folder(out)
         let statePath = (dir as NSString).appendingPathComponent("state.json")
         guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
@@ -65,6 +75,15 @@ public enum TrainingCheckpoint {
             p.firstMoment.pointer.update(from: m.pointer, count: m.count)
             p.secondMoment.pointer.update(from: v.pointer, count: v.count)
         }
-        return (model, state)
+        var average: WeightAverage?
+        if let decay = state.options.emaDecay, decay > 0 {
+            let path = (dir as NSString).appendingPathComponent("average.safetensors")
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw TrainingError.badCheckpoint("\(path) is missing: the run averages its weights (EMA \(decay))")
+            }
+            average = try WeightAverage(model, decay: decay, updates: state.averageUpdates ?? 0,
+                                        file: SafeTensorsFile(path: path), prefix: averagePrefix)
+        }
+        return (model, average, state)
     }
 }

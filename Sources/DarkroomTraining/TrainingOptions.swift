@@ -22,6 +22,9 @@ public struct TrainingOptions: Codable, Equatable, Sendable {
     public var clipNorm: Double?
     /// Use only the first N images (quick runs and tests).
     public var limit: Int?
+    /// Decay of the exponential moving average of the weights that becomes the saved model; nil or 0 saves the live
+    /// weights.
+    public var emaDecay: Double?
     /// Save a resumable checkpoint every this many steps (and at every epoch end).
     public var checkpointEvery: Int = 100
 

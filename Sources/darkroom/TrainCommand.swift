@@ -42,6 +42,8 @@ struct TrainCommand: ParsableCommand {
     var clip: Double?
     @Option(help: "Train on the first N images only.")
     var limit: Int?
+    @Option(help: "Decay of the exponential moving average of the weights that is saved as the model (0: save the live weights).")
+    var ema = 0.999
     @Option(help: "Save a checkpoint every N steps.")
     var checkpointEvery = 100
     @Flag(help: "Continue the run saved in OUT/checkpoint.")
@@ -70,13 +72,14 @@ struct TrainCommand: ParsableCommand {
         options.clipNorm = clip
         options.limit = limit
         options.checkpointEvery = checkpointEvery
+        options.emaDecay = ema
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
 
         let trainer = try Trainer(options: options, out: out, resume: resume)
         let o = trainer.options
         let k = trainer.model.config.classCount
         print("training \(o.objective) UNet D=\(o.hidden) K=\(k) on \(trainer.imageCount) images, batch \(o.batchSize), "
-              + "\(trainer.stepsPerEpoch) steps/epoch, epochs \(trainer.state.epoch + 1)…\(o.epochs), lr \(o.learningRate) ×\(String(format: "%.4f", o.decay))/epoch, \(Engine.threads) threads")
+              + "\(trainer.stepsPerEpoch) steps/epoch, \(trainer.average.map { "EMA \($0.decay), " } ?? "")epochs \(trainer.state.epoch + 1)…\(o.epochs), lr \(o.learningRate) ×\(String(format: "%.4f", o.decay))/epoch, \(Engine.threads) threads")
         if trainer.state.epoch > 0 || trainer.state.step > 0 {
             print("resuming at epoch \(trainer.state.epoch + 1), step \(trainer.state.step + 1)")
         }

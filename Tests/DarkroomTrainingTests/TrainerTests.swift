@@ -31,6 +31,7 @@ final class TrainerTests: XCTestCase {
         o.learningRate = 3e-3
         o.checkpointEvery = 2
         o.seed = 5
+        o.emaDecay = 0.9
         return o
     }
 
@@ -67,6 +68,52 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(model.config.classes, ["0", "1", "2"])
         let csv = try String(contentsOfFile: out + "/loss.csv", encoding: .utf8)
         XCTAssertEqual(csv.split(separator: "\n").count, 1 + 3 * 6)
+    }
+
+    func testWeightAverageFollowsTheWarmUpDecay() throws {
+        let model = TrainableUNet(config: TinyUNetConfig(channels: 1, hidden: 4, classes: ["a", "b"]), seed: 1)
+        let average = WeightAverage(model, decay: 0.2)
+        let p = model.parameters[0]
+        let start = p.value.scalars
+        // Update 1 decays by min(0.2, 1/10) = 0.1, update 2 by min(0.2, 2/11), update 3 on by 0.2 (3/12 is larger).
+        var expected = start
+        let decays: [Float] = [0.1, 2 / 11, 0.2, 0.2]
+        for (n, d) in decays.enumerated() {
+            XCTAssertEqual(average.currentDecay, d, accuracy: 1e-7)
+            let shift = Float(n + 1)
+            for i in 0..<p.value.count { p.value.pointer[i] = start[i] + shift }
+            average.update(from: model)
+            for i in 0..<expected.count {
+                let live: Float = start[i] + shift
+                expected[i] = d * expected[i] + (1 - d) * live
+            }
+        }
+        XCTAssertEqual(average.updates, 4)
+        let averaged = average.tensors[p.name]!.scalars
+        for i in 0..<expected.count { XCTAssertEqual(averaged[i], expected[i], accuracy: 1e-5) }
+    }
+
+    func testModelFolderHoldsTheAveragedWeightsAndTheCheckpointTheLiveOnes() throws {
+        let dir = try temporaryFolder(self)
+        try writeDataset(dir, count: 24)
+        let out = dir.appendingPathComponent("run").path
+        var o = options(dir)
+        o.epochs = 1
+        let trainer = try Trainer(options: o, out: out, resume: false)
+        XCTAssertTrue(try trainer.run())
+        let shipped = try SafeTensorsFile(path: out + "/model/model.safetensors")
+        let live = try SafeTensorsFile(path: out + "/checkpoint/model.safetensors")
+        let name = "out_block.second.conv.weight"
+        XCTAssertEqual(try shipped.tensor(name).scalars, trainer.average!.tensors[name]!.scalars)
+        XCTAssertEqual(try live.tensor(name).scalars, trainer.model.stateDict().tensors[name]!.scalars)
+        XCTAssertNotEqual(try shipped.tensor(name).scalars, try live.tensor(name).scalars)
+        XCTAssertEqual(trainer.state.averageUpdates, 3)
+
+        // A checkpoint of an averaging run without its average is refused, naming the file.
+        try FileManager.default.removeItem(atPath: out + "/checkpoint/average.safetensors")
+        XCTAssertThrowsError(try Trainer(options: o, out: out, resume: true)) {
+            XCTAssertTrue("\($0)".contains("average.safetensors"), "\($0)")
+        }
     }
 
     func testInterruptedRunResumesToTheSameWeights() throws {
