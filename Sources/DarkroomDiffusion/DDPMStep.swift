@@ -5,7 +5,8 @@ import DarkroomTensor
 ///
 /// With ā = ᾱ_t, ā′ = ᾱ_t′ (1 when t′ < 0), α = ā/ā′, β = 1 − α:
 /// x̂₀ = (x_t − √(1−ā)·ε)/√ā, optionally dynamically thresholded; μ = √ā′·β/(1−ā)·x̂₀ + √α·(1−ā′)/(1−ā)·x_t;
-/// x_t′ = μ + σ·z, σ² by `VarianceKind` (β, β̃ = max((1−ā′)/(1−ā)·β, 1e−20), or learned range).
+/// x_t′ = μ + σ·z, σ² by `VarianceKind` (β, β̃ = max((1−ā′)/(1−ā)·β, 1e−20), β at unit stride and β̃ otherwise, or
+/// learned range).
 public enum DDPMStep {
     /// Returns (x_t′, x̂₀). `variance` is the model's variance channel (learned range only); `noise` nil adds none;
     /// `sampleMax` is the thresholding's largest s (`sample_max_value`: IF stage I 1.5, stage II 1.0).
@@ -23,7 +24,8 @@ public enum DDPMStep {
         let out = Tensor(uninitialized: xt.shape)
         let posterior = max((1 - ap) / (1 - a) * beta, 1e-20)
         let logBeta = Float(log(beta)), logPosterior = Float(log(posterior))
-        let fixedSigma: Float = kind == .fixedLarge ? Float(beta.squareRoot()) : Float(posterior.squareRoot())
+        let large = kind == .fixedLarge || (kind == .betaAtUnitStride && t - previous == 1)
+        let fixedSigma = Float(large ? beta.squareRoot() : posterior.squareRoot())
         for i in 0..<xt.count {
             var v = c0 * x0.pointer[i] + ct * xt.pointer[i]
             if let noise {

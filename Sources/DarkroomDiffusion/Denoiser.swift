@@ -19,13 +19,16 @@ public enum PredictionKind: String, Sendable {
 }
 
 /// How the sampler draws the noise it adds at each strided step.
-public enum VarianceKind: String, Sendable {
-    /// σ² = β (the small UNet's sampler in the spec).
-    case fixedLarge
-    /// σ² = β̃, the posterior variance.
-    case fixedSmall
+public enum VarianceKind: String, Sendable, CaseIterable {
+    /// σ² = β of the step (the spec's small-UNet sampler at every stride).
+    case fixedLarge = "beta"
+    /// σ² = β̃, the posterior variance (diffusers' `DDPMScheduler` default).
+    case fixedSmall = "posterior"
+    /// σ² = β when a step moves one timestep (the course's sampler), β̃ when it skips several: β of a whole stride is
+    /// up to ~4× the posterior's variance in the last steps at stride 10, which leaves speckle.
+    case betaAtUnitStride = "beta_at_unit_stride"
     /// Interpolated in log space between β̃ and β by the model's variance channel (DeepFloyd IF).
-    case learnedRange
+    case learnedRange = "learned_range"
 }
 
 /// A model's estimate for a batch: the main output, and the variance channel when the model has one.

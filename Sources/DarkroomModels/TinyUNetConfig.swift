@@ -17,10 +17,19 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
     public var betaEnd: Double = 0.02
     public var imageSize: Int = 28
     public var pixelRange: [Double] = [0, 1]
+    /// The noise strided steps add: "beta", "posterior" or "beta_at_unit_stride" (`VarianceKind`; the default: the
+    /// course's β at stride 1, the posterior's β̃ when steps skip timesteps).
+    public var variance: String = "beta_at_unit_stride"
+    /// The classifier-free guidance scale a job uses when neither its sidecar nor the config sets one (5 when absent).
+    public var defaultGuidance: Double?
+
+    /// The variances a small UNet's sampler can use.
+    public static let variances = ["beta", "posterior", "beta_at_unit_stride"]
 
     enum CodingKeys: String, CodingKey, CaseIterable {
         case architecture, channels, hidden, classes, objective, timesteps
         case betaStart = "beta_start", betaEnd = "beta_end", imageSize = "image_size", pixelRange = "pixel_range"
+        case variance, defaultGuidance = "default_guidance"
     }
 
     public init(channels: Int, hidden: Int, classes: [String] = [], objective: String = "ddpm") {
@@ -42,6 +51,8 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
         betaEnd = try c.decodeIfPresent(Double.self, forKey: .betaEnd) ?? 0.02
         imageSize = try c.decodeIfPresent(Int.self, forKey: .imageSize) ?? 28
         pixelRange = try c.decodeIfPresent([Double].self, forKey: .pixelRange) ?? [0, 1]
+        variance = try c.decodeIfPresent(String.self, forKey: .variance) ?? "beta_at_unit_stride"
+        defaultGuidance = try c.decodeIfPresent(Double.self, forKey: .defaultGuidance)
     }
 
     /// Number of classes K.
@@ -87,6 +98,12 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
         if timesteps < 1 { throw ModelError.badConfig(path: path, key: "timesteps", reason: "must be at least 1") }
         if pixelRange.count != 2 || pixelRange[0] >= pixelRange[1] {
             throw ModelError.badConfig(path: path, key: "pixel_range", reason: "must be [low, high] with low < high")
+        }
+        if !Self.variances.contains(variance) {
+            throw ModelError.badConfig(path: path, key: "variance", reason: "expected \(Self.variances.joined(separator: ", ")), found \"\(variance)\"")
+        }
+        if let g = defaultGuidance, !(0...100).contains(g) {
+            throw ModelError.badConfig(path: path, key: "default_guidance", reason: "must be between 0 and 100, found \(g)")
         }
     }
 }

@@ -8,7 +8,10 @@ public final class TinyUNetDenoiser: Denoiser {
     public let schedule: DDPMSchedule
     private let classPrompt: ClassPrompt
 
-    public init(_ unet: TinyUNet, name: String = "tiny-unet") throws {
+    /// The noise strided steps add: the config's `variance` unless `variance` overrides it.
+    public let variance: VarianceKind
+
+    public init(_ unet: TinyUNet, name: String = "tiny-unet", variance: VarianceKind? = nil) throws {
         guard unet.config.objective != "denoise" else {
             throw ModelError.badInput("\(name) is a single-step denoiser (objective \"denoise\"), not a diffusion model")
         }
@@ -17,13 +20,17 @@ public final class TinyUNetDenoiser: Denoiser {
         let c = unet.config
         schedule = .linear(timesteps: c.timesteps, start: c.betaStart, end: c.betaEnd)
         classPrompt = ClassPrompt(classes: c.classes)
+        guard let chosen = variance ?? VarianceKind(rawValue: c.variance), chosen != .learnedRange else {
+            throw ModelError.badInput("\(name): a small UNet samples with \(TinyUNetConfig.variances.joined(separator: ", ")), not \(variance?.rawValue ?? c.variance)")
+        }
+        self.variance = chosen
     }
 
     public var channels: Int { unet.config.channels }
     public var imageSize: Int { unet.config.imageSize }
     public var pixelRange: ClosedRange<Float> { Float(unet.config.pixelRange[0])...Float(unet.config.pixelRange[1]) }
     public var prediction: PredictionKind { unet.config.objective == "flow" ? .flow : .epsilon }
-    public var variance: VarianceKind { .fixedLarge }
+    public var defaultGuidance: Float { Float(unet.config.defaultGuidance ?? 5) }
     public var defaultTimesteps: [Int] { Array(stride(from: schedule.maxTimestep, through: 0, by: -1)) }
     public var noiseOnFinalStep: Bool { false }
     /// The model's class names (empty for a time-only model).

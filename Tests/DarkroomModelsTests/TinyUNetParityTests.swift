@@ -69,10 +69,22 @@ final class TinyUNetParityTests: XCTestCase {
         try expect(#"{"architecture":"cs180-unet","channels":1,"hidden":8,"image_size":32}"#, key: "image_size")
         try expect(#"{"architecture":"other","channels":1,"hidden":8}"#, key: "architecture")
         try expect(#"{"architecture":"cs180-unet","channels":"one","hidden":8}"#, key: "channels")
+        try expect(#"{"architecture":"cs180-unet","channels":1,"hidden":8,"variance":"large"}"#, key: "variance")
+        try expect(#"{"architecture":"cs180-unet","channels":1,"hidden":8,"default_guidance":-1}"#, key: "default_guidance")
         try #"{"architecture":"cs180-unet","channels":1,"hidden":8,"classes":["a","b"]}"#.write(toFile: path, atomically: true, encoding: .utf8)
         let config = try TinyUNetConfig.load(path: path)
         XCTAssertEqual(config.classCount, 2)
         XCTAssertEqual(config.timesteps, 300)
+        XCTAssertEqual(config.variance, "beta_at_unit_stride")
+        XCTAssertNil(config.defaultGuidance)
+
+        try #"{"architecture":"cs180-unet","channels":1,"hidden":4,"classes":["a"],"variance":"beta","default_guidance":2.5}"#
+            .write(toFile: path, atomically: true, encoding: .utf8)
+        let chosen = try TinyUNetConfig.load(path: path)
+        let denoiser = try TinyUNetDenoiser(TinyUNet(config: chosen, randomSeed: 1))
+        XCTAssertEqual(denoiser.variance, .fixedLarge)
+        XCTAssertEqual(denoiser.defaultGuidance, 2.5)
+        XCTAssertEqual(try TinyUNetDenoiser(TinyUNet(config: chosen, randomSeed: 1), variance: .fixedSmall).variance, .fixedSmall)
     }
 
     func testBadInputsAreErrors() throws {
