@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomDiffusion
 import DarkroomModels
 import DarkroomTensor
 
@@ -27,12 +28,28 @@ public final class Classifier {
 
     /// Logits [B, classes] for images [B,1,28,28] in [0, 1].
     public func logits(_ x: Tensor, training: Bool = false) throws -> Tensor {
+        let pooled = try pooledFeatures(x, training: training)
+        if training { pooledInput = pooled }
+        return try Linear.forward(pooled, weight: head.value, bias: headBias.value)
+    }
+
+    /// The penultimate features [B, 64] (the pooled activations the linear head reads), for the Fréchet distance.
+    public func features(_ x: Tensor) throws -> Tensor {
+        var parts: [Tensor] = []
+        var start = 0
+        while start < x.shape[0] {
+            let end = min(x.shape[0], start + 500)
+            parts.append(try pooledFeatures(x.slice(batch: start..<end), training: false))
+            start = end
+        }
+        return try Guidance.concatBatch(parts)
+    }
+
+    private func pooledFeatures(_ x: Tensor, training: Bool) throws -> Tensor {
         var h = x
         for c in convs { h = try c.forward(h, training: training) }
         lastConvShape = h.shape
-        let pooled = try Pooling.averagePool(h, kernel: 7).reshaped([x.shape[0], 64])
-        if training { pooledInput = pooled }
-        return try Linear.forward(pooled, weight: head.value, bias: headBias.value)
+        return try Pooling.averagePool(h, kernel: 7).reshaped([x.shape[0], 64])
     }
 
     /// Most likely class per image.

@@ -70,6 +70,22 @@ final class TrainerTests: XCTestCase {
         XCTAssertEqual(csv.split(separator: "\n").count, 1 + 3 * 6)
     }
 
+    func testEvaluationScoresSamplesAgainstTheRealImagesFeatures() throws {
+        let dir = try temporaryFolder(self)
+        try writeDataset(dir, count: 60)
+        let data = try Dataset(folder: dir.path)
+        let classifier = try Classifier.train(on: data, epochs: 1, seed: 1) { _ in }
+        // The whole set on both sides: real-vs-real is 0.
+        let reference = try SampleEvaluation.RealReference(classifier: classifier, test: data, train: data, count: 60)
+        XCTAssertEqual(reference.realVersusReal, 0, accuracy: 1e-6)
+        let model = TinyUNet(config: TinyUNetConfig(channels: 1, hidden: 4, classes: ["0", "1", "2"]), randomSeed: 1)
+        let scores = try SampleEvaluation.score(TinyUNetDenoiser(model), classifier: classifier, reference: reference, samples: 4,
+                                                guidance: 2, stride: 60, seed: 1) { _ in }
+        XCTAssertEqual(scores.perClass.count, 3)
+        XCTAssertTrue(scores.perClass.allSatisfy { [0, 0.25, 0.5, 0.75, 1].contains($0) })
+        XCTAssertGreaterThan(scores.frechetDistance, 1e-3, "an untrained model's samples are far from the bars")
+    }
+
     func testWeightAverageFollowsTheWarmUpDecay() throws {
         let model = TrainableUNet(config: TinyUNetConfig(channels: 1, hidden: 4, classes: ["a", "b"]), seed: 1)
         let average = WeightAverage(model, decay: 0.2)
