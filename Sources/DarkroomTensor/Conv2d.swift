@@ -8,8 +8,9 @@ public enum Conv2d {
 
     /// Convolves `x` [B,Ci,H,W] with `weight` [Co,Ci,kh,kw] plus `bias` [Co].
     ///
-    /// A 1×1 kernel with stride 1 and no padding multiplies straight through GEMM; every other shape goes through
-    /// im2col, gathering several samples into one wide GEMM while the column buffer stays small.
+    /// A 1×1 kernel with stride 1 and no padding multiplies straight through GEMM; a 3×3 kernel with stride 1 and
+    /// padding 1 of at most 256 channels runs directly (`DirectConv3x3`) where the CPU has AVX-512; every other shape
+    /// goes through im2col, gathering several samples into one wide GEMM while the column buffer stays small.
     public static func forward(
         _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0
     ) throws -> Tensor {
@@ -25,6 +26,9 @@ public enum Conv2d {
         let wo = outputSize(w, kernel: kw, stride: stride, padding: padding)
         guard ho > 0, wo > 0 else {
             throw TensorError.shapeMismatch("conv2d kernel \(kh)x\(kw) larger than padded input \(h)x\(w)")
+        }
+        if kh == 3, kw == 3, stride == 1, padding == 1, DirectConv3x3.suits(inputs: ci, outputs: co) {
+            return try DirectConv3x3.forward(x, weight: weight, bias: bias)
         }
         let out = Tensor(uninitialized: [batch, co, ho, wo])
         let plane = ho * wo

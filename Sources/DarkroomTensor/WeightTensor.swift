@@ -130,7 +130,7 @@ extension HalfPrecision {
 final class ScratchBuffer {
     /// What a buffer holds; each use has its own, as one layer may need several at once.
     enum Slot: Int, CaseIterable {
-        case widening, winogradWeights, winogradInput, winogradOutput
+        case widening, winogradWeights, winogradInput, winogradOutput, directInput, directOutput
     }
 
     private(set) var pointer: UnsafeMutablePointer<Float>

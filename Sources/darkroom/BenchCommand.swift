@@ -40,6 +40,8 @@ struct BenchCommand: ParsableCommand {
     var endToEnd: Int?
     @Flag(help: "Skip the conv and sgemm throughput measurements.")
     var skipKernels = false
+    @Flag(help: "Time the small UNet's 3×3 convolution shapes by im2col and both Winograd algorithms (batch from --batch, first value).")
+    var kernels = false
     @Flag(help: "With an IF model: also report the time per layer type.")
     var profile = false
     @Flag(help: "Print one JSON object instead of text.")
@@ -82,6 +84,17 @@ struct BenchCommand: ParsableCommand {
             } else {
                 print(String(format: "training D=%d batch %d, %d threads: %.1f images/s", config.hidden, batch.first ?? 128, Engine.threads, rate))
             }
+            return
+        }
+        if kernels {
+            let rows = try Benchmarks.convKernels(hidden: config.hidden, batch: batch.first ?? 128, seconds: seconds)
+            let peak = try Benchmarks.convThroughput(seconds: min(seconds, 2)).gemm
+            print("3x3 stride-1 convolutions of the D=\(config.hidden) small UNet, batch \(batch.first ?? 128), \(Engine.threads) threads "
+                  + "(direct-equivalent GFLOP/s; weights transformed at every call)")
+            for r in rows {
+                print(String(format: "  %-18@ %-16@ %9.3f ms  %7.1f GFLOP/s", r.layer, r.method, r.milliseconds, r.gflops))
+            }
+            print(String(format: "  raw sgemm (1024^3): %.1f GFLOP/s", peak))
             return
         }
         if generate {

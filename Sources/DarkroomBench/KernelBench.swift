@@ -1,0 +1,37 @@
+import DarkroomTensor
+import Foundation
+
+/// The small UNet's convolution shapes through each of the engine's methods, in direct-convolution GFLOP/s (so that a
+/// Winograd figure above sgemm's peak means it does fewer multiplies than the direct convolution counts).
+extension Benchmarks {
+    /// One shape, one method: milliseconds per call and direct-equivalent GFLOP/s.
+    public struct KernelTiming {
+        public let layer: String
+        public let method: String
+        public let milliseconds: Double
+        public let gflops: Double
+    }
+
+    /// Times the stride-1 3×3 convolutions of a D-wide small UNet (D→D at 28² and 14², 2D→2D at 7²) for a batch.
+    public static func convKernels(hidden d: Int, batch: Int, seconds: Double) throws -> [KernelTiming] {
+        var rng = RandomSource(seed: 4)
+        var rows: [KernelTiming] = []
+        for (channels, side) in [(d, 28), (d, 14), (2 * d, 7)] {
+            let x = rng.gaussian([batch, channels, side, side])
+            let w = rng.gaussian([channels, channels, 3, 3]), b = rng.gaussian([channels])
+            let flops = 2.0 * Double(channels * channels * 9 * side * side * batch)
+            let layer = "3x3 \(channels)->\(channels) \(side)x\(side)"
+            let methods: [(String, () throws -> Void)] = [
+                ("im2col", { _ = try Conv2d.forward(x, weight: w, bias: b, stride: 1, padding: 1) }),
+                ("winograd F(2x2)", { _ = try WinogradConv3x3(weight: w, bias: b)(x) }),
+                ("winograd F(4x4)", { _ = try Winograd4x4Conv3x3(weight: w, bias: b)(x) }),
+            ] + (DirectConv3x3.isAvailable ? [("direct AVX-512", { _ = try DirectConv3x3.forward(x, weight: w, bias: b) })] : [])
+            for (method, body) in methods {
+                let times = try measure(seconds: seconds, body).sorted()
+                let median = times[times.count / 2]
+                rows.append(KernelTiming(layer: layer, method: method, milliseconds: median * 1000, gflops: flops / median / 1e9))
+            }
+        }
+        return rows
+    }
+}

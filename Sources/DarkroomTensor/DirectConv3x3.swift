@@ -1,0 +1,128 @@
+import DarkroomTensorAVX512
+
+/// 3×3 convolution with stride 1 and padding 1, computed directly in sixteen-lane registers (AVX-512 only): no im2col
+/// columns, no GEMM packing. At the small UNet's widths (32–128 channels) and maps (28², 14², 7²) GEMM shapes are too
+/// small for BLAS to reach its peak, and im2col's copies cost as much as the arithmetic.
+///
+/// Each input plane is copied once into a zero-bordered plane of row length W + 2, and outputs are computed at the
+/// flattened positions y·(W + 2) + x of that layout, so every tap is one unaligned vector load at a fixed offset; the
+/// two border columns per row are computed and dropped. Weights are packed as blocks of sixteen output channels
+/// [block][Ci][9][16], zero-padded.
+public enum DirectConv3x3 {
+    /// True where the kernel runs (the CPU has AVX-512); callers fall back to im2col elsewhere.
+    public static var isAvailable: Bool { CPUFeatures.hasAVX512 }
+
+    static let block = AVX512DirectConv.outputsPerBlock
+
+    /// Whether the direct kernel should take a layer of these widths: it is available and one output block's weights
+    /// (Ci·9·16 floats) stay in L2. Wider layers do better through GEMM or Winograd.
+    public static func suits(inputs: Int, outputs: Int) -> Bool {
+        isAvailable && inputs <= 256 && outputs <= 256
+    }
+
+    /// y = conv(x, weight) + bias for x [B,Ci,H,W], weight [Co,Ci,3,3].
+    public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+        guard x.rank == 4, weight.shape.count == 4, weight.shape[1] == x.shape[1], weight.shape[2] == 3, weight.shape[3] == 3 else {
+            throw TensorError.shapeMismatch("direct 3x3 conv input \(x.shape) with weight \(weight.shape)")
+        }
+        let (co, ci) = (weight.shape[0], weight.shape[1])
+        let w = weight.pointer
+        return try convolve(x, outputs: co, bias: bias) { o, c, t in w[(o * ci + c) * 9 + t] }
+    }
+
+    /// dL/dx of `forward` for dy [B,Co,H,W]: the convolution of dy with the weight flipped in space and with its
+    /// channel axes swapped.
+    public static func inputGradient(_ dy: Tensor, weight: Tensor) throws -> Tensor {
+        guard dy.rank == 4, weight.shape.count == 4, weight.shape[0] == dy.shape[1], weight.shape[2] == 3, weight.shape[3] == 3 else {
+            throw TensorError.shapeMismatch("direct 3x3 conv gradient \(dy.shape) with weight \(weight.shape)")
+        }
+        let ci = weight.shape[1]
+        let w = weight.pointer
+        return try convolve(dy, outputs: ci, bias: nil) { c, o, t in w[(o * ci + c) * 9 + 8 - t] }
+    }
+
+    /// Convolves `x` [B,I,H,W] with the kernel `value(o, i, tap)` (tap = 3·ky + kx) into [B,O,H,W], plus `bias`.
+    static func convolve(_ x: Tensor, outputs co: Int, bias: Tensor?, value: (Int, Int, Int) -> Float) throws -> Tensor {
+        let (batch, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        if let bias, bias.count != co { throw TensorError.shapeMismatch("conv bias \(bias.shape) for \(co) outputs") }
+        let blocks = (co + block - 1) / block
+        let packed = TensorStorage(uninitializedCount: blocks * ci * 9 * block)
+        for b in 0..<blocks {
+            for c in 0..<ci {
+                for t in 0..<9 {
+                    let dst = packed.pointer + ((b * ci + c) * 9 + t) * block
+                    for j in 0..<block {
+                        let o = b * block + j
+                        dst[j] = o < co ? value(o, c, t) : 0
+                    }
+                }
+            }
+        }
+        let rowLength = w + 2
+        let positions = (h * rowLength + block - 1) / block * block
+        let planeStride = ((h + 2) * rowLength + 2 * block + block - 1) / block * block
+        var offsets = [Int](repeating: 0, count: 9)
+        for t in 0..<9 { offsets[t] = (t / 3) * rowLength + t % 3 }
+        let out = Tensor(uninitialized: [batch, co, h, w])
+        let (xp, op, bp, pp) = (x.pointer, out.pointer, bias?.pointer, packed.pointer)
+
+        /// Copies sample `s` into the zero-bordered planes at `padded`.
+        func pad(_ s: Int, into padded: UnsafeMutablePointer<Float>) {
+            for c in 0..<ci {
+                let plane = padded + c * planeStride
+                plane.update(repeating: 0, count: planeStride)
+                let src = xp + (s * ci + c) * h * w
+                for y in 0..<h { (plane + (y + 1) * rowLength + 1).update(from: src + y * w, count: w) }
+            }
+        }
+        /// Output channels of block `b` for sample `s` at flattened positions `range`, cropped into `out`.
+        func run(_ s: Int, _ b: Int, _ range: Range<Int>, padded: UnsafePointer<Float>, flat: UnsafeMutablePointer<Float>) {
+            let count = min(block, co - b * block)
+            offsets.withUnsafeBufferPointer { offs in
+                AVX512DirectConv.block(input: padded, planeStride: planeStride, channels: ci, offsets: offs.baseAddress!, taps: 9,
+                                       weights: pp + b * ci * 9 * block, outputs: count, positions: range, out: flat, outStride: positions)
+            }
+            for j in 0..<count {
+                let o = b * block + j
+                let bv = bp?[o] ?? 0
+                let src = flat + j * positions
+                let dst = op + (s * co + o) * h * w
+                for y in 0..<h {
+                    let start = y * rowLength
+                    let lo = max(start, range.lowerBound) - start, hi = min(start + w, range.upperBound) - start
+                    if lo >= hi { continue }
+                    let line = src + start, target = dst + y * w
+                    for xx in lo..<hi { target[xx] = line[xx] + bv }
+                }
+            }
+        }
+
+        if batch >= Engine.threads || isSerialThread {
+            parallelRanges(batch, minimumChunk: 1) { samples in
+                let padded = ScratchBuffer.forCurrentThread(count: ci * planeStride, slot: .directInput).pointer
+                let flat = ScratchBuffer.forCurrentThread(count: block * positions, slot: .directOutput).pointer
+                for s in samples {
+                    pad(s, into: padded)
+                    for b in 0..<blocks { run(s, b, 0..<positions, padded: padded, flat: flat) }
+                }
+            }
+        } else {
+            // One sample: split its output blocks and positions across threads, sharing the padded planes.
+            let padded = TensorStorage(uninitializedCount: ci * planeStride)
+            let flat = TensorStorage(uninitializedCount: blocks * block * positions)
+            let chunks = max(1, min(Engine.threads, positions / block))
+            let per = (positions / block + chunks - 1) / chunks * block
+            for s in 0..<batch {
+                pad(s, into: padded.pointer)
+                parallelRanges(blocks * chunks, minimumChunk: 1) { tasks in
+                    for task in tasks {
+                        let (b, k) = (task / chunks, task % chunks)
+                        let range = (k * per)..<min(positions, (k + 1) * per)
+                        if !range.isEmpty { run(s, b, range, padded: padded.pointer, flat: flat.pointer + b * block * positions) }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
