@@ -18,13 +18,17 @@ extension Conv2d {
             throw TensorError.shapeMismatch("conv2d backward dy \(dy.shape) for x \(x.shape), weight \(weight.shape)")
         }
         let plane = ho * wo, kdim = ci * kh * kw
-        // A direct 3×3 layer's input gradient is itself a direct convolution (of dy with the flipped kernel), so only
-        // the weight gradient needs columns.
-        let direct = inputGrad && kh == 3 && kw == 3 && stride == 1 && padding == 1 && DirectConv3x3.suits(inputs: co, outputs: ci)
-        let dx = direct ? try DirectConv3x3.inputGradient(dy, weight: weight) : inputGrad ? Tensor(zeros: x.shape) : nil
+        // A direct 3×3 layer needs no columns: its input gradient is itself a direct convolution (of dy with the
+        // flipped kernel) and its weight gradient a direct correlation of dy with x.
+        if kh == 3, kw == 3, stride == 1, padding == 1, DirectConv3x3.suits(inputs: ci, outputs: co) {
+            try DirectConv3x3.weightGradient(dy, x: x, into: weightGrad)
+            if let biasGrad { try Reduction.addChannelSums(dy, into: biasGrad) }
+            return inputGrad ? try DirectConv3x3.inputGradient(dy, weight: weight) : nil
+        }
+        let dx = inputGrad ? Tensor(zeros: x.shape) : nil
         let group = max(1, min(batch, (4 << 20) / max(kdim * plane, 1)))
         let cols = TensorStorage(uninitializedCount: kdim * plane * group)
-        let dcols = inputGrad && !direct ? TensorStorage(uninitializedCount: kdim * plane * group) : nil
+        let dcols = inputGrad ? TensorStorage(uninitializedCount: kdim * plane * group) : nil
         let gathered = TensorStorage(uninitializedCount: co * plane * group)
         var start = 0
         while start < batch {

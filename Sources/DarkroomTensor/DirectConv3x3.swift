@@ -1,3 +1,4 @@
+import DarkroomSupport
 import DarkroomTensorAVX512
 
 /// 3×3 convolution with stride 1 and padding 1, computed directly in sixteen-lane registers (AVX-512 only): no im2col
@@ -58,23 +59,11 @@ public enum DirectConv3x3 {
                 }
             }
         }
-        let rowLength = w + 2
-        let positions = (h * rowLength + block - 1) / block * block
-        let planeStride = ((h + 2) * rowLength + 2 * block + block - 1) / block * block
-        var offsets = [Int](repeating: 0, count: 9)
-        for t in 0..<9 { offsets[t] = (t / 3) * rowLength + t % 3 }
+        let g = Geometry(h: h, w: w)
+        let (rowLength, positions, planeStride, offsets) = (g.rowLength, g.positions, g.planeStride, g.offsets)
         let out = Tensor(uninitialized: [batch, co, h, w])
         let (xp, op, bp, pp) = (x.pointer, out.pointer, bias?.pointer, packed.pointer)
-
-        /// Copies sample `s` into the zero-bordered planes at `padded`.
-        func pad(_ s: Int, into padded: UnsafeMutablePointer<Float>) {
-            for c in 0..<ci {
-                let plane = padded + c * planeStride
-                plane.update(repeating: 0, count: planeStride)
-                let src = xp + (s * ci + c) * h * w
-                for y in 0..<h { (plane + (y + 1) * rowLength + 1).update(from: src + y * w, count: w) }
-            }
-        }
+        func pad(_ s: Int, into padded: UnsafeMutablePointer<Float>) { g.pad(xp + s * ci * h * w, channels: ci, into: padded) }
         /// Output channels of block `b` for sample `s` at flattened positions `range`, cropped into `out`.
         func run(_ s: Int, _ b: Int, _ range: Range<Int>, padded: UnsafePointer<Float>, flat: UnsafeMutablePointer<Float>) {
             let count = min(block, co - b * block)
@@ -124,5 +113,80 @@ public enum DirectConv3x3 {
             }
         }
         return out
+    }
+
+    /// Adds dL/dW of `forward` into `weightGrad` [Co,Ci,3,3], for dy [B,Co,H,W] and the layer's input x [B,Ci,H,W].
+    ///
+    /// Samples are split across threads; each thread sums its samples into a gradient of its own, and the partial
+    /// gradients are added at the end.
+    public static func weightGradient(_ dy: Tensor, x: Tensor, into weightGrad: Tensor) throws {
+        let (batch, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let co = dy.shape[1]
+        guard dy.shape == [batch, co, h, w], weightGrad.shape == [co, ci, 3, 3] else {
+            throw TensorError.shapeMismatch("direct 3x3 weight gradient: dy \(dy.shape), x \(x.shape), grad \(weightGrad.shape)")
+        }
+        let g = Geometry(h: h, w: w)
+        let size = co * ci * 9
+        let parts = isSerialThread ? 1 : max(1, min(Engine.threads, batch))
+        let partials = TensorStorage(uninitializedCount: parts * size)
+        partials.pointer.update(repeating: 0, count: parts * size)
+        let per = (batch + parts - 1) / parts
+        let (xp, dp, pp) = (x.pointer, dy.pointer, partials.pointer)
+        performConcurrently(parts) { part in
+            let padded = ScratchBuffer.forCurrentThread(count: ci * g.planeStride, slot: .directInput).pointer
+            let flat = ScratchBuffer.forCurrentThread(count: co * g.positions, slot: .directOutput).pointer
+            for s in (part * per)..<min(batch, (part + 1) * per) {
+                g.pad(xp + s * ci * h * w, channels: ci, into: padded)
+                g.flatten(dp + s * co * h * w, channels: co, into: flat)
+                g.offsets.withUnsafeBufferPointer { offs in
+                    AVX512DirectConv.weightGradient(input: padded, planeStride: g.planeStride, channels: ci, offsets: offs.baseAddress!,
+                                                    dy: flat, dyStride: g.positions, outputs: co, positions: g.positions,
+                                                    grad: pp + part * size)
+                }
+            }
+        }
+        for part in 0..<parts {
+            let src = pp + part * size
+            for i in 0..<size { weightGrad.pointer[i] += src[i] }
+        }
+    }
+
+    /// The flattened layout of an H×W map: planes of rows W + 2 long with a zero border (input), and outputs or output
+    /// gradients at positions y·(W + 2) + x, rounded up to whole vectors.
+    struct Geometry {
+        let h, w: Int
+        let rowLength, positions, planeStride: Int
+        /// Offset of tap 3·ky + kx from an output position in the bordered plane.
+        let offsets: [Int]
+
+        init(h: Int, w: Int) {
+            (self.h, self.w) = (h, w)
+            let row = w + 2
+            rowLength = row
+            positions = (h * row + block - 1) / block * block
+            // The last vector of taps reads up to positions − 1 + 2·rowLength + 2.
+            planeStride = ((h + 2) * row + 3 * block - 1) / block * block
+            offsets = (0..<9).map { ($0 / 3) * row + $0 % 3 }
+        }
+
+        /// Copies `channels` planes H×W into bordered planes at `padded`.
+        func pad(_ src: UnsafePointer<Float>, channels: Int, into padded: UnsafeMutablePointer<Float>) {
+            for c in 0..<channels {
+                let plane = padded + c * planeStride
+                plane.update(repeating: 0, count: planeStride)
+                let from = src + c * h * w
+                for y in 0..<h { (plane + (y + 1) * rowLength + 1).update(from: from + y * w, count: w) }
+            }
+        }
+
+        /// Copies `channels` planes H×W to flattened positions (the border columns and the tail are 0).
+        func flatten(_ src: UnsafePointer<Float>, channels: Int, into flat: UnsafeMutablePointer<Float>) {
+            for c in 0..<channels {
+                let plane = flat + c * positions
+                plane.update(repeating: 0, count: positions)
+                let from = src + c * h * w
+                for y in 0..<h { (plane + y * rowLength).update(from: from + y * w, count: w) }
+            }
+        }
     }
 }

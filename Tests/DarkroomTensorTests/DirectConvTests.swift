@@ -60,7 +60,7 @@ final class DirectConvTests: XCTestCase {
     }
 
     func testConv2dBackwardThroughTheDirectKernelMatchesColumns() throws {
-        // The input gradient Conv2d.backward takes from the direct kernel equals the one it folds from columns for the
+        // The input and weight gradients Conv2d.backward takes from the direct kernels equal the ones it makes from columns for the
         // same layer at a width the direct kernel refuses (inputs are padded with zero channels up to 257).
         guard available else { return }
         var rng = RandomSource(seed: 23)
