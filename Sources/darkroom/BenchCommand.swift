@@ -98,7 +98,13 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if generate {
-            for r in try Benchmarks.generate(unet, batches: batch) {
+            let rows = try Benchmarks.generate(unet, batches: batch)
+            if json {
+                let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "generate": rows]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                return
+            }
+            for r in rows {
                 print(String(format: "generate batch %3d, %d DDPM steps with CFG: %.2f s total, %.2f s in the network, %.1f%% outside",
                              r["batch"] as! Int, r["steps"] as! Int, r["seconds"] as! Double, r["network_seconds"] as! Double,
                              100 * (r["outside_share"] as! Double)))
