@@ -10,13 +10,14 @@ public enum BatchNormTraining {
         public let inverseStd: [Float]
     }
 
-    /// Normalises `x` [B,C,...] with its own per-channel statistics and applies γ, β.
+    /// Normalises `x` [B,C,...] with its own per-channel statistics and applies γ, β, then GELU when `gelu` is set
+    /// (in the same pass; `backwardGELU` is its gradient).
     ///
     /// Updates the running statistics in place with `momentum` (PyTorch: 0.1), using the unbiased variance there
     /// as PyTorch does. Returns the output and the cache for `backward`.
     public static func forward(
         _ x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor, runningVariance: Tensor,
-        momentum: Float = 0.1, epsilon: Float = 1e-5
+        momentum: Float = 0.1, epsilon: Float = 1e-5, gelu: Bool = false
     ) throws -> (Tensor, Cache) {
         let (batch, channels) = (x.shape[0], x.shape[1])
         guard weight.count == channels, bias.count == channels, runningMean.count == channels else {
@@ -62,10 +63,20 @@ public enum BatchNormTraining {
                     for b in 0..<batch {
                         let off = (b * channels + c) * plane
                         let src = x.pointer + off, nh = normalized.pointer + off, o = out.pointer + off
-                        for i in 0..<plane {
+                        var i = 0
+                        while i + 8 <= plane {
+                            let v = (UnsafeRawPointer(src + i).loadUnaligned(as: SIMD8<Float>.self) - m) * istd
+                            UnsafeMutableRawPointer(nh + i).storeBytes(of: v, as: SIMD8<Float>.self)
+                            let u = v * g + be
+                            UnsafeMutableRawPointer(o + i).storeBytes(of: gelu ? Activation.gelu8(u) : u, as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        while i < plane {
                             let v = (src[i] - m) * istd
                             nh[i] = v
-                            o[i] = v * g + be
+                            let u = v * g + be
+                            o[i] = gelu ? 0.5 * u * (1 + Activation.erf(u * 0.70710678118654752)) : u
+                            i += 1
                         }
                     }
                     runningMean.pointer[c] = (1 - momentum) * runningMean.pointer[c] + momentum * m
@@ -104,6 +115,71 @@ public enum BatchNormTraining {
                         let off = (b * channels + c) * plane
                         let d = dy.pointer + off, xh = xhat.pointer + off, o = dx.pointer + off
                         for i in 0..<plane { o[i] = k * (n * d[i] - sumDy - xh[i] * sumDyX) }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    /// Gradient of `forward(..., gelu: true)`: GELU's and the batch norm's in two passes per channel, the GELU input
+    /// u = γ·x̂ + β recomputed from the cache. Adds dγ, dβ into `weightGrad`, `biasGrad`; returns dL/dx.
+    public static func backwardGELU(
+        _ dy: Tensor, cache: Cache, weight: Tensor, bias: Tensor, weightGrad: Tensor, biasGrad: Tensor
+    ) -> Tensor {
+        let (batch, channels) = (dy.shape[0], dy.shape[1])
+        let plane = dy.count / max(batch * channels, 1)
+        let n = Float(batch * plane)
+        let dx = Tensor(uninitialized: dy.shape)
+        let xhat = cache.normalized
+        cache.inverseStd.withUnsafeBufferPointer { inv in
+            parallelRanges(channels, minimumChunk: max(1, 16_384 / (batch * plane))) { range in
+                for c in range {
+                    let (g, be) = (weight.pointer[c], bias.pointer[c])
+                    // du = dy·(Φ(u) + u·φ(u)) into dx, with Σdu and Σdu·x̂.
+                    var sumDy = SIMD8<Float>(), sumDyX = SIMD8<Float>()
+                    var tailDy: Float = 0, tailDyX: Float = 0
+                    for b in 0..<batch {
+                        let off = (b * channels + c) * plane
+                        let d = dy.pointer + off, xh = xhat.pointer + off, o = dx.pointer + off
+                        var i = 0
+                        while i + 8 <= plane {
+                            let x = UnsafeRawPointer(xh + i).loadUnaligned(as: SIMD8<Float>.self)
+                            let u = x * g + be
+                            let cdf = 0.5 * (1 + SIMDMath.erf(u * 0.70710678118654752))
+                            let pdf = 0.3989422804014327 * SIMDMath.exp(-0.5 * u * u)
+                            let du = UnsafeRawPointer(d + i).loadUnaligned(as: SIMD8<Float>.self) * (cdf + u * pdf)
+                            UnsafeMutableRawPointer(o + i).storeBytes(of: du, as: SIMD8<Float>.self)
+                            sumDy += du
+                            sumDyX += du * x
+                            i += 8
+                        }
+                        while i < plane {
+                            let u = xh[i] * g + be
+                            let cdf = 0.5 * (1 + Activation.erf(u * 0.70710678118654752))
+                            let pdf = 0.3989422804014327 * expf(-0.5 * u * u)
+                            let du = d[i] * (cdf + u * pdf)
+                            o[i] = du
+                            tailDy += du
+                            tailDyX += du * xh[i]
+                            i += 1
+                        }
+                    }
+                    let sDy = sumDy.sum() + tailDy, sDyX = sumDyX.sum() + tailDyX
+                    weightGrad.pointer[c] += sDyX
+                    biasGrad.pointer[c] += sDy
+                    let k = g * inv[c] / n
+                    for b in 0..<batch {
+                        let off = (b * channels + c) * plane
+                        let xh = xhat.pointer + off, o = dx.pointer + off
+                        var i = 0
+                        while i + 8 <= plane {
+                            let du = UnsafeRawPointer(o + i).loadUnaligned(as: SIMD8<Float>.self)
+                            let x = UnsafeRawPointer(xh + i).loadUnaligned(as: SIMD8<Float>.self)
+                            UnsafeMutableRawPointer(o + i).storeBytes(of: k * (n * du - sDy - x * sDyX), as: SIMD8<Float>.self)
+                            i += 8
+                        }
+                        while i < plane { o[i] = k * (n * o[i] - sDy - xh[i] * sDyX); i += 1 }
                     }
                 }
             }

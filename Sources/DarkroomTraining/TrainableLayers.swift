@@ -4,7 +4,8 @@ import DarkroomTensor
 /// Where a layer gets its initial tensors: a checkpoint (through `WeightReader`) or seeded random values.
 typealias Source = WeightReader
 
-/// Conv or transposed conv → BatchNorm2d → GELU, with caches for the backward pass.
+/// Conv or transposed conv → BatchNorm2d → GELU, with caches for the backward pass (BatchNorm and GELU run as one
+/// pass each way).
 final class TrainConv {
     enum Kind { case conv, transposed }
     let kind: Kind
@@ -13,7 +14,6 @@ final class TrainConv {
     let runningMean, runningVariance: Tensor
     var batchesTracked: Int64 = 0
     private var input: Tensor?
-    private var preActivation: Tensor?
     private var normCache: BatchNormTraining.Cache?
 
     init(_ r: Source, _ prefix: String, _ i: Int, _ o: Int, kind: Kind, kernel: Int, stride: Int, padding: Int) {
@@ -44,29 +44,26 @@ final class TrainConv {
         case .conv: y = try Conv2d.forward(x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
         case .transposed: y = try ConvTranspose2d.forward(x, weight: weight.value, bias: bias.value, stride: stride, padding: padding)
         }
-        let u: Tensor
         if training {
-            let (out, cache) = try BatchNormTraining.forward(y, weight: gamma.value, bias: beta.value,
-                                                             runningMean: runningMean, runningVariance: runningVariance)
+            let (out, cache) = try BatchNormTraining.forward(y, weight: gamma.value, bias: beta.value, runningMean: runningMean,
+                                                             runningVariance: runningVariance, gelu: true)
             batchesTracked += 1
-            u = out
             normCache = cache
             input = x
-            preActivation = u
-        } else {
-            try Normalization.batchNormInPlace(y, mean: runningMean, variance: runningVariance, weight: gamma.value, bias: beta.value)
-            u = y
+            return out
         }
-        return Activation.gelu(u)
+        try Normalization.batchNormInPlace(y, mean: runningMean, variance: runningVariance, weight: gamma.value, bias: beta.value)
+        Activation.geluInPlace(y)
+        return y
     }
 
     func backward(_ dy: Tensor, inputGrad: Bool = true) throws -> Tensor? {
-        guard let x = input, let u = preActivation, let cache = normCache else {
+        guard let x = input, let cache = normCache else {
             throw TrainingError.noForwardPass(prefix)
         }
-        let du = Activation.geluBackward(dy, input: u)
-        let dConv = BatchNormTraining.backward(du, cache: cache, weight: gamma.value, weightGrad: gamma.grad, biasGrad: beta.grad)
-        input = nil; preActivation = nil; normCache = nil
+        let dConv = BatchNormTraining.backwardGELU(dy, cache: cache, weight: gamma.value, bias: beta.value,
+                                                   weightGrad: gamma.grad, biasGrad: beta.grad)
+        input = nil; normCache = nil
         switch kind {
         case .conv:
             return try Conv2d.backward(dConv, x: x, weight: weight.value, stride: stride, padding: padding,
