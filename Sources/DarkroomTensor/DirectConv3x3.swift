@@ -132,16 +132,23 @@ public enum DirectConv3x3 {
         partials.pointer.update(repeating: 0, count: parts * size)
         let per = (batch + parts - 1) / parts
         let (xp, dp, pp) = (x.pointer, dy.pointer, partials.pointer)
+        // Samples per kernel call: as many as keep their bordered inputs and flattened gradients within ~1 MB (L2).
+        let (inputSample, dySample) = (ci * g.planeStride, co * g.positions)
+        let group = max(1, min(per, (1 << 18) / (inputSample + dySample)))
         performConcurrently(parts) { part in
-            let padded = ScratchBuffer.forCurrentThread(count: ci * g.planeStride, slot: .directInput).pointer
-            let flat = ScratchBuffer.forCurrentThread(count: co * g.positions, slot: .directOutput).pointer
-            for s in (part * per)..<min(batch, (part + 1) * per) {
-                g.pad(xp + s * ci * h * w, channels: ci, into: padded)
-                g.flatten(dp + s * co * h * w, channels: co, into: flat)
+            let padded = ScratchBuffer.forCurrentThread(count: group * inputSample, slot: .directInput).pointer
+            let flat = ScratchBuffer.forCurrentThread(count: group * dySample, slot: .directOutput).pointer
+            let mine = (part * per)..<min(batch, (part + 1) * per)
+            for first in stride(from: mine.lowerBound, to: mine.upperBound, by: group) {
+                let count = min(group, mine.upperBound - first)
+                for k in 0..<count {
+                    g.pad(xp + (first + k) * ci * h * w, channels: ci, into: padded + k * inputSample)
+                    g.flatten(dp + (first + k) * co * h * w, channels: co, into: flat + k * dySample)
+                }
                 g.offsets.withUnsafeBufferPointer { offs in
                     AVX512DirectConv.weightGradient(input: padded, planeStride: g.planeStride, channels: ci, offsets: offs.baseAddress!,
                                                     dy: flat, dyStride: g.positions, outputs: co, positions: g.positions,
-                                                    grad: pp + part * size)
+                                                    samples: count, inputSample: inputSample, dySample: dySample, grad: pp + part * size)
                 }
             }
         }
