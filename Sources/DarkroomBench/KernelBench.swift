@@ -12,24 +12,33 @@ extension Benchmarks {
         public let gflops: Double
     }
 
-    /// Times the stride-1 3×3 convolutions of a D-wide small UNet (D→D at 28² and 14², 2D→2D at 7²) for a batch.
-    public static func convKernels(hidden d: Int, batch: Int, seconds: Double) throws -> [KernelTiming] {
+    /// Times stride-1 3×3 convolutions C→C at S×S for a batch: by default those of a D-wide small UNet (D at 28² and
+    /// 14², 2D at 7²), or the (C, S) pairs of `shapes`.
+    public static func convKernels(hidden d: Int, batch: Int, seconds: Double, shapes: [(Int, Int)] = []) throws -> [KernelTiming] {
         var rng = RandomSource(seed: 4)
         var rows: [KernelTiming] = []
-        for (channels, side) in [(d, 28), (d, 14), (2 * d, 7)] {
+        for (channels, side) in shapes.isEmpty ? [(d, 28), (d, 14), (2 * d, 7)] : shapes {
             let x = rng.gaussian([batch, channels, side, side])
             let w = rng.gaussian([channels, channels, 3, 3]), b = rng.gaussian([channels])
+            // Direct-convolution FLOPs of one pass; "both gradients" does two such passes.
             let flops = 2.0 * Double(channels * channels * 9 * side * side * batch)
             let layer = "3x3 \(channels)->\(channels) \(side)x\(side)"
             let methods: [(String, () throws -> Void)] = [
                 ("im2col", { _ = try Conv2d.forward(x, weight: w, bias: b, stride: 1, padding: 1) }),
                 ("winograd F(2x2)", { _ = try WinogradConv3x3(weight: w, bias: b)(x) }),
                 ("winograd F(4x4)", { _ = try Winograd4x4Conv3x3(weight: w, bias: b)(x) }),
-            ] + (DirectConv3x3.isAvailable ? [("direct AVX-512", { _ = try DirectConv3x3.forward(x, weight: w, bias: b) })] : [])
+                ("im2col, both gradients", { _ = try Conv2d.backwardByColumns(x, x: x, weight: w, stride: 1, padding: 1,
+                                                                              weightGrad: Tensor(zeros: w.shape), biasGrad: nil) }),
+            ] + (!DirectConv3x3.isAvailable ? [] : [
+                ("direct AVX-512", { _ = try DirectConv3x3.forward(x, weight: w, bias: b) }),
+                ("direct, input gradient", { _ = try DirectConv3x3.inputGradient(x, weight: w) }),
+                ("direct, weight gradient", { try DirectConv3x3.weightGradient(x, x: x, into: Tensor(zeros: w.shape)) }),
+            ])
             for (method, body) in methods {
                 let times = try measure(seconds: seconds, body).sorted()
                 let median = times[times.count / 2]
-                rows.append(KernelTiming(layer: layer, method: method, milliseconds: median * 1000, gflops: flops / median / 1e9))
+                let passes = method.hasSuffix("both gradients") ? 2.0 : 1.0
+                rows.append(KernelTiming(layer: layer, method: method, milliseconds: median * 1000, gflops: passes * flops / median / 1e9))
             }
         }
         return rows

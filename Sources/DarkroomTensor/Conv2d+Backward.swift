@@ -3,9 +3,8 @@ extension Conv2d {
     /// Back-propagates `dy` [B,Co,Ho,Wo] through the convolution of `x` with `weight`.
     ///
     /// Adds dL/dW into `weightGrad` [Co,Ci,kh,kw] and dL/db into `biasGrad` [Co] (when given), and returns dL/dx
-    /// (nil when `inputGrad` is false, for a first layer). Samples are processed in groups whose columns fit a
-    /// ~16 MB buffer, so each group costs two wide GEMMs: dW += dy_g·cols_gᵀ and dcols_g = Wᵀ·dy_g. Columns are
-    /// recomputed rather than kept from the forward pass.
+    /// (nil when `inputGrad` is false, for a first layer). The layers `Conv2d.forward` runs directly get direct
+    /// gradients; the others go through columns (`backwardByColumns`).
     public static func backward(
         _ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, padding: Int,
         weightGrad: Tensor, biasGrad: Tensor?, inputGrad: Bool = true
@@ -17,7 +16,6 @@ extension Conv2d {
         guard dy.shape == [batch, co, ho, wo], weightGrad.shape == weight.shape else {
             throw TensorError.shapeMismatch("conv2d backward dy \(dy.shape) for x \(x.shape), weight \(weight.shape)")
         }
-        let plane = ho * wo, kdim = ci * kh * kw
         // A direct 3×3 layer needs no columns: its input gradient is itself a direct convolution (of dy with the
         // flipped kernel) and its weight gradient a direct correlation of dy with x.
         if kh == 3, kw == 3, stride == 1, padding == 1, DirectConv3x3.suits(inputs: ci, outputs: co) {
@@ -25,6 +23,22 @@ extension Conv2d {
             if let biasGrad { try Reduction.addChannelSums(dy, into: biasGrad) }
             return inputGrad ? try DirectConv3x3.inputGradient(dy, weight: weight) : nil
         }
+        return try backwardByColumns(dy, x: x, weight: weight, stride: stride, padding: padding, weightGrad: weightGrad,
+                                     biasGrad: biasGrad, inputGrad: inputGrad)
+    }
+
+    /// `backward` through im2col columns and GEMM, for any shape. Samples are processed in groups whose columns fit a
+    /// ~16 MB buffer, so each group costs two wide GEMMs: dW += dy_g·cols_gᵀ and dcols_g = Wᵀ·dy_g. Columns are
+    /// recomputed rather than kept from the forward pass.
+    public static func backwardByColumns(
+        _ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, padding: Int,
+        weightGrad: Tensor, biasGrad: Tensor?, inputGrad: Bool = true
+    ) throws -> Tensor? {
+        let (batch, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (co, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
+        let ho = outputSize(h, kernel: kh, stride: stride, padding: padding)
+        let wo = outputSize(w, kernel: kw, stride: stride, padding: padding)
+        let plane = ho * wo, kdim = ci * kh * kw
         let dx = inputGrad ? Tensor(zeros: x.shape) : nil
         let group = max(1, min(batch, (4 << 20) / max(kdim * plane, 1)))
         let cols = TensorStorage(uninitializedCount: kdim * plane * group)

@@ -42,6 +42,8 @@ struct BenchCommand: ParsableCommand {
     var skipKernels = false
     @Flag(help: "Time the small UNet's 3×3 convolution shapes by im2col and both Winograd algorithms (batch from --batch, first value).")
     var kernels = false
+    @Option(help: "With --kernels: time C→C at S×S instead of the small UNet's shapes (repeatable), e.g. 192x64.")
+    var kernelShape: [String] = []
     @Flag(help: "With an IF model: also report the time per layer type.")
     var profile = false
     @Flag(help: "Print one JSON object instead of text.")
@@ -87,12 +89,19 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if kernels {
-            let rows = try Benchmarks.convKernels(hidden: config.hidden, batch: batch.first ?? 128, seconds: seconds)
+            var shapes: [(Int, Int)] = []
+            for text in kernelShape {
+                let parts = text.split(separator: "x").compactMap { Int($0) }
+                guard parts.count == 2, parts.allSatisfy({ $0 > 0 }) else { throw ValidationError("--kernel-shape \(text): expected CxS, e.g. 192x64") }
+                shapes.append((parts[0], parts[1]))
+            }
+            let rows = try Benchmarks.convKernels(hidden: config.hidden, batch: batch.first ?? 128, seconds: seconds, shapes: shapes)
             let peak = try Benchmarks.convThroughput(seconds: min(seconds, 2)).gemm
-            print("3x3 stride-1 convolutions of the D=\(config.hidden) small UNet, batch \(batch.first ?? 128), \(Engine.threads) threads "
+            print("3x3 stride-1 convolutions \(shapes.isEmpty ? "of the D=\(config.hidden) small UNet" : "C->C at SxS"), batch \(batch.first ?? 128), \(Engine.threads) threads "
                   + "(direct-equivalent GFLOP/s; weights transformed at every call)")
             for r in rows {
-                print(String(format: "  %-18@ %-16@ %9.3f ms  %7.1f GFLOP/s", r.layer, r.method, r.milliseconds, r.gflops))
+                print("  " + r.layer.padding(toLength: 20, withPad: " ", startingAt: 0) + r.method.padding(toLength: 25, withPad: " ", startingAt: 0)
+                      + String(format: "%9.3f ms  %7.1f GFLOP/s", r.milliseconds, r.gflops))
             }
             print(String(format: "  raw sgemm (1024^3): %.1f GFLOP/s", peak))
             return

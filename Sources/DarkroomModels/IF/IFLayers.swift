@@ -39,9 +39,9 @@ struct NormLayer {
 }
 
 /// A 3×3 (padding 1) or 1×1 convolution: through im2col and GEMM, or, for 3×3 kernels at high resolution, through
-/// Winograd: F(2×2, 3×3) with its weights transformed once and kept (2.25× fewer multiplies, 16/9 of the weight in
-/// Float32), or, `streamed`, F(4×4, 3×3) with its weights transformed again at every call from the stored weight
-/// (4× fewer multiplies, nothing kept).
+/// Winograd F(4×4, 3×3) with its weights transformed again at every call from the stored weight (4× fewer multiplies,
+/// nothing kept). Kept F(2×2) weights were slower (IF-I-M at 64², 192 channels: 10.0 ms against 7.8 ms per conv) and
+/// held 16/9 of the weights in Float32.
 struct ConvLayer {
     /// The weight for im2col (half precision when the file has it); nil when Winograd's transformed copy replaces it.
     let weight: WeightTensor?
@@ -53,12 +53,12 @@ struct ConvLayer {
     /// FLOPs are (64² and 32² hold ~3/4 of IF's) and the weights few; at 16² and 8² the opposite holds.
     static let winogradMinimumPlane = 32 * 32
 
-    init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int, kernel: Int, plane: Int = 0, streamed: Bool = false) {
+    init(_ r: WeightReader, _ prefix: String, _ inputs: Int, _ outputs: Int, kernel: Int, plane: Int = 0) {
         let w = r.takeWeight(prefix + "weight", [outputs, inputs, kernel, kernel])
         bias = r.take(prefix + "bias", [outputs])
         padding = kernel / 2
         if kernel == 3 && plane >= ConvLayer.winogradMinimumPlane {
-            winograd = streamed ? try? Winograd4x4Conv3x3(streaming: w, bias: bias) : try? WinogradConv3x3(weight: w.widened(), bias: bias)
+            winograd = try? Winograd4x4Conv3x3(streaming: w, bias: bias)
         } else {
             winograd = nil
         }
@@ -66,13 +66,7 @@ struct ConvLayer {
     }
 
     /// How this convolution runs, for profiles.
-    var kind: String {
-        switch winograd {
-        case is Winograd4x4Conv3x3: return "conv 3x3 (Winograd 4x4)"
-        case .some: return "conv 3x3 (Winograd)"
-        case nil: return "conv 3x3 (im2col + GEMM)"
-        }
-    }
+    var kind: String { winograd == nil ? "conv 3x3 (im2col + GEMM)" : "conv 3x3 (Winograd 4x4)" }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         if let winograd { return try winograd(x) }

@@ -21,12 +21,10 @@ struct IFResnetBlock {
          resample: Resample = .none, outputScale: Float = 1) {
         let convSide = resample == .down ? side / 2 : resample == .up ? side * 2 : side
         norm1 = NormLayer(r, prefix + "norm1.", inputs)
-        // Stage II streams its Winograd weights: kept transformed they would take 2.2 GB in IF-II-L.
-        let streamed = config.isSuperResolution
-        conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3, plane: convSide * convSide, streamed: streamed)
+        conv1 = ConvLayer(r, prefix + "conv1.", inputs, outputs, kernel: 3, plane: convSide * convSide)
         timeProjection = DenseLayer(r, prefix + "time_emb_proj.", config.timeEmbeddingDim, 2 * outputs)
         norm2 = NormLayer(r, prefix + "norm2.", outputs)
-        conv2 = ConvLayer(r, prefix + "conv2.", outputs, outputs, kernel: 3, plane: convSide * convSide, streamed: streamed)
+        conv2 = ConvLayer(r, prefix + "conv2.", outputs, outputs, kernel: 3, plane: convSide * convSide)
         shortcut = inputs != outputs ? ConvLayer(r, prefix + "conv_shortcut.", inputs, outputs, kernel: 1) : nil
         self.resample = resample
         self.outputs = outputs
