@@ -13,6 +13,8 @@ struct ConvNormGELU {
     let kind: Kind
     let weight: Tensor
     let bias: Tensor
+    /// The folded weight packed once for the direct kernel, when the layer is a 3×3 stride-1 conv it takes.
+    let direct: DirectConv3x3.PackedWeights?
 
     init(_ r: WeightReader, _ prefix: String, _ i: Int, _ o: Int, kind: Kind, kernel: Int) {
         self.kind = kind
@@ -46,13 +48,22 @@ struct ConvNormGELU {
         }
         weight = folded
         bias = foldedBias
+        if case .conv(1, 1) = kind, kernel == 3, DirectConv3x3.suits(inputs: i, outputs: o) {
+            direct = try? DirectConv3x3.PackedWeights(folded)
+        } else {
+            direct = nil
+        }
     }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
         let y: Tensor
         switch kind {
         case .conv(let stride, let padding):
-            y = try Conv2d.forward(x, weight: weight, bias: nil, stride: stride, padding: padding)
+            if let direct {
+                y = try DirectConv3x3.forward(x, packed: direct, bias: nil)
+            } else {
+                y = try Conv2d.forward(x, weight: weight, bias: nil, stride: stride, padding: padding)
+            }
         case .transposed(let stride, let padding):
             y = try ConvTranspose2d.forward(x, weight: weight, bias: nil, stride: stride, padding: padding)
         }

@@ -21,14 +21,54 @@ public enum DirectConv3x3 {
         isAvailable && inputs <= 256 && outputs <= 256
     }
 
+    /// A kernel's weights packed for the direct convolution: blocks of sixteen output channels [block][Ci][9][16],
+    /// zero-padded. A layer whose weights do not change packs them once.
+    // @unchecked Sendable: written once at packing and only read afterwards.
+    public struct PackedWeights: @unchecked Sendable {
+        let storage: TensorStorage
+        public let outputs: Int
+        public let inputs: Int
+
+        /// Packs the kernel `value(o, i, tap)` (tap = 3·ky + kx).
+        init(outputs co: Int, inputs ci: Int, value: (Int, Int, Int) -> Float) {
+            (outputs, inputs) = (co, ci)
+            let blocks = (co + block - 1) / block
+            storage = TensorStorage(uninitializedCount: blocks * ci * 9 * block)
+            for b in 0..<blocks {
+                for c in 0..<ci {
+                    for t in 0..<9 {
+                        let dst = storage.pointer + ((b * ci + c) * 9 + t) * block
+                        for j in 0..<block {
+                            let o = b * block + j
+                            dst[j] = o < co ? value(o, c, t) : 0
+                        }
+                    }
+                }
+            }
+        }
+
+        /// The weight [Co,Ci,3,3] of a convolution.
+        public init(_ weight: Tensor) throws {
+            guard weight.shape.count == 4, weight.shape[2] == 3, weight.shape[3] == 3 else {
+                throw TensorError.shapeMismatch("direct 3x3 conv weight \(weight.shape)")
+            }
+            let (co, ci) = (weight.shape[0], weight.shape[1])
+            let w = weight.pointer
+            self.init(outputs: co, inputs: ci) { o, c, t in w[(o * ci + c) * 9 + t] }
+        }
+    }
+
     /// y = conv(x, weight) + bias for x [B,Ci,H,W], weight [Co,Ci,3,3].
     public static func forward(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
-        guard x.rank == 4, weight.shape.count == 4, weight.shape[1] == x.shape[1], weight.shape[2] == 3, weight.shape[3] == 3 else {
-            throw TensorError.shapeMismatch("direct 3x3 conv input \(x.shape) with weight \(weight.shape)")
+        try forward(x, packed: PackedWeights(weight), bias: bias)
+    }
+
+    /// y = conv(x, packed weights) + bias.
+    public static func forward(_ x: Tensor, packed: PackedWeights, bias: Tensor?) throws -> Tensor {
+        guard x.rank == 4, x.shape[1] == packed.inputs else {
+            throw TensorError.shapeMismatch("direct 3x3 conv input \(x.shape) for \(packed.inputs) input channels")
         }
-        let (co, ci) = (weight.shape[0], weight.shape[1])
-        let w = weight.pointer
-        return try convolve(x, outputs: co, bias: bias) { o, c, t in w[(o * ci + c) * 9 + t] }
+        return try convolve(x, packed: packed, bias: bias)
     }
 
     /// dL/dx of `forward` for dy [B,Co,H,W]: the convolution of dy with the weight flipped in space and with its
@@ -37,32 +77,21 @@ public enum DirectConv3x3 {
         guard dy.rank == 4, weight.shape.count == 4, weight.shape[0] == dy.shape[1], weight.shape[2] == 3, weight.shape[3] == 3 else {
             throw TensorError.shapeMismatch("direct 3x3 conv gradient \(dy.shape) with weight \(weight.shape)")
         }
-        let ci = weight.shape[1]
+        let (co, ci) = (weight.shape[0], weight.shape[1])
         let w = weight.pointer
-        return try convolve(dy, outputs: ci, bias: nil) { c, o, t in w[(o * ci + c) * 9 + 8 - t] }
+        return try convolve(dy, packed: PackedWeights(outputs: ci, inputs: co) { c, o, t in w[(o * ci + c) * 9 + 8 - t] }, bias: nil)
     }
 
-    /// Convolves `x` [B,I,H,W] with the kernel `value(o, i, tap)` (tap = 3·ky + kx) into [B,O,H,W], plus `bias`.
-    static func convolve(_ x: Tensor, outputs co: Int, bias: Tensor?, value: (Int, Int, Int) -> Float) throws -> Tensor {
+    /// Convolves `x` [B,I,H,W] with packed weights into [B,O,H,W], plus `bias`.
+    static func convolve(_ x: Tensor, packed: PackedWeights, bias: Tensor?) throws -> Tensor {
         let (batch, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let co = packed.outputs
         if let bias, bias.count != co { throw TensorError.shapeMismatch("conv bias \(bias.shape) for \(co) outputs") }
         let blocks = (co + block - 1) / block
-        let packed = TensorStorage(uninitializedCount: blocks * ci * 9 * block)
-        for b in 0..<blocks {
-            for c in 0..<ci {
-                for t in 0..<9 {
-                    let dst = packed.pointer + ((b * ci + c) * 9 + t) * block
-                    for j in 0..<block {
-                        let o = b * block + j
-                        dst[j] = o < co ? value(o, c, t) : 0
-                    }
-                }
-            }
-        }
         let g = Geometry(h: h, w: w)
         let (rowLength, positions, planeStride, offsets) = (g.rowLength, g.positions, g.planeStride, g.offsets)
         let out = Tensor(uninitialized: [batch, co, h, w])
-        let (xp, op, bp, pp) = (x.pointer, out.pointer, bias?.pointer, packed.pointer)
+        let (xp, op, bp, pp) = (x.pointer, out.pointer, bias?.pointer, packed.storage.pointer)
         func pad(_ s: Int, into padded: UnsafeMutablePointer<Float>) { g.pad(xp + s * ci * h * w, channels: ci, into: padded) }
         /// Output channels of block `b` for sample `s` at flattened positions `range`, cropped into `out`.
         func run(_ s: Int, _ b: Int, _ range: Range<Int>, padded: UnsafePointer<Float>, flat: UnsafeMutablePointer<Float>) {
