@@ -24,7 +24,7 @@ extension Benchmarks {
             let flops = 2.0 * Double(channels * channels * 9 * side * side * batch)
             let layer = "3x3 \(channels)->\(channels) \(side)x\(side)"
             let methods: [(String, () throws -> Void)] = [
-                ("im2col", { _ = try Conv2d.forward(x, weight: w, bias: b, stride: 1, padding: 1) }),
+                ("im2col", { _ = try Conv2d.forwardByColumns(x, weight: w, bias: b, stride: 1, padding: 1) }),
                 ("winograd F(2x2)", { _ = try WinogradConv3x3(weight: w, bias: b)(x) }),
                 ("winograd F(4x4)", { _ = try Winograd4x4Conv3x3(weight: w, bias: b)(x) }),
                 ("im2col, both gradients", { _ = try Conv2d.backwardByColumns(x, x: x, weight: w, stride: 1, padding: 1,

@@ -21,7 +21,7 @@ public final class TinyUNetDenoiser: Denoiser {
         schedule = .linear(timesteps: c.timesteps, start: c.betaStart, end: c.betaEnd)
         classPrompt = ClassPrompt(classes: c.classes)
         guard let chosen = variance ?? VarianceKind(rawValue: c.variance), chosen != .learnedRange else {
-            throw ModelError.badInput("\(name): a small UNet samples with \(TinyUNetConfig.variances.joined(separator: ", ")), not \(variance?.rawValue ?? c.variance)")
+            throw ModelError.badInput("\(name): variance must be one of \(TinyUNetConfig.variances.joined(separator: ", ")) for a small UNet, not \(variance?.rawValue ?? c.variance)")
         }
         self.variance = chosen
     }

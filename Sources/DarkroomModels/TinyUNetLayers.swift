@@ -3,7 +3,8 @@ import DarkroomTensor
 
 /// Conv2d or ConvTranspose2d, then BatchNorm2d (running statistics), then GELU, with the norm folded into the conv.
 ///
-/// Folding: s = γ/√(var + ε), W' = W·s per output channel, b' = (b − mean)·s + β. One GEMM and one GELU pass remain.
+/// Folding: s = γ/√(var + ε), W' = W·s per output channel, b' = (b − mean)·s + β. One convolution (direct for 3×3
+/// stride-1 layers where the CPU allows, with W' packed once; else GEMM) and one bias + GELU pass remain.
 struct ConvNormGELU {
     enum Kind {
         case conv(stride: Int, padding: Int)

@@ -14,6 +14,17 @@ public enum Conv2d {
     public static func forward(
         _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0
     ) throws -> Tensor {
+        if x.rank == 4, weight.rank == 4, x.shape[1] == weight.shape[1], weight.shape[2] == 3, weight.shape[3] == 3,
+           stride == 1, padding == 1, DirectConv3x3.suits(inputs: weight.shape[1], outputs: weight.shape[0]) {
+            return try DirectConv3x3.forward(x, weight: weight, bias: bias)
+        }
+        return try forwardByColumns(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+
+    /// `forward` through GEMM (1×1 kernels) or im2col columns, whatever the shape: what the direct kernel does not take.
+    public static func forwardByColumns(
+        _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0
+    ) throws -> Tensor {
         guard x.rank == 4, weight.rank == 4, x.shape[1] == weight.shape[1] else {
             throw TensorError.shapeMismatch("conv2d input \(x.shape) with weight \(weight.shape)")
         }
@@ -26,9 +37,6 @@ public enum Conv2d {
         let wo = outputSize(w, kernel: kw, stride: stride, padding: padding)
         guard ho > 0, wo > 0 else {
             throw TensorError.shapeMismatch("conv2d kernel \(kh)x\(kw) larger than padded input \(h)x\(w)")
-        }
-        if kh == 3, kw == 3, stride == 1, padding == 1, DirectConv3x3.suits(inputs: ci, outputs: co) {
-            return try DirectConv3x3.forward(x, weight: weight, bias: bias)
         }
         let out = Tensor(uninitialized: [batch, co, ho, wo])
         let plane = ho * wo

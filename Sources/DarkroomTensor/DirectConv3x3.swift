@@ -135,6 +135,7 @@ public enum DirectConv3x3 {
                 parallelRanges(blocks * chunks, minimumChunk: 1) { tasks in
                     for task in tasks {
                         let (b, k) = (task / chunks, task % chunks)
+                        guard k * per < positions else { continue }
                         let range = (k * per)..<min(positions, (k + 1) * per)
                         if !range.isEmpty { run(s, b, range, padded: padded.pointer, flat: flat.pointer + b * block * positions) }
                     }
@@ -167,6 +168,7 @@ public enum DirectConv3x3 {
         performConcurrently(parts) { part in
             let padded = ScratchBuffer.forCurrentThread(count: group * inputSample, slot: .directInput).pointer
             let flat = ScratchBuffer.forCurrentThread(count: group * dySample, slot: .directOutput).pointer
+            guard part * per < batch else { return }
             let mine = (part * per)..<min(batch, (part + 1) * per)
             for first in stride(from: mine.lowerBound, to: mine.upperBound, by: group) {
                 let count = min(group, mine.upperBound - first)

@@ -57,7 +57,15 @@ public enum FrechetDistance {
                 s[i * d + j] = sum
             }
         }
-        let product = multiply(multiply(s, b.covariance, d), s, d)
+        var product = multiply(multiply(s, b.covariance, d), s, d)
+        // Symmetric in exact arithmetic; make it so in floating point too, as Jacobi assumes.
+        for i in 0..<d {
+            for j in (i + 1)..<max(i + 1, d) {
+                let mean = 0.5 * (product[i * d + j] + product[j * d + i])
+                product[i * d + j] = mean
+                product[j * d + i] = mean
+            }
+        }
         let traceRoot = symmetricEigen(product, d).values.reduce(0) { $0 + max($1, 0).squareRoot() }
         return distance - 2 * traceRoot
     }

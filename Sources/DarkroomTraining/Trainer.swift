@@ -53,7 +53,7 @@ public final class Trainer {
             let config = TinyUNetConfig(channels: 1, hidden: chosen.hidden, classes: chosen.classNames, objective: chosen.objective)
             model = TrainableUNet(config: config, seed: chosen.seed)
             let decay = chosen.emaDecay ?? 0
-            guard (0..<1).contains(decay) else { throw TrainingError.badData("EMA decay \(decay) must be in [0, 1)") }
+            guard (0..<1).contains(decay) else { throw TrainingError.badData("--ema \(decay): the EMA decay must be in [0, 1) (0 saves the live weights)") }
             average = decay > 0 ? WeightAverage(model, decay: decay) : nil
             state = TrainingState(options: chosen, epoch: 0, step: 0, adamStep: 0, averageUpdates: average.map { _ in 0 }, epochLosses: [])
         }

@@ -40,7 +40,7 @@ struct BenchCommand: ParsableCommand {
     var endToEnd: Int?
     @Flag(help: "Skip the conv and sgemm throughput measurements.")
     var skipKernels = false
-    @Flag(help: "Time the small UNet's 3×3 convolution shapes by im2col and both Winograd algorithms (batch from --batch, first value).")
+    @Flag(help: "Time the small UNet's 3×3 convolution shapes by im2col, both Winograd algorithms and the direct kernels, gradients included (batch from --batch, first value).")
     var kernels = false
     @Option(help: "With --kernels: time C→C at S×S instead of the small UNet's shapes (repeatable), e.g. 192x64.")
     var kernelShape: [String] = []

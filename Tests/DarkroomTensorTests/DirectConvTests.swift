@@ -6,13 +6,13 @@ import DarkroomTestSupport
 /// routing of `Conv2d` through it.
 final class DirectConvTests: XCTestCase {
     /// Without AVX-512 the kernel must never be chosen (Conv2d keeps im2col); with it, the tests below run.
-    private var available: Bool {
+    var available: Bool {
         if !DirectConv3x3.isAvailable { XCTAssertFalse(DirectConv3x3.suits(inputs: 8, outputs: 8)) }
         return DirectConv3x3.isAvailable
     }
 
     /// conv(x, w) + b with stride 1 and padding 1, summed naively.
-    private func reference(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
+    func reference(_ x: Tensor, _ w: Tensor, _ b: Tensor?) -> Tensor {
         let (n, ci, h, wd, co) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3], w.shape[0])
         let out = Tensor(zeros: [n, co, h, wd])
         for s in 0..<n { for o in 0..<co { for y in 0..<h { for xx in 0..<wd {
@@ -74,6 +74,27 @@ final class DirectConvTests: XCTestCase {
             XCTAssertLessThan(maxAbsDifference(dx, columns), 1e-4)
             XCTAssertLessThan(maxAbsDifference(grad, columnGrad), 1e-3)
             XCTAssertEqual(bias.scalars, columnBias.scalars)
+        }
+    }
+}
+
+extension DirectConvTests {
+    func testWorkSplitsHoldForMoreThreadsThanTheWorkHas() throws {
+        // Six threads on one sample's 224 flattened positions at 14² (the last chunk starts past the end), and four
+        // threads on a batch of five for the weight gradient (the last part has no sample).
+        guard available else { return }
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        var rng = RandomSource(seed: 24)
+        for threads in [6, 4, 3] {
+            Engine.threads = threads
+            let x = rng.gaussian([1, 5, 14, 14]), weight = rng.gaussian([7, 5, 3, 3])
+            XCTAssertLessThan(maxAbsDifference(try DirectConv3x3.forward(x, weight: weight, bias: nil), reference(x, weight, nil)), 1e-4)
+            let batch = rng.gaussian([5, 5, 6, 6]), dy = rng.gaussian([5, 7, 6, 6])
+            let (grad, columnGrad) = (Tensor(zeros: weight.shape), Tensor(zeros: weight.shape))
+            try DirectConv3x3.weightGradient(dy, x: batch, into: grad)
+            _ = try Conv2d.backwardByColumns(dy, x: batch, weight: weight, stride: 1, padding: 1, weightGrad: columnGrad, biasGrad: nil)
+            XCTAssertLessThan(maxAbsDifference(grad, columnGrad), 1e-4, "\(threads) threads")
         }
     }
 }
