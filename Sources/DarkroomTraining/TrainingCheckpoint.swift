@@ -21,11 +21,19 @@ public struct TrainingState: Codable, Equatable {
 public enum TrainingCheckpoint {
     public static func folder(_ out: String) -> String { (out as NSString).appendingPathComponent("checkpoint") }
 
-    /// Writes the checkpoint; every file goes to a temporary name first and the state file is renamed last, so an
-    /// interrupted save leaves the previous checkpoint usable.
+    /// Where a save writes before it replaces the checkpoint, and where the replaced one waits to be removed.
+    static func nextFolder(_ out: String) -> String { folder(out) + ".next" }
+    static func previousFolder(_ out: String) -> String { folder(out) + ".previous" }
+
+    /// Writes the checkpoint as a whole: every file into `checkpoint.next/` (the state file last), then the current
+    /// checkpoint is renamed to `checkpoint.previous/` and the new one into its place. A save interrupted at any point
+    /// leaves one complete checkpoint that `load` finds: the current one, the next one once its state file exists, or
+    /// the previous one.
     public static func save(_ model: TrainableUNet, average: WeightAverage?, state: TrainingState, out: String) throws {
-        let dir = folder(out)
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let fm = FileManager.default
+        let dir = nextFolder(out)
+        if fm.fileExists(atPath: dir) { try fm.removeItem(atPath: dir) }
+        try fm.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try saveModel(model, average: nil, to: dir)
         if let average {
             try SafeTensorsWriter.write(average.saved(prefix: averagePrefix), to: (dir as NSString).appendingPathComponent("average.safetensors"))
@@ -39,6 +47,11 @@ public enum TrainingCheckpoint {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(state).write(to: URL(fileURLWithPath: (dir as NSString).appendingPathComponent("state.json")), options: .atomic)
+        let (current, previous) = (folder(out), previousFolder(out))
+        if fm.fileExists(atPath: previous) { try fm.removeItem(atPath: previous) }
+        if fm.fileExists(atPath: current) { try fm.moveItem(atPath: current, toPath: previous) }
+        try fm.moveItem(atPath: dir, toPath: current)
+        if fm.fileExists(atPath: previous) { try fm.removeItem(atPath: previous) }
     }
 
     static let averagePrefix = "ema."
@@ -57,7 +70,12 @@ public enum TrainingCheckpoint {
 
     /// Loads the checkpoint in `out`, or nil when there is none.
     public static func load(out: String) throws -> (TrainableUNet, WeightAverage?, TrainingState)? {
-        let dir = folder(out)
+        // The first complete checkpoint of: the current one, a next one whose save stopped before taking its place,
+        // the previous one (see `save`).
+        let complete = [folder(out), nextFolder(out), previousFolder(out)].first {
+            FileManager.default.fileExists(atPath: ($0 as NSString).appendingPathComponent("state.json"))
+        }
+        guard let dir = complete else { return nil }
         let statePath = (dir as NSString).appendingPathComponent("state.json")
         guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
         let state: TrainingState

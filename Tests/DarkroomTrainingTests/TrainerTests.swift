@@ -132,6 +132,30 @@ final class TrainerTests: XCTestCase {
         }
     }
 
+    func testASaveInterruptedAtAnyPointLeavesACompleteCheckpoint() throws {
+        let dir = try temporaryFolder(self)
+        try writeDataset(dir, count: 24)
+        let out = dir.appendingPathComponent("run").path
+        var o = options(dir)
+        o.epochs = 1
+        XCTAssertTrue(try Trainer(options: o, out: out, resume: false).run())
+        let fm = FileManager.default
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("checkpoint") }, ["checkpoint"])
+        let (current, next, previous) = (out + "/checkpoint", out + "/checkpoint.next", out + "/checkpoint.previous")
+        // Stopped after the current checkpoint was moved aside, before the next one took its place.
+        try fm.copyItem(atPath: current, toPath: next)
+        try fm.moveItem(atPath: current, toPath: previous)
+        XCTAssertEqual(try Trainer(options: o, out: out, resume: true).state.epoch, 1)
+        // Stopped while the next one was being written (no state file yet): the previous one is used.
+        try fm.removeItem(atPath: next + "/state.json")
+        try fm.removeItem(atPath: next + "/optimizer.safetensors")
+        XCTAssertEqual(try Trainer(options: o, out: out, resume: true).state.epoch, 1)
+        // The next save cleans both up.
+        o.epochs = 2
+        XCTAssertTrue(try Trainer(options: o, out: out, resume: true).run())
+        XCTAssertEqual(try fm.contentsOfDirectory(atPath: out).filter { $0.hasPrefix("checkpoint") }, ["checkpoint"])
+    }
+
     func testInterruptedRunResumesToTheSameWeights() throws {
         let dir = try temporaryFolder(self)
         try writeDataset(dir, count: 40)
