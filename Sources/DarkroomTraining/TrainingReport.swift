@@ -39,7 +39,7 @@ public enum TrainingReport {
                 var r = EditRequest(mode: .generate)
                 r.prompt = name
                 r.count = perRow
-                r.guidance = config.classes.isEmpty ? 1 : 5
+                r.guidance = config.classes.isEmpty ? 1 : Float(config.defaultGuidance ?? 5)
                 r.seed = seed &+ UInt64(k)
                 r.steps = config.objective == "flow" ? 50 : nil
                 let output = try Editor(denoiser: denoiser).run(r)
