@@ -12,11 +12,12 @@ let cpuSettings: [SwiftSetting] = []
 // training steps), which unoptimised Swift runs 20–100× slower.
 let vectorSettings: [SwiftSetting] = cpuSettings + [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
-// The AVX-512 kernels: Skylake-AVX512-level code, run only where the CPU has it (checked at run time).
+// The AVX-512 kernels: Skylake-AVX512-level code, run only where the CPU has it (checked at run time); optimised in
+// debug builds too, as the numeric targets are (the direct convolutions run every small-UNet layer).
 #if arch(x86_64)
-let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"])]
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "skylake-avx512"]), .unsafeFlags(["-O"], .when(configuration: .debug))]
 #else
-let avx512Settings: [SwiftSetting] = []
+let avx512Settings: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 #endif
 
 let package = Package(
