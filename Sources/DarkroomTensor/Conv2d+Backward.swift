@@ -9,16 +9,9 @@ extension Conv2d {
         _ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, padding: Int,
         weightGrad: Tensor, biasGrad: Tensor?, inputGrad: Bool = true
     ) throws -> Tensor? {
-        let (batch, ci, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
-        let (co, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
-        let ho = outputSize(h, kernel: kh, stride: stride, padding: padding)
-        let wo = outputSize(w, kernel: kw, stride: stride, padding: padding)
-        guard dy.shape == [batch, co, ho, wo], weightGrad.shape == weight.shape else {
-            throw TensorError.shapeMismatch("conv2d backward dy \(dy.shape) for x \(x.shape), weight \(weight.shape)")
-        }
         // A direct 3×3 layer needs no columns: its input gradient is itself a direct convolution (of dy with the
         // flipped kernel) and its weight gradient a direct correlation of dy with x.
-        if kh == 3, kw == 3, stride == 1, padding == 1, DirectConv3x3.suits(inputs: ci, outputs: co) {
+        if runsDirectly(x, weight: weight, stride: stride, padding: padding) {
             try DirectConv3x3.weightGradient(dy, x: x, into: weightGrad)
             if let biasGrad { try Reduction.addChannelSums(dy, into: biasGrad) }
             return inputGrad ? try DirectConv3x3.inputGradient(dy, weight: weight) : nil
@@ -38,6 +31,9 @@ extension Conv2d {
         let (co, kh, kw) = (weight.shape[0], weight.shape[2], weight.shape[3])
         let ho = outputSize(h, kernel: kh, stride: stride, padding: padding)
         let wo = outputSize(w, kernel: kw, stride: stride, padding: padding)
+        guard dy.shape == [batch, co, ho, wo], weightGrad.shape == weight.shape else {
+            throw TensorError.shapeMismatch("conv2d backward dy \(dy.shape) for x \(x.shape), weight \(weight.shape)")
+        }
         let plane = ho * wo, kdim = ci * kh * kw
         let dx = inputGrad ? Tensor(zeros: x.shape) : nil
         let group = max(1, min(batch, (4 << 20) / max(kdim * plane, 1)))

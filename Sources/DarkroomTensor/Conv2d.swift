@@ -14,11 +14,17 @@ public enum Conv2d {
     public static func forward(
         _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0
     ) throws -> Tensor {
-        if x.rank == 4, weight.rank == 4, x.shape[1] == weight.shape[1], weight.shape[2] == 3, weight.shape[3] == 3,
-           stride == 1, padding == 1, DirectConv3x3.suits(inputs: weight.shape[1], outputs: weight.shape[0]) {
+        if runsDirectly(x, weight: weight, stride: stride, padding: padding) {
             return try DirectConv3x3.forward(x, weight: weight, bias: bias)
         }
         return try forwardByColumns(x, weight: weight, bias: bias, stride: stride, padding: padding)
+    }
+
+    /// Whether `forward` and `backward` take the direct kernels for this layer: 3×3, stride 1, padding 1, widths the
+    /// direct kernel suits, on a CPU that has it.
+    static func runsDirectly(_ x: Tensor, weight: Tensor, stride: Int, padding: Int) -> Bool {
+        x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == 3 && weight.shape[3] == 3
+            && stride == 1 && padding == 1 && DirectConv3x3.suits(inputs: weight.shape[1], outputs: weight.shape[0])
     }
 
     /// `forward` through GEMM (1×1 kernels) or im2col columns, whatever the shape: what the direct kernel does not take.
