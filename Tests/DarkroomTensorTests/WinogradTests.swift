@@ -2,18 +2,29 @@ import XCTest
 import DarkroomTensor
 import DarkroomTestSupport
 
-/// Winograd F(2×2, 3×3) against the im2col convolution (itself checked against PyTorch in LayerParityTests).
+/// Both Winograd convolutions and the im2col one they replace, each against the exact (Double) convolution within the
+/// bound on its own rounding error (`ConvolutionErrorBound`): whatever BLAS kernel runs the GEMMs, a correct
+/// algorithm stays inside it, and a wrong tile, transform or padding lands far outside: its errors are of the order of
+/// the outputs, |y| ≈ Σ|x·w| / √(9·Ci) ≥ 0.04·Σ|x·w| here, while the bounds stay below 0.01·Σ|x·w| (asserted too).
+func assertWithinRoundingBounds(_ algorithm: ConvolutionErrorBound.Winograd, _ out: Tensor, _ x: Tensor, _ weight: Tensor, _ bias: Tensor,
+                                _ label: String, file: StaticString = #filePath, line: UInt = #line) throws {
+    let exact = ConvolutionErrorBound.exact(x, weight: weight, bias: bias)
+    let bound = ConvolutionErrorBound.winograd(algorithm, x, weight: weight, bias: bias)
+    ConvolutionErrorBound.assertWithin(out, exact: exact.values, bound: bound, "F(\(algorithm.m)x\(algorithm.m)) \(label)", file: file, line: line)
+    let widest = zip(bound, exact.absoluteSum).map { $0 / max($1, 1e-30) }.max() ?? 0
+    XCTAssertLessThan(widest, 1e-2, "F(\(algorithm.m)x\(algorithm.m))'s bound relative to Σ|x·w| \(label)", file: file, line: line)
+    let im2col = try Conv2d.forward(x, weight: weight, bias: bias, stride: 1, padding: 1)
+    ConvolutionErrorBound.assertWithin(im2col, exact: exact.values, bound: ConvolutionErrorBound.direct(absoluteSum: exact.absoluteSum, inputs: x.shape[1]),
+                                       "im2col \(label)", file: file, line: line)
+}
+
+/// Winograd F(2×2, 3×3) against the exact convolution.
 final class WinogradTests: XCTestCase {
     func testMatchesDirectConvolution() throws {
         var rng = RandomSource(seed: 9)
         for (batch, ci, co, h, w) in [(1, 3, 5, 8, 8), (2, 16, 8, 7, 9), (1, 32, 48, 32, 32), (2, 5, 3, 1, 1), (1, 8, 8, 2, 3)] {
             let x = rng.gaussian([batch, ci, h, w]), weight = rng.gaussian([co, ci, 3, 3]), bias = rng.gaussian([co])
-            let expected = try Conv2d.forward(x, weight: weight, bias: bias, stride: 1, padding: 1)
-            let conv = try WinogradConv3x3(weight: weight, bias: bias)
-            let out = try conv(x)
-            // Sums of 9·Ci products of unit Gaussians: allow the rounding of a different summation order.
-            let scale = Float(9 * ci).squareRoot()
-            assertClose(out, expected, tolerance: 2e-6 * scale * 4, "B\(batch) \(ci)->\(co) \(h)x\(w)")
+            try assertWithinRoundingBounds(.f2x2, try WinogradConv3x3(weight: weight, bias: bias)(x), x, weight, bias, "B\(batch) \(ci)->\(co) \(h)x\(w)")
         }
     }
 
@@ -49,7 +60,7 @@ final class WinogradTests: XCTestCase {
     }
 }
 
-/// Winograd F(4×4, 3×3) against the im2col convolution.
+/// Winograd F(4×4, 3×3) against the exact convolution and the im2col one.
 final class Winograd4x4Tests: XCTestCase {
     func testMatchesDirectConvolution() throws {
         var rng = RandomSource(seed: 12)
@@ -58,11 +69,7 @@ final class Winograd4x4Tests: XCTestCase {
         for (batch, ci, co, h, w) in [(1, 3, 5, 8, 8), (2, 16, 8, 7, 9), (1, 32, 48, 32, 32), (2, 5, 3, 1, 1), (1, 8, 8, 2, 3),
                                       (2, 6, 5, 70, 90), (1, 4, 4, 64, 200), (3, 5, 7, 48, 48)] {
             let x = rng.gaussian([batch, ci, h, w]), weight = rng.gaussian([co, ci, 3, 3]), bias = rng.gaussian([co])
-            let expected = try Conv2d.forward(x, weight: weight, bias: bias, stride: 1, padding: 1)
-            let out = try Winograd4x4Conv3x3(weight: weight, bias: bias)(x)
-            // F(4×4)'s transforms scale by up to 8 and 1/24: a looser bound than F(2×2)'s, still ~1e-6 relative.
-            let scale = Float(9 * ci).squareRoot()
-            assertClose(out, expected, tolerance: 2e-5 * scale, "B\(batch) \(ci)->\(co) \(h)x\(w)")
+            try assertWithinRoundingBounds(.f4x4, try Winograd4x4Conv3x3(weight: weight, bias: bias)(x), x, weight, bias, "B\(batch) \(ci)->\(co) \(h)x\(w)")
         }
     }
 
