@@ -1,8 +1,10 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Hot loops are written for the compiler to vectorise; on x86-64 let it use AVX2 and FMA (Haswell level, every
-// x86 server CPU since 2015). OpenBLAS picks its own kernels at run time either way.
+// Hot loops are written for the compiler to vectorise; on x86-64 let it use AVX2 and FMA (x86-64-v3, Haswell level,
+// every x86 server CPU since 2015). On an older CPU every process stops before main with a message naming the missing
+// features (CCPUID's constructor), never SIGILL. OpenBLAS picks its kernels when it loads from a table of CPU models;
+// `darkroom` replaces a choice narrower than the CPU's features allow (BLASKernel.selectAtStartup).
 #if arch(x86_64)
 let cpuSettings: [SwiftSetting] = [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
@@ -43,8 +45,10 @@ let package = Package(
         // PNG and JPEG decoding with libpng's and libjpeg's error exits caught (setjmp), in C (libjpeg62-turbo-dev).
         .target(name: "CImageDecode", linkerSettings: [.linkedLibrary("png16"), .linkedLibrary("jpeg")]),
 
-        // Atomic files, the JSON field reader, content hashing and the error that names a field.
-        .target(name: "DarkroomSupport"),
+        // The cpuid and xgetbv instructions, and the start-up check that the CPU runs this build (baseline x86-64 C).
+        .target(name: "CCPUID"),
+        // Atomic files, the JSON field reader, content hashing, the error that names a field, and the CPU's features.
+        .target(name: "DarkroomSupport", dependencies: ["CCPUID"]),
         // Engine kernels built for AVX-512, called only on CPUs that have it.
         .target(name: "DarkroomTensorAVX512", swiftSettings: avx512Settings),
         // The Float32 NCHW tensor engine on OpenBLAS, and safetensors I/O.
@@ -70,7 +74,7 @@ let package = Package(
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints, reports and sample evaluation.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomImaging", "CZlib"], swiftSettings: vectorSettings),
         // Benchmarks that print the figures issues ask for: forward, generate, training, outputs, DeepFloyd IF.
-        .target(name: "DarkroomBench", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomTraining", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDaemon"]),
+        .target(name: "DarkroomBench", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomTraining", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDaemon"]),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",
@@ -83,7 +87,7 @@ let package = Package(
 
         // Shared helpers for the test targets (fixture lookup, tolerant comparisons).
         .target(name: "DarkroomTestSupport", dependencies: ["DarkroomTensor"], path: "Tests/DarkroomTestSupport"),
-        .testTarget(name: "DarkroomTensorTests", dependencies: ["DarkroomTensor", "DarkroomTestSupport"],
+        .testTarget(name: "DarkroomTensorTests", dependencies: ["DarkroomTensor", "DarkroomSupport", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomTextTests", dependencies: ["DarkroomText", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Darkroom builds against, when any is missing. Safe to run repeatedly.
 set -euo pipefail
-# postgresql and iproute2: the tests' throwaway PostgreSQL cluster and their second host in a network namespace.
-packages=(libopenblas-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist postgresql iproute2)
+# postgresql and iproute2: the tests' throwaway PostgreSQL cluster and their second host in a network namespace;
+# qemu-user: the process test that runs darkroom as an older CPU (Nehalem, Haswell) would.
+packages=(libopenblas-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist postgresql iproute2 qemu-user)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

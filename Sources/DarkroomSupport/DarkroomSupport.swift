@@ -1,1 +1,1 @@
-// DarkroomSupport: atomic files, the JSON field reader, content hashing and the error that names a field.
+// DarkroomSupport: atomic files, the JSON field reader, content hashing, the error that names a field, the CPU.

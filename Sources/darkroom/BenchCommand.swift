@@ -38,7 +38,7 @@ struct BenchCommand: ParsableCommand {
     var postgres: String?
     @Option(help: "With --queue: jobs per end-to-end case (default: a tenth of --queue, at least 50).")
     var endToEnd: Int?
-    @Flag(help: "Skip the conv and sgemm throughput measurements.")
+    @Flag(help: "Skip the conv and sgemm throughput measurements (with --machine: sgemm's peak).")
     var skipKernels = false
     @Flag(help: "Time the small UNet's 3×3 convolution shapes by im2col, both Winograd algorithms and the direct kernels, gradients included (batch from --batch, first value).")
     var kernels = false
@@ -46,12 +46,24 @@ struct BenchCommand: ParsableCommand {
     var kernelShape: [String] = []
     @Flag(help: "With an IF model: also report the time per layer type.")
     var profile = false
+    @Flag(help: "Print only the machine: CPU (cpuid), OpenBLAS's kernel set and who chose it, sgemm's measured peak.")
+    var machine = false
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
     @OptionGroup var engine: EngineOptions
 
     func run() throws {
         engine.apply()
+        if machine {
+            let report = skipKernels ? MachineReport.unmeasured : MachineReport.shared
+            if json {
+                print(String(decoding: try JSONSerialization.data(withJSONObject: MachineReport.adding(to: [:], report: report), options: [.sortedKeys]), as: UTF8.self))
+            } else {
+                print(report.text)
+            }
+            return
+        }
+        if !json { print(MachineReport.shared.text) }
         if let jobs = queue {
             try QueueBenchReport(jobs: jobs, endToEnd: endToEnd ?? max(50, jobs / 10), postgres: postgres).run()
             return
@@ -82,7 +94,8 @@ struct BenchCommand: ParsableCommand {
         if train {
             let rate = try Benchmarks.train(config, batch: batch.first ?? 128, steps: steps)
             if json {
-                print(#"{"train_images_per_s": \#(rate), "hidden": \#(config.hidden), "batch": \#(batch.first ?? 128), "threads": \#(Engine.threads)}"#)
+                let object: [String: Any] = ["train_images_per_s": rate, "hidden": config.hidden, "batch": batch.first ?? 128, "threads": Engine.threads]
+                print(String(decoding: try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys]), as: UTF8.self))
             } else {
                 print(String(format: "training D=%d batch %d, %d threads: %.1f images/s", config.hidden, batch.first ?? 128, Engine.threads, rate))
             }
@@ -110,7 +123,7 @@ struct BenchCommand: ParsableCommand {
             let rows = try Benchmarks.generate(unet, batches: batch)
             if json {
                 let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "generate": rows]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
+                print(String(decoding: try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys]), as: UTF8.self))
                 return
             }
             for r in rows {
@@ -125,7 +138,7 @@ struct BenchCommand: ParsableCommand {
         if json {
             let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "classes": config.classCount,
                                          "forward": results, "conv_gflops": conv.conv, "sgemm_gflops": conv.gemm]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
             return
         }

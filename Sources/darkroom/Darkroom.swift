@@ -9,6 +9,13 @@ struct Darkroom: ParsableCommand {
         abstract: "A folder-driven diffusion image studio on the CPU.",
         subcommands: [WatchCommand.self, WorkerCommand.self, RunCommand.self, StatusCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self, RetryCommand.self, ReconcileCommand.self, GalleryCommand.self, TrainCommand.self, EvalCommand.self, ForwardCommand.self, EncodeCommand.self, BenchCommand.self]
     )
+
+    /// Runs with the widest OpenBLAS kernels the CPU allows (the process may be executed again for that, before
+    /// anything else happens), then parses the command line.
+    static func main() {
+        BLASKernel.selectAtStartup()
+        main(nil)
+    }
 }
 
 /// Options every compute command accepts.

@@ -1,0 +1,109 @@
+import CCPUID
+
+/// The processor this process runs on, read once with cpuid: vendor, family/model/stepping, brand string and the
+/// instruction-set features the engine chooses kernels by. The one place the CPU is detected (never /proc/cpuinfo,
+/// which an emulator or a container passes through from the host).
+public struct CPUInfo: Sendable, Equatable {
+    /// An instruction-set feature that some kernel or some BLAS core type needs.
+    public enum Feature: String, Sendable, CaseIterable, Comparable {
+        case sse3, ssse3, sse41 = "sse4.1", sse42 = "sse4.2", avx, avx2, fma, f16c
+        case avx512f, avx512dq, avx512bw, avx512vl, avx512vnni = "avx512_vnni", avx512bf16 = "avx512_bf16", avx512fp16 = "avx512_fp16"
+        case amx = "amx_tile"
+
+        public static func < (a: Feature, b: Feature) -> Bool {
+            allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+        }
+    }
+
+    /// "GenuineIntel", "AuthenticAMD", … ("" off x86-64).
+    public var vendor: String
+    /// The brand string, e.g. "Intel(R) Xeon(R) Processor".
+    public var name: String
+    /// Display family and model (extended fields folded in, as Linux's lscpu shows them).
+    public var family: Int
+    public var model: Int
+    public var stepping: Int
+    /// Features the CPU has and the OS saves the registers of (AVX needs XCR0's YMM bits, AVX-512 its ZMM bits).
+    public var features: Set<Feature>
+
+    public init(vendor: String, name: String = "", family: Int, model: Int, stepping: Int = 0, features: Set<Feature>) {
+        self.vendor = vendor
+        self.name = name
+        self.family = family
+        self.model = model
+        self.stepping = stepping
+        self.features = features
+    }
+
+    /// This machine's CPU.
+    public static let current = CPUInfo.detect()
+
+    /// AVX-512 F/DQ/BW/VL with the OS saving its registers: what DarkroomTensorAVX512's kernels need.
+    public var hasAVX512: Bool { features.isSuperset(of: [.avx512f, .avx512dq, .avx512bw, .avx512vl]) }
+    /// AVX2 and FMA with the OS saving the YMM registers.
+    public var hasAVX2FMA: Bool { features.isSuperset(of: [.avx, .avx2, .fma]) }
+
+    /// The features this build's optimised code needs that this CPU lacks ("" when none): the start-up check
+    /// (CCPUID's constructor) stops every process with this list before any of that code runs.
+    public static var missingBuildFeatures: String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = darkroom_missing_build_features(&buffer, Int32(buffer.count))
+        return String(cString: buffer)
+    }
+
+    /// One line for logs and benchmark headers: name, vendor, family/model/stepping and the widest vector features.
+    public var summary: String {
+        let shown = features.sorted().filter { ![.sse3, .ssse3, .sse41, .sse42].contains($0) }.map(\.rawValue)
+        return "\(name.isEmpty ? vendor : name) (\(vendor) family \(family) model \(model) stepping \(stepping); "
+            + (shown.isEmpty ? "no AVX" : shown.joined(separator: " ")) + ")"
+    }
+
+    static func detect() -> CPUInfo {
+        var r: [UInt32] = [0, 0, 0, 0]
+        guard darkroom_cpuid(0, 0, &r) != 0 else { return CPUInfo(vendor: "", family: 0, model: 0, features: []) }
+        let vendor = [r[1], r[3], r[2]].map(Self.ascii).joined()
+        _ = darkroom_cpuid(1, 0, &r)
+        let (eax1, ecx1) = (r[0], r[2])
+        let baseFamily = Int(eax1 >> 8 & 0xF), baseModel = Int(eax1 >> 4 & 0xF)
+        let family = baseFamily == 0xF ? baseFamily + Int(eax1 >> 20 & 0xFF) : baseFamily
+        let model = baseFamily == 0x6 || baseFamily == 0xF ? baseModel | Int(eax1 >> 16 & 0xF) << 4 : baseModel
+        _ = darkroom_cpuid(7, 0, &r)
+        let (ebx7, ecx7, edx7) = (r[1], r[2], r[3])
+        _ = darkroom_cpuid(7, 1, &r)
+        let eax71 = r[0]
+        let xcr0 = darkroom_xcr0()
+        let ymm = xcr0 & 0x6 == 0x6, zmm = xcr0 & 0xE6 == 0xE6, tiles = xcr0 & 0x60000 == 0x60000
+        func bit(_ word: UInt32, _ n: UInt32) -> Bool { word >> n & 1 == 1 }
+        var features = Set<Feature>()
+        let table: [(Feature, Bool)] = [
+            (.sse3, bit(ecx1, 0)), (.ssse3, bit(ecx1, 9)), (.sse41, bit(ecx1, 19)), (.sse42, bit(ecx1, 20)),
+            (.avx, bit(ecx1, 28) && ymm), (.avx2, bit(ebx7, 5) && ymm), (.fma, bit(ecx1, 12) && ymm), (.f16c, bit(ecx1, 29) && ymm),
+            (.avx512f, bit(ebx7, 16) && zmm), (.avx512dq, bit(ebx7, 17) && zmm), (.avx512bw, bit(ebx7, 30) && zmm),
+            (.avx512vl, bit(ebx7, 31) && zmm), (.avx512vnni, bit(ecx7, 11) && zmm), (.avx512bf16, bit(eax71, 5) && zmm),
+            (.avx512fp16, bit(edx7, 23) && zmm), (.amx, bit(edx7, 24) && tiles),
+        ]
+        for (feature, present) in table where present { features.insert(feature) }
+        var name = ""
+        if darkroom_cpuid(0x8000_0004, 0, &r) != 0 {
+            for leaf: UInt32 in 0x8000_0002...0x8000_0004 {
+                _ = darkroom_cpuid(leaf, 0, &r)
+                name += r.map(Self.ascii).joined()
+            }
+        }
+        name = String(name.unicodeScalars.filter { $0.value != 0 }).strippingSpaces()
+        return CPUInfo(vendor: vendor, name: name, family: family, model: model, stepping: Int(eax1 & 0xF), features: features)
+    }
+
+    private static func ascii(_ word: UInt32) -> String {
+        String(decoding: (0..<4).map { UInt8(truncatingIfNeeded: word >> (8 * $0)) }.filter { $0 != 0 }, as: UTF8.self)
+    }
+}
+
+private extension String {
+    func strippingSpaces() -> String {
+        var s = Substring(self)
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return String(s)
+    }
+}
