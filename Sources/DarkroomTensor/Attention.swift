@@ -1,35 +1,51 @@
+import CBLAS
+import DarkroomSupport
 import Foundation
 
-/// Multi-head scaled dot-product attention with batched GEMMs.
+/// Multi-head scaled dot-product attention, fused per block of queries.
 public enum Attention {
+    /// Queries per block: a block's scores (`queryBlock` × Lk floats, 280 KB at IF's 1101 tokens) stay in the core's
+    /// L2 cache between the two GEMMs and the softmax.
+    static let queryBlock = 64
+
     /// softmax(Q·Kᵀ/√d)·V per batch element and head.
     ///
     /// `query` is [B,Lq,H·d], `key` and `value` are [B,Lk,H·d]; heads are interleaved along the last dimension as
     /// PyTorch's `MultiheadAttention` and diffusers lay them out. Returns [B,Lq,H·d].
+    ///
+    /// Each (sample, head, block of 64 queries) is one piece of work: its scores, their softmax and their product
+    /// with V are made in one pass on one thread, so nothing of size Lq × Lk is ever kept and the threads never wait
+    /// for each other between the steps. A row's arithmetic is the same as unfused attention's.
     public static func multiHead(query: Tensor, key: Tensor, value: Tensor, heads: Int) throws -> Tensor {
         guard query.rank == 3, key.rank == 3, value.shape == key.shape, query.shape[0] == key.shape[0],
               query.shape[2] == key.shape[2], heads > 0, query.shape[2] % heads == 0 else {
             throw TensorError.shapeMismatch("attention q \(query.shape) k \(key.shape) v \(value.shape) heads \(heads)")
         }
+        _ = blasSingleThreaded
         let (batch, lq, width) = (query.shape[0], query.shape[1], query.shape[2])
         let lk = key.shape[1]
         let d = width / heads
         let scale = 1 / Float(d).squareRoot()
         let out = Tensor(uninitialized: [batch, lq, width])
-        let scores = TensorStorage(uninitializedCount: lq * lk)
-        for b in 0..<batch {
-            for h in 0..<heads {
-                let q = query.pointer + b * lq * width + h * d
-                let k = key.pointer + b * lk * width + h * d
-                let v = value.pointer + b * lk * width + h * d
-                sgemm(transposeB: true, m: lq, n: lk, k: d, alpha: scale, a: q, lda: width, b: k, ldb: width,
-                      c: scores.pointer)
-                let sp = scores.pointer
-                parallelRanges(lq, minimumChunk: max(1, 8192 / lk)) { range in
-                    for r in range { Softmax.rowInPlace(sp + r * lk, count: lk) }
-                }
-                sgemm(m: lq, n: d, k: lk, a: scores.pointer, b: v, ldb: width,
-                      c: out.pointer + b * lq * width + h * d, ldc: width)
+        guard lq > 0, lk > 0, d > 0 else { return out }
+        let blocks = (lq + queryBlock - 1) / queryBlock
+        let pieces = batch * heads * blocks
+        let (qp, kp, vp, op) = (query.pointer, key.pointer, value.pointer, out.pointer)
+        let workers = isSerialThread ? 1 : min(Engine.threads, pieces)
+        let step = (pieces + workers - 1) / workers
+        performConcurrently(workers) { worker in
+            let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * lk)
+            defer { scores.deallocate() }
+            for piece in (worker * step)..<min(pieces, (worker + 1) * step) {
+                let block = piece % blocks, h = piece / blocks % heads, b = piece / (blocks * heads)
+                let first = block * queryBlock, rows = min(queryBlock, lq - first)
+                let q = qp + (b * lq + first) * width + h * d
+                let k = kp + b * lk * width + h * d, v = vp + b * lk * width + h * d
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(lk), Int32(d),
+                            scale, q, Int32(width), k, Int32(width), 0, scores, Int32(lk))
+                for r in 0..<rows { Softmax.rowInPlace(scores + r * lk, count: lk) }
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(lk),
+                            1, scores, Int32(lk), v, Int32(width), 0, op + (b * lq + first) * width + h * d, Int32(width))
             }
         }
         return out

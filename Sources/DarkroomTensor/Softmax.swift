@@ -23,8 +23,14 @@ public enum Softmax {
     @inlinable
     public static func rowInPlace(_ row: UnsafeMutablePointer<Float>, count: Int, scale: Float = 1) {
         assert(scale > 0, "softmax scale must be positive")
-        var maxValue = -Float.infinity
-        for i in 0..<count { maxValue = max(maxValue, row[i]) }
+        var max8 = SIMD8<Float>(repeating: -.infinity)
+        var m = 0
+        while m + 8 <= count {
+            max8 = pointwiseMax(max8, UnsafeRawPointer(row + m).loadUnaligned(as: SIMD8<Float>.self))
+            m += 8
+        }
+        var maxValue = max8.max()
+        while m < count { maxValue = max(maxValue, row[m]); m += 1 }
         let shift = maxValue * scale
         var sum8 = SIMD8<Float>(repeating: 0)
         var i = 0

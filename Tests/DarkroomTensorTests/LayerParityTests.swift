@@ -109,3 +109,60 @@ final class LayerParityTests: XCTestCase {
         }
     }
 }
+
+/// Attention fused per block of 64 queries, against plain attention in Double, with several blocks and a last partial
+/// one, several heads, and more threads than pieces of work.
+final class FusedAttentionTests: XCTestCase {
+    /// softmax(q·kᵀ·scale)·v for one head, rows of q and k of length d.
+    func reference(_ q: [[Double]], _ k: [[Double]], _ v: [[Double]], scale: Double) -> [[Double]] {
+        q.map { qi in
+            let logits = k.map { kj in zip(qi, kj).reduce(0) { $0 + $1.0 * $1.1 } * scale }
+            let top = logits.max()!
+            let e = logits.map { Foundation.exp($0 - top) }, total = e.reduce(0, +)
+            return (0..<v[0].count).map { c in zip(e, v).reduce(0) { $0 + $1.0 * $1.1[c] } / total }
+        }
+    }
+
+    func testTokenMajorMultiHeadMatchesPlainAttention() throws {
+        var rng = RandomSource(seed: 31)
+        let (batch, lq, lk, heads, d) = (2, 150, 90, 3, 8)
+        let q = rng.gaussian([batch, lq, heads * d]), k = rng.gaussian([batch, lk, heads * d]), v = rng.gaussian([batch, lk, heads * d])
+        let out = try Attention.multiHead(query: q, key: k, value: v, heads: heads)
+        var worst = 0.0
+        for b in 0..<batch {
+            for h in 0..<heads {
+                func rows(_ t: Tensor, _ count: Int) -> [[Double]] {
+                    (0..<count).map { r in (0..<d).map { Double(t.pointer[(b * count + r) * heads * d + h * d + $0]) } }
+                }
+                let expected = reference(rows(q, lq), rows(k, lk), rows(v, lk), scale: 1 / Double(d).squareRoot())
+                for r in 0..<lq { for c in 0..<d { worst = max(worst, abs(Double(out.pointer[(b * lq + r) * heads * d + h * d + c]) - expected[r][c])) } }
+            }
+        }
+        XCTAssertLessThan(worst, 1e-5)
+    }
+
+    func testChannelMajorHeadsMatchPlainAttentionAtAnyThreadCount() throws {
+        var rng = RandomSource(seed: 32)
+        let (n, lk, heads, d) = (200, 77 + 200, 3, 8)
+        let q = rng.gaussian([heads * d, n]), k = rng.gaussian([heads * d, lk]), v = rng.gaussian([heads * d, lk])
+        var expected: [[[Double]]] = []
+        for j in 0..<heads {
+            func columns(_ t: Tensor, _ count: Int) -> [[Double]] {
+                (0..<count).map { col in (0..<d).map { Double(t.pointer[(j * d + $0) * count + col]) } }
+            }
+            expected.append(reference(columns(q, n), columns(k, lk), columns(v, lk), scale: 0.3))
+        }
+        let saved = Engine.threads
+        defer { Engine.threads = saved }
+        for threads in [1, 2, 5, 40] {
+            Engine.threads = threads
+            let out = Tensor(repeating: .nan, shape: [heads * d, n])
+            Attention.channelMajor(query: q.pointer, key: k.pointer, value: v.pointer, into: out.pointer, heads: heads, headDim: d,
+                                   queries: n, keys: lk, scale: 0.3)
+            var worst = 0.0
+            for j in 0..<heads { for r in 0..<n { for c in 0..<d { worst = max(worst, abs(Double(out.pointer[(j * d + c) * n + r]) - expected[j][r][c])) } } }
+            XCTAssertLessThan(worst, 1e-5, "\(threads) threads")
+            XCTAssertFalse(worst.isNaN, "every output written at \(threads) threads")
+        }
+    }
+}

@@ -5,7 +5,8 @@ import DarkroomTensor
 ///
 /// Everything runs channel-major on the NCHW planes, so no token transposes are needed: Qᵀ = Wq·X̂ [inner, N];
 /// the keys Kᵀ [inner, L+N] hold the text keys in their first L columns (computed once per prompt, see
-/// `IFTextContext`) and the spatial keys after them; per head, S = Q_jK_jᵀ [N, L+N] and O_jᵀ = V_jᵀ·Sᵀ.
+/// `IFTextContext`) and the spatial keys after them; per head, S = Q_jK_jᵀ [N, L+N] and O_jᵀ = V_jᵀ·Sᵀ, fused per block
+/// of queries (`Attention.channelMajor`).
 struct IFAttention {
     let groupNorm, normCross: NormLayer
     let toQ, toK, toV, addK, addV, toOut: DenseLayer
@@ -74,18 +75,10 @@ struct IFAttention {
                 toK.applyColumns(xb, n: n, into: k.pointer + tokens, ldc: lk)
                 toV.applyColumns(xb, n: n, into: v.pointer + tokens, ldc: lk)
             }
-            let (hd, qp, kp, vp, op) = (headDim, q.pointer, k.pointer, v.pointer, o.pointer)
-            try profiled(profiler, "attention: scores, softmax, values") { try Engine.shards(heads) { range in
-                let scores = TensorStorage(uninitializedCount: n * lk)
-                let s = scores.pointer
-                for j in range {
-                    // S [N, L+N] = Q_j (as [N, d]) · K_j ([d, L+N]).
-                    sgemm(transposeA: true, m: n, n: lk, k: hd, a: qp + j * hd * n, lda: n, b: kp + j * hd * lk, ldb: lk, c: s)
-                    for row in 0..<n { Softmax.rowInPlace(s + row * lk, count: lk, scale: scale) }
-                    // O_jᵀ [d, N] = V_jᵀ [d, L+N] · Sᵀ.
-                    sgemm(transposeB: true, m: hd, n: n, k: lk, a: vp + j * hd * lk, lda: lk, b: s, ldb: lk, c: op + j * hd * n)
-                }
-            } }
+            profiled(profiler, "attention: scores, softmax, values") {
+                Attention.channelMajor(query: q.pointer, key: k.pointer, value: v.pointer, into: o.pointer, heads: heads, headDim: headDim,
+                                       queries: n, keys: lk, scale: scale)
+            }
             profiled(profiler, "attention: output projection") {
                 toOut.applyColumns(o.pointer, n: n, into: out.pointer + b * channels * n, accumulate: true)
             }
