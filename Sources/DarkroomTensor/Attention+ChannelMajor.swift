@@ -1,5 +1,4 @@
 import CBLAS
-import DarkroomSupport
 
 extension Attention {
     /// softmax(Qᵀ·K·scale)·Vᵀ for `heads` heads stored channel-major, fused per block of queries, into `out`.
@@ -11,26 +10,18 @@ extension Attention {
     public static func channelMajor(query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
                                     into out: UnsafeMutablePointer<Float>, heads: Int, headDim d: Int, queries n: Int,
                                     keys lk: Int, scale: Float) {
-        _ = blasSingleThreaded
         guard heads > 0, d > 0, n > 0, lk > 0 else { return }
         let blocks = (n + queryBlock - 1) / queryBlock
-        let pieces = heads * blocks
-        let workers = isSerialThread ? 1 : min(Engine.threads, pieces)
-        let step = (pieces + workers - 1) / workers
-        performConcurrently(workers) { worker in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * lk)
-            defer { scores.deallocate() }
-            for piece in (worker * step)..<min(pieces, (worker + 1) * step) {
-                let j = piece / blocks, first = piece % blocks * queryBlock, rows = min(queryBlock, n - first)
-                let q = query + j * d * n + first, k = key + j * d * lk, v = value + j * d * lk
-                // scores [rows, lk] = Q_j[:, block]ᵀ · K_j.
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(lk), Int32(d),
-                            1, q, Int32(n), k, Int32(lk), 0, scores, Int32(lk))
-                for r in 0..<rows { Softmax.rowInPlace(scores + r * lk, count: lk, scale: scale) }
-                // O_j[:, block] [d, rows] = V_j [d, lk] · scoresᵀ.
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(rows), Int32(lk),
-                            1, v, Int32(lk), scores, Int32(lk), 0, out + j * d * n + first, Int32(n))
-            }
+        forEachPiece(heads * blocks, scratch: queryBlock * lk) { piece, scores in
+            let j = piece / blocks, first = piece % blocks * queryBlock, rows = min(queryBlock, n - first)
+            let q = query + j * d * n + first, k = key + j * d * lk, v = value + j * d * lk
+            // scores [rows, lk] = Q_j[:, block]ᵀ · K_j.
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(rows), Int32(lk), Int32(d),
+                        1, q, Int32(n), k, Int32(lk), 0, scores, Int32(lk))
+            for r in 0..<rows { Softmax.rowInPlace(scores + r * lk, count: lk, scale: scale) }
+            // O_j[:, block] [d, rows] = V_j [d, lk] · scoresᵀ.
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(d), Int32(rows), Int32(lk),
+                        1, v, Int32(lk), scores, Int32(lk), 0, out + j * d * n + first, Int32(n))
         }
     }
 }

@@ -21,7 +21,6 @@ public enum Attention {
               query.shape[2] == key.shape[2], heads > 0, query.shape[2] % heads == 0 else {
             throw TensorError.shapeMismatch("attention q \(query.shape) k \(key.shape) v \(value.shape) heads \(heads)")
         }
-        _ = blasSingleThreaded
         let (batch, lq, width) = (query.shape[0], query.shape[1], query.shape[2])
         let lk = key.shape[1]
         let d = width / heads
@@ -29,25 +28,32 @@ public enum Attention {
         let out = Tensor(uninitialized: [batch, lq, width])
         guard lq > 0, lk > 0, d > 0 else { return out }
         let blocks = (lq + queryBlock - 1) / queryBlock
-        let pieces = batch * heads * blocks
         let (qp, kp, vp, op) = (query.pointer, key.pointer, value.pointer, out.pointer)
-        let workers = isSerialThread ? 1 : min(Engine.threads, pieces)
-        let step = (pieces + workers - 1) / workers
-        performConcurrently(workers) { worker in
-            let scores = UnsafeMutablePointer<Float>.allocate(capacity: queryBlock * lk)
-            defer { scores.deallocate() }
-            for piece in (worker * step)..<min(pieces, (worker + 1) * step) {
-                let block = piece % blocks, h = piece / blocks % heads, b = piece / (blocks * heads)
-                let first = block * queryBlock, rows = min(queryBlock, lq - first)
-                let q = qp + (b * lq + first) * width + h * d
-                let k = kp + b * lk * width + h * d, v = vp + b * lk * width + h * d
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(lk), Int32(d),
-                            scale, q, Int32(width), k, Int32(width), 0, scores, Int32(lk))
-                for r in 0..<rows { Softmax.rowInPlace(scores + r * lk, count: lk) }
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(lk),
-                            1, scores, Int32(lk), v, Int32(width), 0, op + (b * lq + first) * width + h * d, Int32(width))
-            }
+        forEachPiece(batch * heads * blocks, scratch: queryBlock * lk) { piece, scores in
+            let block = piece % blocks, h = piece / blocks % heads, b = piece / (blocks * heads)
+            let first = block * queryBlock, rows = min(queryBlock, lq - first)
+            let q = qp + (b * lq + first) * width + h * d
+            let k = kp + b * lk * width + h * d, v = vp + b * lk * width + h * d
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(rows), Int32(lk), Int32(d),
+                        scale, q, Int32(width), k, Int32(width), 0, scores, Int32(lk))
+            for r in 0..<rows { Softmax.rowInPlace(scores + r * lk, count: lk) }
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(rows), Int32(d), Int32(lk),
+                        1, scores, Int32(lk), v, Int32(width), 0, op + (b * lq + first) * width + h * d, Int32(width))
         }
         return out
+    }
+
+    /// Runs `body` on pieces 0..<`count` of attention work, contiguous runs of them per engine thread (one run on a
+    /// shard thread), each thread with a scratch buffer of `scratch` floats of its own; OpenBLAS stays single-threaded.
+    static func forEachPiece(_ count: Int, scratch: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+        _ = blasSingleThreaded
+        let workers = isSerialThread ? 1 : min(Engine.threads, count)
+        guard workers > 0 else { return }
+        let step = (count + workers - 1) / workers
+        performConcurrently(workers) { worker in
+            let buffer = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
+            defer { buffer.deallocate() }
+            for piece in (worker * step)..<min(count, (worker + 1) * step) { body(piece, buffer) }
+        }
     }
 }

@@ -31,7 +31,7 @@ final class DirectConvTests: XCTestCase {
         var rng = RandomSource(seed: 21)
         // Partial output blocks (20 = 16 + 4), one pixel, odd sizes, the small UNet's 28² and 7², one sample (split by
         // positions across threads) and several (split by samples).
-        for (n, ci, co, h, w) in [(3, 5, 20, 9, 13), (2, 3, 1, 1, 1), (1, 7, 16, 28, 28), (4, 17, 33, 7, 7), (1, 4, 5, 3, 40)] {
+        for (n, ci, co, h, w) in [(3, 5, 20, 9, 13), (2, 3, 1, 1, 1), (1, 7, 16, 28, 28), (4, 17, 33, 7, 7), (1, 4, 5, 3, 40), (2, 6, 12, 10, 11)] {
             let x = rng.gaussian([n, ci, h, w]), weight = rng.gaussian([co, ci, 3, 3]), bias = rng.gaussian([co])
             let y = try DirectConv3x3.forward(x, weight: weight, bias: bias)
             XCTAssertEqual(y.shape, [n, co, h, w])
