@@ -50,7 +50,11 @@ public struct IFBench {
             var row: [String: Any] = ["batch": b, "median_s": sorted[sorted.count / 2], "min_s": sorted[0], "runs": times.count]
             if c.isSuperResolution { row["upscale_20_steps_s"] = 20 * sorted[sorted.count / 2] * (b == 2 ? 1 : 2 / Double(b)) }
             if profile {
-                row["profile"] = profiler.totals.map { ["kind": $0.kind, "seconds_per_forward": $0.seconds / Double(times.count)] }
+                row["profile"] = profiler.totals.map { total -> [String: Any] in
+                    var item: [String: Any] = ["kind": total.kind, "seconds_per_forward": total.seconds / Double(times.count)]
+                    if total.flops > 0, total.seconds > 0 { item["gflop_per_s"] = total.flops / total.seconds / 1e9 }
+                    return item
+                }
             }
             results.append(row)
         }
@@ -73,7 +77,8 @@ public struct IFBench {
             for p in (r["profile"] as? [[String: Any]]) ?? [] {
                 let share = (p["seconds_per_forward"] as! Double) / (r["median_s"] as! Double)
                 let kind = (p["kind"] as! String).padding(toLength: 42, withPad: " ", startingAt: 0)
-                print("      " + kind + String(format: " %7.3f s  %5.1f%%", p["seconds_per_forward"] as! Double, 100 * share))
+                let rate = (p["gflop_per_s"] as? Double).map { String(format: "  %6.1f GFLOP/s", $0) } ?? ""
+                print("      " + kind + String(format: " %7.3f s  %5.1f%%", p["seconds_per_forward"] as! Double, 100 * share) + rate)
             }
         }
         print(String(format: "  RSS after loading %.2f GB, peak RSS %.2f GB", Double(loadedBytes) / 1e9, Double(peak) / 1e9))

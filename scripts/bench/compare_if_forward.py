@@ -104,6 +104,10 @@ def main():
            "--threads", str(args.threads), "--json"] + (["--profile"] if args.profile else [])
     ours = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1])
 
+    machine = ours.get("machine", {})
+    cpu, blas = machine.get("cpu", {}), machine.get("blas", {})
+    print(f"CPU: {cpu.get('name')} (family {cpu.get('family')} model {cpu.get('model')}); OpenBLAS {blas.get('core')} "
+          f"(chosen by {blas.get('chosen_by')}), sgemm peak {blas.get('sgemm_peak_gflops', 0):.1f} GFLOP/s")
     print(f"IF-shaped UNet C={args.width} ({'fp16' if args.fp16 else 'fp32'} weights), 64x64, {args.threads} threads")
     print(f"{'batch':>5} {'PyTorch s':>10} {'Darkroom s':>11} {'ratio':>7}")
     for row in ours["forward"]:
@@ -111,7 +115,8 @@ def main():
         theirs = torch_result["times"][str(b)]
         print(f"{b:>5} {theirs:>10.3f} {row['median_s']:>11.3f} {row['median_s'] / theirs:>6.2f}x")
         for item in row.get("profile", []):
-            print(f"        {item['kind']:<42} {item['seconds_per_forward']:7.3f} s {100 * item['seconds_per_forward'] / row['median_s']:5.1f}%")
+            rate = f" {item['gflop_per_s']:7.1f} GFLOP/s" if "gflop_per_s" in item else ""
+            print(f"        {item['kind']:<42} {item['seconds_per_forward']:7.3f} s {100 * item['seconds_per_forward'] / row['median_s']:5.1f}%{rate}")
     tp, dp = torch_result["peak_rss_bytes"], ours["peak_rss_bytes"]
     print(f"peak RSS: PyTorch {tp / 1e9:.2f} GB, Darkroom {dp / 1e9:.2f} GB, ratio {dp / tp:.2f}x")
 

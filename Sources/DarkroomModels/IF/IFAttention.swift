@@ -66,7 +66,7 @@ struct IFAttention {
             let q = TensorStorage(uninitializedCount: channels * n)
             let k = TensorStorage(uninitializedCount: channels * lk), v = TensorStorage(uninitializedCount: channels * lk)
             let o = TensorStorage(uninitializedCount: channels * n)
-            profiled(profiler, "attention: q/k/v projections") {
+            profiled(profiler, "attention: q/k/v projections", flops: 6 * Double(channels * channels * n)) {
                 toQ.applyColumns(xb, n: n, into: q.pointer)
                 for row in 0..<channels {
                     (k.pointer + row * lk).update(from: textK.pointer + row * tokens, count: tokens)
@@ -75,11 +75,11 @@ struct IFAttention {
                 toK.applyColumns(xb, n: n, into: k.pointer + tokens, ldc: lk)
                 toV.applyColumns(xb, n: n, into: v.pointer + tokens, ldc: lk)
             }
-            profiled(profiler, "attention: scores, softmax, values") {
+            profiled(profiler, "attention: scores, softmax, values", flops: 4 * Double(n * lk * channels)) {
                 Attention.channelMajor(query: q.pointer, key: k.pointer, value: v.pointer, into: o.pointer, heads: heads, headDim: headDim,
                                        queries: n, keys: lk, scale: scale)
             }
-            profiled(profiler, "attention: output projection") {
+            profiled(profiler, "attention: output projection", flops: 2 * Double(channels * channels * n)) {
                 toOut.applyColumns(o.pointer, n: n, into: out.pointer + b * channels * n, accumulate: true)
             }
         }

@@ -53,14 +53,14 @@ struct IFResnetBlock {
                 }
             }
         }
-        h = try profiled(profiler, conv1.kind) { try conv1(h) }
+        h = try profiled(profiler, conv1.kind, flops: convolutionFlops(h, outputs: outputs, kernel: 3)) { try conv1(h) }
         try profiled(profiler, "group norm + FiLM + GELU") {
             let film = try timeProjection(activeEmbedding)   // [B, 2·Cout]: scale, then shift
             try Normalization.groupNorm(h, into: h, groups: groups, weight: norm2.weight, bias: norm2.bias, epsilon: epsilon,
                                         epilogue: .init(scale: film.pointer, shift: film.pointer + outputs, stride: 2 * outputs, gelu: true))
         }
-        h = try profiled(profiler, conv2.kind) { try conv2(h) }
-        if let shortcut { skip = try profiled(profiler, "conv 1x1 shortcut") { try shortcut(skip) } }
+        h = try profiled(profiler, conv2.kind, flops: convolutionFlops(h, outputs: outputs, kernel: 3)) { try conv2(h) }
+        if let shortcut { skip = try profiled(profiler, "conv 1x1 shortcut", flops: convolutionFlops(skip, outputs: outputs, kernel: 1)) { try shortcut(skip) } }
         profiled(profiler, "residual add") {
             let hp = h.pointer, sp = skip.pointer, scale = outputScale
             if scale == 1 {
