@@ -68,9 +68,10 @@ public struct CPUInfo: Sendable, Equatable {
         let family = baseFamily == 0xF ? baseFamily + Int(eax1 >> 20 & 0xFF) : baseFamily
         let model = baseFamily == 0x6 || baseFamily == 0xF ? baseModel | Int(eax1 >> 16 & 0xF) << 4 : baseModel
         _ = darkroom_cpuid(7, 0, &r)
-        let (ebx7, ecx7, edx7) = (r[1], r[2], r[3])
+        let (eax7, ebx7, ecx7, edx7) = (r[0], r[1], r[2], r[3])
+        // Subleaf 1 exists only where subleaf 0's EAX (the highest subleaf) says so.
         _ = darkroom_cpuid(7, 1, &r)
-        let eax71 = r[0]
+        let eax71 = eax7 >= 1 ? r[0] : 0
         let xcr0 = darkroom_xcr0()
         let ymm = xcr0 & 0x6 == 0x6, zmm = xcr0 & 0xE6 == 0xE6, tiles = xcr0 & 0x60000 == 0x60000
         func bit(_ word: UInt32, _ n: UInt32) -> Bool { word >> n & 1 == 1 }

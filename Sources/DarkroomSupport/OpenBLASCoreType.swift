@@ -9,13 +9,14 @@ public enum OpenBLASCoreType {
     public static func vectorLevel(of core: String) -> Int {
         switch core.lowercased() {
         case "skylakex", "cooperlake", "sapphirerapids": 3
-        case "haswell", "zen": 2
+        case "haswell", "zen", "dhyana": 2
         case "sandybridge", "bulldozer", "piledriver", "steamroller", "excavator": 1
         default: 0
         }
     }
 
-    /// The widest core type `cpu`'s features run (nil below AVX: OpenBLAS's own SSE choice stands).
+    /// The widest core type `cpu`'s features run (nil below AVX: OpenBLAS's own SSE choice stands). SANDYBRIDGE is
+    /// reachable only with `DARKROOM_SKIP_CPU_CHECK=1`: without AVX2 the start-up check stops the process first.
     public static func widest(for cpu: CPUInfo) -> String? {
         if cpu.hasAVX512 { return "SKYLAKEX" }
         if cpu.hasAVX2FMA { return "HASWELL" }

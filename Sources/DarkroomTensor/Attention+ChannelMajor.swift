@@ -12,7 +12,7 @@ extension Attention {
                                     keys lk: Int, scale: Float) {
         guard heads > 0, d > 0, n > 0, lk > 0 else { return }
         let blocks = (n + queryBlock - 1) / queryBlock
-        forEachPiece(heads * blocks, scratch: queryBlock * lk) { piece, scores in
+        forEachAttentionPiece(heads * blocks, scratch: queryBlock * lk) { piece, scores in
             let j = piece / blocks, first = piece % blocks * queryBlock, rows = min(queryBlock, n - first)
             let q = query + j * d * n + first, k = key + j * d * lk, v = value + j * d * lk
             // scores [rows, lk] = Q_j[:, block]ᵀ · K_j.

@@ -29,7 +29,7 @@ public enum Attention {
         guard lq > 0, lk > 0, d > 0 else { return out }
         let blocks = (lq + queryBlock - 1) / queryBlock
         let (qp, kp, vp, op) = (query.pointer, key.pointer, value.pointer, out.pointer)
-        forEachPiece(batch * heads * blocks, scratch: queryBlock * lk) { piece, scores in
+        forEachAttentionPiece(batch * heads * blocks, scratch: queryBlock * lk) { piece, scores in
             let block = piece % blocks, h = piece / blocks % heads, b = piece / (blocks * heads)
             let first = block * queryBlock, rows = min(queryBlock, lq - first)
             let q = qp + (b * lq + first) * width + h * d
@@ -45,7 +45,7 @@ public enum Attention {
 
     /// Runs `body` on pieces 0..<`count` of attention work, contiguous runs of them per engine thread (one run on a
     /// shard thread), each thread with a scratch buffer of `scratch` floats of its own; OpenBLAS stays single-threaded.
-    static func forEachPiece(_ count: Int, scratch: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
+    static func forEachAttentionPiece(_ count: Int, scratch: Int, _ body: (Int, UnsafeMutablePointer<Float>) -> Void) {
         _ = blasSingleThreaded
         let workers = isSerialThread ? 1 : min(Engine.threads, count)
         guard workers > 0 else { return }
@@ -53,7 +53,9 @@ public enum Attention {
         performConcurrently(workers) { worker in
             let buffer = UnsafeMutablePointer<Float>.allocate(capacity: scratch)
             defer { buffer.deallocate() }
-            for piece in (worker * step)..<min(count, (worker + 1) * step) { body(piece, buffer) }
+            let first = worker * step
+            guard first < count else { return }   // ceil-sized steps can leave the last workers nothing
+            for piece in first..<min(count, first + step) { body(piece, buffer) }
         }
     }
 }

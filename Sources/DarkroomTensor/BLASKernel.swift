@@ -34,7 +34,8 @@ public struct BLASKernel: Sendable, Equatable {
         let core = String(cString: openblas_get_corename())
         let config = String(cString: openblas_get_config()).trimmingCharacters(in: .whitespaces)
         let environment = ProcessInfo.processInfo.environment
-        if let own = environment[choiceVariable], environment["OPENBLAS_CORETYPE"] != nil {
+        if let own = environment[choiceVariable], let requested = environment["OPENBLAS_CORETYPE"],
+           OpenBLASCoreType.vectorLevel(of: core) >= OpenBLASCoreType.vectorLevel(of: requested) {
             return BLASKernel(core: core, config: config, chooser: .darkroom, openBLASChoice: own)
         }
         let chooser: Chooser = environment["OPENBLAS_CORETYPE"] == nil ? .openBLAS : .environment
@@ -53,10 +54,14 @@ public struct BLASKernel: Sendable, Equatable {
     /// Makes this process run the widest OpenBLAS kernels its CPU allows: when OpenBLAS chose a narrower set and the
     /// user set no `OPENBLAS_CORETYPE`, sets it and executes `/proc/self/exe` again with the same arguments. Returns
     /// (only) when nothing needs changing or the re-execution failed (then with a warning on stderr). Call it first
-    /// in `main`, before any thread or file exists.
+    /// in `main`, before Darkroom opens a file or starts a thread (OpenBLAS's own pool ends with the exec). Under an
+    /// emulator (qemu-user) the new process would leave the emulation; the CPU models such emulators offer are ones
+    /// OpenBLAS knows, so it is not re-run there in practice, and setting OPENBLAS_CORETYPE yourself rules it out.
     public static func selectAtStartup() {
         let environment = ProcessInfo.processInfo.environment
         guard environment["OPENBLAS_CORETYPE"] == nil else { return }
+        // Only a DYNAMIC_ARCH build reads OPENBLAS_CORETYPE; re-running any other would change nothing.
+        guard String(cString: openblas_get_config()).contains("DYNAMIC_ARCH") else { return }
         let own = String(cString: openblas_get_corename())
         guard let wanted = OpenBLASCoreType.replacement(for: CPUInfo.current, openBLASChose: own) else { return }
         setenv("OPENBLAS_CORETYPE", wanted, 1)

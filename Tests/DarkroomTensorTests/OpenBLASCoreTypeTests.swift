@@ -35,6 +35,7 @@ final class OpenBLASCoreTypeTests: XCTestCase {
         XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: "COOPERLAKE"), 3)
         XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: "haswell"), 2)
         XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: "Zen"), 2)
+        XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: "Dhyana"), 2)
         XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: "Sandybridge"), 1)
         XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: "Prescott"), 0)
         XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: "Core2"), 0)
