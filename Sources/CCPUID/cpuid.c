@@ -42,28 +42,53 @@ static void append(char *buffer, int size, int *count, const char *name) {
     *count += 1;
 }
 
+#define BIT(word, n) (((word) >> (n)) & 1u)
+
+uint64_t darkroom_cpu_features(void) {
+    uint64_t f = 0;
+#if defined(__x86_64__)
+    uint32_t l1[4], l7[4], l71[4], e1[4];
+    darkroom_cpuid(1, 0, l1);
+    darkroom_cpuid(7, 0, l7);
+    darkroom_cpuid(7, 1, l71);
+    if (l7[0] < 1) l71[0] = l71[1] = l71[2] = l71[3] = 0;   // subleaf 1 exists only where subleaf 0's EAX says so
+    darkroom_cpuid(0x80000001u, 0, e1);
+    const uint32_t ecx = l1[2], ebx7 = l7[1], ecx7 = l7[2], edx7 = l7[3], eax71 = l71[0], ecxe = e1[2];
+    const uint64_t xcr0 = darkroom_xcr0();
+    const int ymm = (xcr0 & 0x6) == 0x6, zmm = (xcr0 & 0xE6) == 0xE6, tiles = (xcr0 & 0x60000) == 0x60000;
+    struct { int present; enum darkroom_cpu_feature feature; } table[] = {
+        {BIT(ecx, 0), DARKROOM_SSE3}, {BIT(ecx, 9), DARKROOM_SSSE3}, {BIT(ecx, 19), DARKROOM_SSE41},
+        {BIT(ecx, 20), DARKROOM_SSE42}, {BIT(ecx, 23), DARKROOM_POPCNT}, {BIT(ecx, 22), DARKROOM_MOVBE},
+        {BIT(ecxe, 5), DARKROOM_LZCNT}, {BIT(ebx7, 3), DARKROOM_BMI1}, {BIT(ebx7, 8), DARKROOM_BMI2},
+        {BIT(ecx, 28) && ymm, DARKROOM_AVX}, {BIT(ebx7, 5) && ymm, DARKROOM_AVX2}, {BIT(ecx, 12) && ymm, DARKROOM_FMA},
+        {BIT(ecx, 29) && ymm, DARKROOM_F16C},
+        {BIT(ebx7, 16) && zmm, DARKROOM_AVX512F}, {BIT(ebx7, 17) && zmm, DARKROOM_AVX512DQ},
+        {BIT(ebx7, 30) && zmm, DARKROOM_AVX512BW}, {BIT(ebx7, 31) && zmm, DARKROOM_AVX512VL},
+        {BIT(ecx7, 11) && zmm, DARKROOM_AVX512VNNI}, {BIT(eax71, 5) && zmm, DARKROOM_AVX512BF16},
+        {BIT(edx7, 23) && zmm, DARKROOM_AVX512FP16}, {BIT(edx7, 24) && tiles, DARKROOM_AMX_TILE},
+    };
+    for (size_t i = 0; i < sizeof table / sizeof table[0]; i++) {
+        if (table[i].present) f |= (uint64_t)1 << table[i].feature;
+    }
+#endif
+    return f;
+}
+
 int darkroom_missing_build_features(char *buffer, int size) {
     if (size <= 0) return 0;
     buffer[0] = 0;
     int count = 0;
 #if defined(__x86_64__)
-    uint32_t l1[4], l7[4], e1[4];
-    darkroom_cpuid(1, 0, l1);
-    darkroom_cpuid(7, 0, l7);
-    darkroom_cpuid(0x80000001u, 0, e1);
-    const uint32_t ecx = l1[2], ebx7 = l7[1], ecxe = e1[2];
-    // What LLVM's "haswell" CPU lets the compiler emit in ordinary code.
-    struct { int present; const char *name; } needed[] = {
-        {(ecx >> 9) & 1, "SSSE3"}, {(ecx >> 19) & 1, "SSE4.1"}, {(ecx >> 20) & 1, "SSE4.2"}, {(ecx >> 23) & 1, "POPCNT"},
-        {(ecx >> 28) & 1, "AVX"}, {(ebx7 >> 5) & 1, "AVX2"}, {(ecx >> 12) & 1, "FMA"}, {(ecx >> 29) & 1, "F16C"},
-        {(ebx7 >> 3) & 1, "BMI1"}, {(ebx7 >> 8) & 1, "BMI2"}, {(ecxe >> 5) & 1, "LZCNT"}, {(ecx >> 22) & 1, "MOVBE"},
+    const uint64_t f = darkroom_cpu_features();
+    // What LLVM's "haswell" CPU lets the compiler emit in ordinary code (AVX and its relatives count only where the
+    // OS saves the YMM registers).
+    struct { enum darkroom_cpu_feature feature; const char *name; } needed[] = {
+        {DARKROOM_SSSE3, "SSSE3"}, {DARKROOM_SSE41, "SSE4.1"}, {DARKROOM_SSE42, "SSE4.2"}, {DARKROOM_POPCNT, "POPCNT"},
+        {DARKROOM_AVX, "AVX"}, {DARKROOM_AVX2, "AVX2"}, {DARKROOM_FMA, "FMA"}, {DARKROOM_F16C, "F16C"},
+        {DARKROOM_BMI1, "BMI1"}, {DARKROOM_BMI2, "BMI2"}, {DARKROOM_LZCNT, "LZCNT"}, {DARKROOM_MOVBE, "MOVBE"},
     };
     for (size_t i = 0; i < sizeof needed / sizeof needed[0]; i++) {
-        if (!needed[i].present) append(buffer, size, &count, needed[i].name);
-    }
-    // AVX needs the OS to save the YMM registers (XCR0 bits 1 and 2).
-    if ((ecx >> 28) & 1) {
-        if ((darkroom_xcr0() & 0x6) != 0x6) append(buffer, size, &count, "AVX state saved by the OS (XCR0)");
+        if (!((f >> needed[i].feature) & 1)) append(buffer, size, &count, needed[i].name);
     }
 #endif
     return count;

@@ -2,7 +2,8 @@ import CCPUID
 
 /// The processor this process runs on, read once with cpuid: vendor, family/model/stepping, brand string and the
 /// instruction-set features the engine chooses kernels by. The one place the CPU is detected (never /proc/cpuinfo,
-/// which an emulator or a container passes through from the host).
+/// which an emulator or a container passes through from the host); CCPUID decodes the feature bits, for this and
+/// for the start-up check alike.
 public struct CPUInfo: Sendable, Equatable {
     /// An instruction-set feature that some kernel or some BLAS core type needs.
     public enum Feature: String, Sendable, CaseIterable, Comparable {
@@ -63,27 +64,18 @@ public struct CPUInfo: Sendable, Equatable {
         guard darkroom_cpuid(0, 0, &r) != 0 else { return CPUInfo(vendor: "", family: 0, model: 0, features: []) }
         let vendor = [r[1], r[3], r[2]].map(Self.ascii).joined()
         _ = darkroom_cpuid(1, 0, &r)
-        let (eax1, ecx1) = (r[0], r[2])
+        let eax1 = r[0]
         let baseFamily = Int(eax1 >> 8 & 0xF), baseModel = Int(eax1 >> 4 & 0xF)
         let family = baseFamily == 0xF ? baseFamily + Int(eax1 >> 20 & 0xFF) : baseFamily
         let model = baseFamily == 0x6 || baseFamily == 0xF ? baseModel | Int(eax1 >> 16 & 0xF) << 4 : baseModel
-        _ = darkroom_cpuid(7, 0, &r)
-        let (eax7, ebx7, ecx7, edx7) = (r[0], r[1], r[2], r[3])
-        // Subleaf 1 exists only where subleaf 0's EAX (the highest subleaf) says so.
-        _ = darkroom_cpuid(7, 1, &r)
-        let eax71 = eax7 >= 1 ? r[0] : 0
-        let xcr0 = darkroom_xcr0()
-        let ymm = xcr0 & 0x6 == 0x6, zmm = xcr0 & 0xE6 == 0xE6, tiles = xcr0 & 0x60000 == 0x60000
-        func bit(_ word: UInt32, _ n: UInt32) -> Bool { word >> n & 1 == 1 }
-        var features = Set<Feature>()
-        let table: [(Feature, Bool)] = [
-            (.sse3, bit(ecx1, 0)), (.ssse3, bit(ecx1, 9)), (.sse41, bit(ecx1, 19)), (.sse42, bit(ecx1, 20)),
-            (.avx, bit(ecx1, 28) && ymm), (.avx2, bit(ebx7, 5) && ymm), (.fma, bit(ecx1, 12) && ymm), (.f16c, bit(ecx1, 29) && ymm),
-            (.avx512f, bit(ebx7, 16) && zmm), (.avx512dq, bit(ebx7, 17) && zmm), (.avx512bw, bit(ebx7, 30) && zmm),
-            (.avx512vl, bit(ebx7, 31) && zmm), (.avx512vnni, bit(ecx7, 11) && zmm), (.avx512bf16, bit(eax71, 5) && zmm),
-            (.avx512fp16, bit(edx7, 23) && zmm), (.amx, bit(edx7, 24) && tiles),
+        let bits = darkroom_cpu_features()
+        let table: [(darkroom_cpu_feature, Feature)] = [
+            (DARKROOM_SSE3, .sse3), (DARKROOM_SSSE3, .ssse3), (DARKROOM_SSE41, .sse41), (DARKROOM_SSE42, .sse42),
+            (DARKROOM_AVX, .avx), (DARKROOM_AVX2, .avx2), (DARKROOM_FMA, .fma), (DARKROOM_F16C, .f16c),
+            (DARKROOM_AVX512F, .avx512f), (DARKROOM_AVX512DQ, .avx512dq), (DARKROOM_AVX512BW, .avx512bw), (DARKROOM_AVX512VL, .avx512vl),
+            (DARKROOM_AVX512VNNI, .avx512vnni), (DARKROOM_AVX512BF16, .avx512bf16), (DARKROOM_AVX512FP16, .avx512fp16), (DARKROOM_AMX_TILE, .amx),
         ]
-        for (feature, present) in table where present { features.insert(feature) }
+        let features = Set(table.filter { bits >> UInt64($0.0.rawValue) & 1 == 1 }.map(\.1))
         var name = ""
         if darkroom_cpuid(0x8000_0004, 0, &r) != 0 {
             for leaf: UInt32 in 0x8000_0002...0x8000_0004 {
