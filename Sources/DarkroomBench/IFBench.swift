@@ -63,7 +63,7 @@ public struct IFBench {
             let object: [String: Any] = ["threads": Engine.threads, "load_s": loadSeconds, "peak_rss_bytes": peak, "rss_after_load_bytes": loadedBytes,
                                          "block_out_channels": c.blockOutChannels, "sample_size": size, "stage": c.isSuperResolution ? "II" : "I",
                                          "forward": results]
-            print(String(decoding: try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys]), as: UTF8.self))
+            try MachineReport.printJSON(object)
             return
         }
         print("IF stage \(c.isSuperResolution ? "II" : "I") UNet \(c.blockOutChannels), layers \(c.layersPerBlock), D=\(c.crossAttentionDim), E=\(c.encoderHidDim), \(size)x\(size), "

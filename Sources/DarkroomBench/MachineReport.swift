@@ -49,10 +49,10 @@ public struct MachineReport: Sendable {
             + (sgemmPeakGflops.map { String(format: "\n      sgemm 1024^3 peak %.1f GFLOP/s at %d threads", $0, threads) } ?? "")
     }
 
-    /// `object` with the `"machine"` key added.
-    public static func adding(to object: [String: Any], report: MachineReport = shared) -> [String: Any] {
+    /// Prints a benchmark's JSON: `object` with the `"machine"` key added, keys sorted, on one line.
+    public static func printJSON(_ object: [String: Any], report: MachineReport = shared) throws {
         var object = object
         object["machine"] = report.json
-        return object
+        print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }
 }

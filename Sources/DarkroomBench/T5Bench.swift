@@ -55,8 +55,7 @@ public struct T5Bench {
                 "min_seconds": times[0], "runs": times.count, "gflops": flops / 1e9, "gflop_per_s": flops / median / 1e9,
                 "peak_rss_bytes": rss, "parts": Dictionary(uniqueKeysWithValues: parts.map { ($0.kind, $0.seconds) }),
             ]
-            let data = try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try MachineReport.printJSON(object)
             return
         }
         print(String(format: "T5 encoder: d_model %d, %d heads × %d, d_ff %d, %d blocks, %@ weights, %d threads", c.dModel, c.heads, c.dKV, c.dFF,

@@ -57,7 +57,7 @@ struct BenchCommand: ParsableCommand {
         if machine {
             let report = skipKernels ? MachineReport.unmeasured : MachineReport.shared
             if json {
-                print(String(decoding: try JSONSerialization.data(withJSONObject: MachineReport.adding(to: [:], report: report), options: [.sortedKeys]), as: UTF8.self))
+                try MachineReport.printJSON([:], report: report)
             } else {
                 print(report.text)
             }
@@ -95,7 +95,7 @@ struct BenchCommand: ParsableCommand {
             let rate = try Benchmarks.train(config, batch: batch.first ?? 128, steps: steps)
             if json {
                 let object: [String: Any] = ["train_images_per_s": rate, "hidden": config.hidden, "batch": batch.first ?? 128, "threads": Engine.threads]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys]), as: UTF8.self))
+                try MachineReport.printJSON(object)
             } else {
                 print(String(format: "training D=%d batch %d, %d threads: %.1f images/s", config.hidden, batch.first ?? 128, Engine.threads, rate))
             }
@@ -123,7 +123,7 @@ struct BenchCommand: ParsableCommand {
             let rows = try Benchmarks.generate(unet, batches: batch)
             if json {
                 let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "generate": rows]
-                print(String(decoding: try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys]), as: UTF8.self))
+                try MachineReport.printJSON(object)
                 return
             }
             for r in rows {
@@ -138,8 +138,7 @@ struct BenchCommand: ParsableCommand {
         if json {
             let object: [String: Any] = ["threads": Engine.threads, "hidden": config.hidden, "classes": config.classCount,
                                          "forward": results, "conv_gflops": conv.conv, "sgemm_gflops": conv.gemm]
-            let data = try JSONSerialization.data(withJSONObject: MachineReport.adding(to: object), options: [.sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            try MachineReport.printJSON(object)
             return
         }
         print("small UNet D=\(config.hidden) K=\(config.classCount) C=\(config.channels), \(Engine.threads) threads, "
