@@ -70,7 +70,7 @@ let package = Package(
         .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
-        .target(name: "DarkroomDaemon", dependencies: ["CFileOps", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DarkroomDaemon", dependencies: ["CFileOps", "DarkroomSupport", "DarkroomTensor", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints, reports and sample evaluation.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomImaging", "CZlib"], swiftSettings: vectorSettings),
         // Benchmarks that print the figures issues ask for: forward, generate, training, outputs, DeepFloyd IF.

@@ -5,6 +5,8 @@ import Glibc
 import DarkroomGallery
 import DarkroomJobs
 import DarkroomStore
+import DarkroomSupport
+import DarkroomTensor
 
 /// Set from signal handlers: stop after (or by cancelling) the current job. nonisolated(unsafe): `sig_atomic_t`
 /// values written by a handler and polled by the loops, as C signal handling allows (likewise the next one).
@@ -255,6 +257,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.send("READY=1")
         notifier.send("STATUS=" + idleStatus())
         DaemonLog.info("watching \(config.inbox); database \(config.database); gallery \(config.gallery)")
+        DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary)")
         let heartbeat = Heartbeat()
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
         if !heartbeat.whileBusy({ intake.scan() }).isEmpty { wake.signal() }

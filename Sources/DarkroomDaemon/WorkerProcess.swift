@@ -1,6 +1,8 @@
 import Foundation
 import DarkroomJobs
 import DarkroomStore
+import DarkroomSupport
+import DarkroomTensor
 
 /// `darkroom worker`: a worker only. It needs the database and the model folders; no inbox, no gallery and no shared
 /// file system (inputs and results travel through the database). Many may run, on many hosts.
@@ -28,6 +30,7 @@ public final class WorkerProcess {
     public func run() throws {
         notifier.send("READY=1")
         DaemonLog.info("worker \(worker.id) on \(store.engine.rawValue) \(store.location); models: \(config.models.keys.sorted().joined(separator: ", "))")
+        DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary)")
         let heartbeat = Heartbeat()
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
         var idleSince: Date?

@@ -4,8 +4,9 @@ extension Attention {
     /// softmax(Qᵀ·K·scale)·Vᵀ for `heads` heads stored channel-major, fused per block of queries, into `out`.
     ///
     /// `query` and `out` are [heads·d, n] (head j's rows j·d..<(j+1)·d, one column per query), `key` and `value`
-    /// [heads·d, lk]. Each (head, block of up to 256 queries, `queryBlock`) is one piece of work: its scores [block, lk] = Q_blockᵀ·K_j, their
-    /// softmax and O_j[:, block] = V_j·scoresᵀ are made in one pass on one thread, so nothing of size n × lk is kept
+    /// [heads·d, lk]. Each (head, block of up to 256 queries, `queryBlock`) is one piece of work: its scores
+    /// [block, lk] = Q_blockᵀ·K_j, their softmax and O_j[:, block] = V_j·scoresᵀ are made in one pass on one thread,
+    /// so nothing of size n × lk is kept
     /// (IF-I-M at 32²: 4.5 MB per head before) and the pieces split evenly across threads whatever the head count.
     public static func channelMajor(query: UnsafePointer<Float>, key: UnsafePointer<Float>, value: UnsafePointer<Float>,
                                     into out: UnsafeMutablePointer<Float>, heads: Int, headDim d: Int, queries n: Int,
