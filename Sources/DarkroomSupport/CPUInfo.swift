@@ -44,14 +44,6 @@ public struct CPUInfo: Sendable, Equatable {
     /// AVX2 and FMA with the OS saving the YMM registers.
     public var hasAVX2FMA: Bool { features.isSuperset(of: [.avx, .avx2, .fma]) }
 
-    /// The features this build's optimised code needs that this CPU lacks ("" when none): the start-up check
-    /// (CCPUID's constructor) stops every process with this list before any of that code runs.
-    public static var missingBuildFeatures: String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        _ = darkroom_missing_build_features(&buffer, Int32(buffer.count))
-        return String(cString: buffer)
-    }
-
     /// One line for logs and benchmark headers: name, vendor, family/model/stepping and the widest vector features.
     public var summary: String {
         let shown = features.sorted().filter { ![.sse3, .ssse3, .sse41, .sse42].contains($0) }.map(\.rawValue)
