@@ -258,7 +258,8 @@ public final class Daemon: @unchecked Sendable {
         notifier.send("STATUS=" + idleStatus())
         DaemonLog.info("watching \(config.inbox); database \(config.database); gallery \(config.gallery)")
         DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary)")
-        let heartbeat = Heartbeat()
+        // The watchdog follows the main loop and, while it runs, the worker's job: a stalled job stops it too.
+        let heartbeat = Heartbeat(job: worker?.liveness)
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
         if !heartbeat.whileBusy({ intake.scan() }).isEmpty { wake.signal() }
         var lastScan = Date(), lastCheck = Date()

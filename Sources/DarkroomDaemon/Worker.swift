@@ -17,8 +17,12 @@ public final class Worker: @unchecked Sendable {
     let lease: TimeInterval
     let renewEvery: TimeInterval
     let maxAttempts: Int
-    /// Where running jobs' files live, one sub-folder per attempt, removed when the job ends.
-    let scratch: URL
+    /// Where running jobs' files live (this worker's own), one sub-folder per attempt, removed when the job ends.
+    let scratch: ScratchFolder
+    /// Whether the running job makes progress (the watchdog and the lease follow it).
+    let liveness: JobLiveness
+    /// A job running longer than this stops at its next step and fails (nil: no limit).
+    let timeout: Double?
     /// The model of the last job, which the model library keeps loaded: jobs for it go first.
     private(set) var loadedModel: String?
     private var lastRescue = Date.distantPast
@@ -40,13 +44,15 @@ public final class Worker: @unchecked Sendable {
         lease = config.leaseSeconds
         renewEvery = config.leaseRenewSeconds
         maxAttempts = config.maxAttempts
-        let safe = id.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "_" }
-        scratch = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-worker-\(String(safe))")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        liveness = JobLiveness(stallSeconds: config.jobStallSeconds)
+        timeout = config.jobTimeoutSeconds
+        scratch = try ScratchFolder(owner: id)
     }
 
-    /// Whether a stop came from `darkroom cancel` (read on the worker's thread only).
-    private final class CancelFlag { var cancelled = false }
+    deinit { scratch.remove() }
+
+    /// Whether a stop came from `darkroom cancel` or the job's time limit (read on the worker's thread only).
+    private final class CancelFlag { var cancelled = false; var timedOut = false }
 
     /// Queues again (or fails) jobs whose workers' leases expired, at most once per renewal interval; logs each.
     public func rescueExpired(now: Date = Date()) {
@@ -62,31 +68,57 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    private var lastSkewCheck = Date.distantPast
+    /// Past this many seconds between this host's clock and the database's, the worker warns.
+    static let skewWarning: Double = 5
+
+    /// Measures and records this host's clock against the database's, at start and every 10 minutes; warns past
+    /// `skewWarning` seconds (leases are safe either way: they run on the database's clock).
+    public func checkClockSkew(now: Date = Date()) {
+        guard now.timeIntervalSince(lastSkewCheck) >= 600 || lastSkewCheck == .distantPast else { return }
+        lastSkewCheck = now
+        do {
+            let skew = try store.measureClockSkew(worker: id)
+            if abs(skew) > Worker.skewWarning {
+                DaemonLog.warning(String(format: "this host's clock is %.1f s %@ the database's: leases are measured on the database's clock, so jobs run normally, but times in this log are off; set up NTP (systemd-timesyncd, chrony)", abs(skew), skew > 0 ? "ahead of" : "behind"))
+            }
+        } catch {
+            DaemonLog.error("comparing this host's clock with the database's: \(error)")
+        }
+    }
+
     /// Runs the next queued job; returns false when the queue was empty or paused.
     @discardableResult
     public func runNext() throws -> Bool {
+        checkClockSkew()
         rescueExpired()
+        let claimedAt = Heartbeat.now()
         guard let job = try store.claimNext(worker: id, lease: lease, preferredModel: loadedModel, now: Date()) else { return false }
         let claim = Claim(job)
         let jobID = claim.id
         DaemonLog.info("job \(jobID) '\(JobError.quote(job.name))' started (\(job.mode), attempt \(job.attempts), worker \(id))")
-        let keeper = LeaseKeeper(store: store, claim: claim, lease: lease, renewEvery: renewEvery)
+        liveness.begin(jobID)
+        defer { liveness.end() }
+        let keeper = LeaseKeeper(store: store, claim: claim, lease: lease, renewEvery: renewEvery, liveness: liveness, claimedAt: claimedAt)
         keeper.start()
         defer { keeper.stop() }
-        let folder = scratch.appendingPathComponent("\(jobID)-\(claim.attempt)")
+        let folder = scratch.folder(for: jobID, attempt: claim.attempt)
         defer { try? FileManager.default.removeItem(at: folder) }
         let flag = CancelFlag()
-        let stop = stopRequested, progress = onProgress, store = self.store
+        let stop = stopRequested, progress = onProgress, store = self.store, liveness = self.liveness, timeout = self.timeout
+        let started = Heartbeat.now()
         let previewPath = folder.appendingPathComponent(JobFiles.preview).path
-        let monitor = JobMonitor(report: { p in
+        var monitor = JobMonitor(report: { p in
             let preview = p.preview == nil ? nil : FileManager.default.contents(atPath: previewPath)
             try? store.setProgress(claim, p, preview: preview)
             progress?(job, p)
         }, shouldStop: {
             if stop() || keeper.lost { return true }
+            if let timeout, Heartbeat.now() - started > timeout { flag.timedOut = true; return true }
             if (try? store.cancelRequested(jobID)) == true { flag.cancelled = true }
             return flag.cancelled
         }, note: { DaemonLog.info("job \(jobID): \($0)") })
+        monitor.pulse = { liveness.progressed($0) }
         do {
             defer { loadedModel = job.model }
             var local = job
@@ -103,11 +135,20 @@ public final class Worker: @unchecked Sendable {
             return true
         } catch let stopped as JobInterrupted {
             if keeper.lost {
-                DaemonLog.warning("job \(jobID): stopped because \(ClaimLost(claim))")
+                // Handed back at once if the claim still holds (the database was away, nobody took the job).
+                if (try? store.requeue(claim)) != nil, (try? store.job(jobID))?.state == .queued {
+                    DaemonLog.warning("job \(jobID): stopped because its lease could not be renewed in time; returned to the queue")
+                } else {
+                    DaemonLog.warning("job \(jobID): stopped because \(ClaimLost(claim))")
+                }
                 return true
             }
             do {
-                if try flag.cancelled || store.cancelRequested(jobID) {
+                if flag.timedOut, let timeout {
+                    let message = String(format: "ran longer than job_timeout_seconds (%.0f s); stopped at a step", timeout)
+                    try store.fail(claim, error: message, now: Date())
+                    DaemonLog.error("job \(jobID) failed: \(message)")
+                } else if try flag.cancelled || store.cancelRequested(jobID) {
                     let (records, files) = try Worker.collect(stopped.outputs, for: job)
                     try store.markCancelled(claim, results: records, files: files, now: Date())
                     DaemonLog.info("job \(jobID) cancelled; kept \(records.count) file(s)")

@@ -31,14 +31,14 @@ public final class WorkerProcess {
         notifier.send("READY=1")
         DaemonLog.info("worker \(worker.id) on \(store.engine.rawValue) \(store.location); models: \(config.models.keys.sorted().joined(separator: ", "))")
         DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary)")
-        let heartbeat = Heartbeat()
+        let heartbeat = Heartbeat(job: worker.liveness)
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
         var idleSince: Date?
         while daemonStopRequested == 0 {
             heartbeat.tick()
             do {
-                // A job keeps the heartbeat going (it reports progress; a hung job stops feeding the watchdog late).
-                if try heartbeat.whileBusy({ try worker.runNext() }) {
+                // A job keeps the heartbeat going while it makes progress, however long it runs; a stalled one stops it.
+                if try heartbeat.whileBusy(runsJobs: true, { try worker.runNext() }) {
                     idleSince = nil
                     continue
                 }

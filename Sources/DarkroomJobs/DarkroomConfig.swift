@@ -27,12 +27,17 @@ public struct DarkroomConfig: Equatable {
     public var leaseRenewSeconds: Double = 10
     /// How often idle workers and the gallery host look at the database when no notification woke them.
     public var pollSeconds: Double = 5
+    /// A running job that makes no progress (no sampler step, no encoded block, no file) for this long is stalled: its
+    /// process stops feeding systemd's watchdog and renewing the lease, so that the next process ends it.
+    public var jobStallSeconds: Double = 600
+    /// A job that runs longer than this is stopped at its next step and fails (nil: no limit on a job's time).
+    public var jobTimeoutSeconds: Double?
     /// The file this was read from.
     public var path: String
 
     static let keys: Set<String> = ["inbox", "gallery", "database", "templates", "models", "default_model", "defaults", "threads",
                                     "image_wait_seconds", "max_attempts",
-                                    "lease_seconds", "lease_renew_seconds", "poll_seconds"]
+                                    "lease_seconds", "lease_renew_seconds", "poll_seconds", "job_stall_seconds", "job_timeout_seconds"]
 
     /// Reads and validates `path`; every problem names the key. A worker-only host has no inbox or gallery:
     /// `checkFolders` false skips their checks.
@@ -93,6 +98,8 @@ public struct DarkroomConfig: Equatable {
             throw JobError(field: "lease_renew_seconds", "\(path): \(config.leaseRenewSeconds) must be shorter than lease_seconds (\(config.leaseSeconds)), or every lease expires before it is renewed")
         }
         config.pollSeconds = try f.double("poll_seconds", in: 0.05...3600) ?? 5
+        config.jobStallSeconds = try f.double("job_stall_seconds", in: 1...86_400 * 7) ?? 600
+        config.jobTimeoutSeconds = try f.double("job_timeout_seconds", in: 1...86_400 * 365)
         if checkFolders { try config.checkFolders(raw: object) }
         return config
     }

@@ -1,5 +1,6 @@
 import Foundation
 import DarkroomDiffusion
+import DarkroomSupport
 import DarkroomTensor
 
 /// How the worker follows a running job and stops it.
@@ -12,6 +13,9 @@ public struct JobMonitor {
     public var pollInterval: Double
     /// Lines worth a log entry while the job runs (encoding a prompt); nil: none are wanted.
     public var note: ((String) -> Void)?
+    /// Called at every sign of life, with where the job is ("stage I step 9/30"): each sampler step, each encoded T5
+    /// block, the start of loading and writing. Cheap, and never rate-limited: the worker's watchdog follows it.
+    public var pulse: ((String) -> Void)?
 
     public init(interval: Double = 1, pollInterval: Double = 0.25, report: @escaping (JobProgress) -> Void, shouldStop: @escaping () -> Bool,
                 note: ((String) -> Void)? = nil) {
@@ -87,6 +91,8 @@ final class StepTracker {
         done += 1
         self.label = label
         guard let monitor else { return progress?(info, label) ?? true }
+        monitor.pulse?("\(stage) step \(done)/\(steps)")
+        TestHooks.step(done)
         if done % frameEvery == 0, stage == editor.denoiser.stageName { frames.append((editor.toPixels(info.xt), editor.toPixels(info.x0))) }
         let now = Date()
         if now.timeIntervalSince(lastReport) >= monitor.interval || done == steps {

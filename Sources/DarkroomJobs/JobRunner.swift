@@ -167,6 +167,7 @@ public struct JobRunner {
             seconds[phase] = Date().timeIntervalSince(clock)
             clock = Date()
         }
+        monitor?.pulse?("loading model '\(job.model)'")
         monitor?.report(JobProgress(stage: "loading", step: 0, steps: 0, elapsedSeconds: 0))
         let denoiser = try self.denoiser(job.model)
         let image = try job.image.map { ImageResize.fit(try ImageDecoder.read(path: $0, channels: denoiser.channels), size: denoiser.imageSize) }
@@ -195,6 +196,7 @@ public struct JobRunner {
         } catch DiffusionError.cancelled {
             throw JobInterrupted(outputs: try tracker.keepWhatWasMade())
         }
+        monitor?.pulse?("writing results")
         monitor?.report(tracker.progress(stage: "writing"))
         let outputs = try writer.write(output, image: image, mask: mask, upscaler: denoiser.upscaler?.name)
         try? FileManager.default.removeItem(atPath: writer.path(JobFiles.preview))
@@ -216,6 +218,7 @@ public struct JobRunner {
             }
         }
         let report = { (p: EncodingProgress) in
+            monitor?.pulse?("encoding prompt \(p.prompt + 1) of \(p.prompts): block \(p.block) of \(p.blocks)")
             let now = Date()
             guard now.timeIntervalSince(lastReport) >= (monitor?.interval ?? 1) || p.block == p.blocks else { return }
             lastReport = now

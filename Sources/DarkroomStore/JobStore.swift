@@ -33,6 +33,9 @@ public protocol JobStore: AnyObject, Sendable {
     /// `worker` until `now + lease`, attempt + 1. Among jobs of the top priority, one for `preferredModel` goes first.
     /// Nothing is claimed while the queue is paused.
     func claimNext(worker: String, lease: TimeInterval, preferredModel: String?, now: Date) throws -> Job?
+    /// This host's clock less the database's, in seconds, recorded for `worker` (meta `clock_skew/WORKER`): leases run
+    /// on the database's clock, so a skewed worker works normally, but its logs' times are off. SQLite, on this host: 0.
+    func measureClockSkew(worker: String) throws -> TimeInterval
     /// Extends the claim's lease; false when the job is no longer this claim's (rescued, cancelled, finished).
     func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool
     /// The input files intake stored for the job.

@@ -59,16 +59,50 @@ extension PostgresJobStore {
     public func claimNext(worker: String, lease: TimeInterval, preferredModel: String?, now: Date) throws -> Job? {
         // One statement (PostgresStatements): the row is locked (others skip it, never wait), updated and returned.
         // The subqueries walk partial indexes in claim order, so a claim costs the same with ten queued jobs or a million.
-        let expires = now.addingTimeInterval(lease)
-        if let model = preferredModel {
-            return try session.execute(PostgresStatements.ClaimPreferring(claim: .init(now: now, worker: worker, expires: expires), model: model))
-                .first.map(Job.init(postgres:))
+        let claim = PostgresStatements.Claim(offset: ServerTime.offset(now), worker: worker, lease: lease, token: UUID().uuidString)
+        var tries = 0
+        // A lost connection runs this again. The first claim may have committed with only its reply lost: the job it
+        // took is then found by its token and handed over at once, instead of waiting out its lease with an attempt spent.
+        return try session.withConnection { c in
+            tries += 1
+            if tries > 1, let row = try session.run(c, """
+                SELECT \(unescaped: Job.postgresColumns) FROM jobs
+                WHERE state = 'running' AND worker = \(worker) AND claim_token = \(claim.token)
+                """).first {
+                return try Job(postgres: row)
+            }
+            let rows: [PostgresRow]
+            if let model = preferredModel {
+                rows = try session.execute(PostgresStatements.ClaimPreferring(claim: claim, model: model), on: c)
+            } else {
+                rows = try session.execute(claim, on: c)
+            }
+            if tries == 1, loseClaimReply?() == true {
+                _ = try? c.close().wait()
+                throw PostgresSession.StatementTimedOut()
+            }
+            return try rows.first.map(Job.init(postgres:))
         }
-        return try session.execute(PostgresStatements.Claim(now: now, worker: worker, expires: expires)).first.map(Job.init(postgres:))
+    }
+
+    public func measureClockSkew(worker: String) throws -> TimeInterval {
+        try session.withConnection { c in
+            let before = Date()
+            let server = try session.run(c, "SELECT extract(epoch FROM clock_timestamp())::float8").first!.decode(Double.self)
+            let after = Date()
+            // The server read its clock somewhere between the two: the middle is off by at most half the round trip.
+            let skew = (before.timeIntervalSince1970 + after.timeIntervalSince1970) / 2 - server
+            let value = String(format: "%.3f", skew)
+            _ = try session.run(c, """
+                INSERT INTO meta (key, value) VALUES (\("clock_skew/" + worker), \(value))
+                ON CONFLICT (key) DO UPDATE SET value = excluded.value
+                """)
+            return skew
+        }
     }
 
     public func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool {
-        try !session.execute(PostgresStatements.Renew(expires: now.addingTimeInterval(lease), claim: claim)).isEmpty
+        try !session.execute(PostgresStatements.Renew(seconds: ServerTime.offset(now) + lease, claim: claim)).isEmpty
     }
 
     public func inputs(of id: Int64) throws -> [JobFile] {
@@ -91,7 +125,7 @@ extension PostgresJobStore {
     /// a success.
     public func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
         precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
-        let ended = try session.execute(PostgresStatements.End(state: state, error: error, now: now, timings: timings, claim: claim,
+        let ended = try session.execute(PostgresStatements.End(state: state, error: error, offset: ServerTime.offset(now), timings: timings, claim: claim,
                                                                results: results, files: files))
         guard ended.isEmpty else { return }
         let mine = try session.query("""
@@ -114,27 +148,29 @@ extension PostgresJobStore {
     }
 
     public func rescueExpiredLeases(maxAttempts: Int, now: Date) throws -> (requeued: [Int64], failed: [Int64]) {
-        try rescue(condition: "(lease_expires_at IS NULL OR lease_expires_at < $1)", now: now, worker: "", maxAttempts: maxAttempts)
+        // Expired by the server's clock, the one every lease was granted on.
+        try rescue(condition: "(lease_expires_at IS NULL OR lease_expires_at < \(PostgresStatements.serverTime(1)))", now: now, worker: "",
+                   maxAttempts: maxAttempts)
     }
 
     public func recoverJobs(of worker: String, maxAttempts: Int, now: Date) throws -> (requeued: [Int64], failed: [Int64]) {
         try rescue(condition: "worker = $2", now: now, worker: worker, maxAttempts: maxAttempts)
     }
 
-    /// Running jobs matching `condition` ($1 the time, $2 the worker): cancelled when a cancel was asked, failed past
-    /// `maxAttempts` ($3), else queued again.
+    /// Running jobs matching `condition` ($1 the offset from the server's clock, $2 the worker): cancelled when a cancel
+    /// was asked, failed past `maxAttempts` ($3), else queued again.
     func rescue(condition: String, now: Date, worker: String, maxAttempts: Int) throws -> (requeued: [Int64], failed: [Int64]) {
         func q(_ sql: String) -> PostgresQuery {
             var binds = PostgresBindings()
-            binds.append(now)
+            binds.append(ServerTime.offset(now))
             binds.append(worker)
             binds.append(maxAttempts)
             return PostgresQuery(unsafeSQL: sql, binds: binds)
         }
-        let ended = "finished_at = $1, progress = NULL, cancel_requested = false, worker = NULL, lease_expires_at = NULL, exported = false"
+        let ended = "finished_at = \(PostgresStatements.serverTime(1)), progress = NULL, cancel_requested = false, worker = NULL, lease_expires_at = NULL, exported = false"
         return try session.transaction { c in
             // Every statement names $1–$3, so that PostgreSQL knows each parameter's type.
-            let guardAll = "AND $1::timestamptz IS NOT NULL AND $2::text IS NOT NULL AND $3::int IS NOT NULL"
+            let guardAll = "AND $1::float8 IS NOT NULL AND $2::text IS NOT NULL AND $3::int IS NOT NULL"
             _ = try session.run(c, q("""
                 UPDATE jobs SET state = 'cancelled', error = 'cancelled while running (its worker stopped)', \(ended)
                 WHERE state = 'running' AND cancel_requested AND \(condition) \(guardAll)

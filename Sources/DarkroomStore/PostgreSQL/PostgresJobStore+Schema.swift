@@ -74,6 +74,9 @@ extension PostgresJobStore {
             """,
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
         ]),
+        ("v2: claim tokens (a claim whose reply was lost is found again by its worker)", [
+            "ALTER TABLE jobs ADD COLUMN claim_token TEXT",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, one transaction each, under an advisory lock so that processes starting

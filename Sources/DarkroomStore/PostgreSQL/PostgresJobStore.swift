@@ -31,6 +31,10 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         set { session.onConnectionChange = newValue }
     }
 
+    /// A test hook: when it returns true, a claim's reply is lost as a dropped connection loses it (the statement
+    /// committed, then the connection closes before the job is handed over).
+    public var loseClaimReply: (@Sendable () -> Bool)?
+
     /// How long a call keeps reconnecting before it fails (default 120 s).
     public var reconnectWindow: TimeInterval {
         get { session.reconnectWindow }

@@ -211,27 +211,30 @@ extension PostgresSession {
     /// Runs a named prepared statement (parsed and planned once per connection, then only bound and executed): the
     /// queue's hot statements, run thousands of times a second, use these.
     func execute<S: PostgresPreparedStatement>(_ statement: S, retrying: Bool = true) throws -> [S.Row] where S.Row: Sendable {
-        try withConnection(retrying: retrying) { c in
-            let logger = self.logger
-            let box = PreparedResult<S.Row>()
-            let done = DispatchSemaphore(value: 0)
-            Task {
-                do {
-                    var rows: [S.Row] = []
-                    for try await row in try await c.execute(statement, logger: logger) { rows.append(row) }
-                    box.set(.success(rows))
-                } catch {
-                    box.set(.failure(error))
-                }
-                done.signal()
+        try withConnection(retrying: retrying) { c in try execute(statement, on: c) }
+    }
+
+    /// Runs a named prepared statement on `c` (inside a caller's `withConnection`).
+    func execute<S: PostgresPreparedStatement>(_ statement: S, on c: PostgresConnection) throws -> [S.Row] where S.Row: Sendable {
+        let logger = self.logger
+        let box = PreparedResult<S.Row>()
+        let done = DispatchSemaphore(value: 0)
+        Task {
+            do {
+                var rows: [S.Row] = []
+                for try await row in try await c.execute(statement, logger: logger) { rows.append(row) }
+                box.set(.success(rows))
+            } catch {
+                box.set(.failure(error))
             }
-            let seconds = Double(statementTimeout.nanoseconds) / 1e9
-            guard done.wait(timeout: .now() + seconds) == .success else {
-                c.close().whenComplete { _ in }
-                throw StatementTimedOut()
-            }
-            return try box.get()
+            done.signal()
         }
+        let seconds = Double(statementTimeout.nanoseconds) / 1e9
+        guard done.wait(timeout: .now() + seconds) == .success else {
+            c.close().whenComplete { _ in }
+            throw StatementTimedOut()
+        }
+        return try box.get()
     }
 }
 

@@ -1,13 +1,22 @@
 import Foundation
 import PostgresNIO
 
-/// The queue's hot statements, prepared once per connection: a claim, a lease renewal.
+/// The queue's hot statements, prepared once per connection: a claim, a lease renewal, the end of a job.
+///
+/// Every time in them is the server's: `statement_timestamp()` plus an offset in seconds, so that leases run on one
+/// clock however wrong a worker's own is. The offset is the caller's `now` less the caller's clock (`ServerTime`):
+/// zero in production, where callers pass `Date()`; tests step time forward with it.
 enum PostgresStatements {
-    /// What both claims do to the job they pick (unless the queue is paused): $1 now, $2 worker, $3 lease end.
+    /// The server's time at the statement plus `$n` seconds.
+    static func serverTime(_ n: Int) -> String { "(statement_timestamp() + $\(n)::float8 * interval '1 second')" }
+
+    /// What both claims do to the job they pick (unless the queue is paused): $1 offset, $2 worker, $3 lease seconds,
+    /// $4 the claim token (found again by this worker if the reply is lost).
     static func claim(picking next: String) -> String {
         """
-        UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = $1, error = NULL,
-            worker = $2, lease_expires_at = $3, progress = NULL, preview = NULL
+        UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = \(serverTime(1)), error = NULL,
+            worker = $2, lease_expires_at = \(serverTime(1)) + $3::float8 * interval '1 second', progress = NULL,
+            preview = NULL, claim_token = $4
         WHERE NOT EXISTS (SELECT 1 FROM meta WHERE key = 'paused' AND value = '1') AND id = \(next)
         RETURNING \(Job.postgresColumns)
         """
@@ -20,25 +29,27 @@ enum PostgresStatements {
     struct Claim: PostgresPreparedStatement {
         static let sql = PostgresStatements.claim(picking: PostgresStatements.nextInOrder)
         typealias Row = PostgresRow
-        var now: Date
+        var offset: Double
         var worker: String
-        var expires: Date
+        var lease: Double
+        var token: String
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings()
-            b.append(now)
+            b.append(offset)
             b.append(worker)
-            b.append(expires)
+            b.append(lease)
+            b.append(token)
             return b
         }
         func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
     }
 
-    /// The same, a job for `model` first among those of the top priority. $4 the model.
+    /// The same, a job for `model` first among those of the top priority. $5 the model.
     struct ClaimPreferring: PostgresPreparedStatement {
         static let sql = PostgresStatements.claim(picking: """
             COALESCE(
-                (SELECT id FROM jobs WHERE state = 'queued' AND model = $4
+                (SELECT id FROM jobs WHERE state = 'queued' AND model = $5
                     AND priority >= (SELECT MAX(priority) FROM jobs WHERE state = 'queued')
                     ORDER BY priority DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED),
                 \(PostgresStatements.nextInOrder))
@@ -55,18 +66,20 @@ enum PostgresStatements {
         func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
     }
 
-    /// Extends a lease if the claim still holds. $1 lease end, $2 id, $3 attempt, $4 worker.
+    /// Extends a lease if the claim still holds. $1 seconds from the server's now (offset + lease), $2 id, $3 attempt,
+    /// $4 worker.
     struct Renew: PostgresPreparedStatement {
         static let sql = """
-            UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND state = 'running' AND attempts = $3 AND worker = $4 RETURNING id
+            UPDATE jobs SET lease_expires_at = \(serverTime(1))
+            WHERE id = $2 AND state = 'running' AND attempts = $3 AND worker = $4 RETURNING id
             """
         typealias Row = Int64
-        var expires: Date
+        var seconds: Double
         var claim: DarkroomStore.Claim
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings()
-            b.append(expires)
+            b.append(seconds)
             b.append(claim.id)
             b.append(claim.attempt)
             b.append(claim.worker)
@@ -82,7 +95,7 @@ extension PostgresStatements {
     struct End: PostgresPreparedStatement {
         static let sql = """
             WITH done AS (
-                UPDATE jobs SET state = $1, error = $2, finished_at = $3, timings = COALESCE($4, timings),
+                UPDATE jobs SET state = $1, error = $2, finished_at = \(serverTime(3)), timings = COALESCE($4, timings),
                     progress = NULL, cancel_requested = false, lease_expires_at = NULL, exported = false
                 WHERE id = $5 AND state = 'running' AND attempts = $6 AND worker = $7
                 RETURNING id),
@@ -98,7 +111,7 @@ extension PostgresStatements {
         typealias Row = Int64
         var state: JobState
         var error: String?
-        var now: Date
+        var offset: Double
         var timings: String?
         var claim: DarkroomStore.Claim
         var results: [JobResult]
@@ -108,7 +121,7 @@ extension PostgresStatements {
             var b = PostgresBindings()
             b.append(state.rawValue)
             b.append(error)
-            b.append(now)
+            b.append(offset)
             b.append(timings)
             b.append(claim.id)
             b.append(claim.attempt)

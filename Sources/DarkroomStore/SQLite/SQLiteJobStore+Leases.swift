@@ -22,6 +22,10 @@ extension SQLiteJobStore {
             }
             try db.create(index: "jobs_to_export", on: "jobs", columns: ["exported"], condition: Column("exported") == false)
         }
+        // The schema PostgreSQL has (there it finds a claim whose reply was lost; one process's SQLite never loses one).
+        m.registerMigration("v6: claim tokens") { db in
+            try db.alter(table: "jobs") { t in t.add(column: "claim_token", .text) }
+        }
     }
 
     /// The fencing condition every report carries: the job is running under this very claim.
@@ -39,6 +43,8 @@ extension SQLiteJobStore {
                 """, arguments: [now, worker, now.addingTimeInterval(lease), preferredModel])
         }
     }
+
+    public func measureClockSkew(worker: String) throws -> TimeInterval { 0 }
 
     public func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool {
         try writer.write { db in

@@ -1,0 +1,19 @@
+import Foundation
+
+/// Faults the process tests inject through the environment, read once at start: a slow sampler step, a step that
+/// never returns (a read from a hung mount, as the worker sees it). Unset, each costs one comparison per step.
+///
+/// - `DARKROOM_TEST_STEP_SECONDS=S`: every sampler step of every job also sleeps S seconds.
+/// - `DARKROOM_TEST_HANG_AT_STEP=N`: a job's N-th step never returns.
+public enum TestHooks {
+    public static let stepSeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_STEP_SECONDS"].flatMap(Double.init)
+    public static let hangAtStep: Int? = ProcessInfo.processInfo.environment["DARKROOM_TEST_HANG_AT_STEP"].flatMap(Int.init)
+
+    /// Called by a job at its `step`-th sampler step (counted from 1).
+    public static func step(_ step: Int) {
+        if let stepSeconds { Thread.sleep(forTimeInterval: stepSeconds) }
+        if let hangAtStep, step == hangAtStep {
+            while true { Thread.sleep(forTimeInterval: 3600) }
+        }
+    }
+}
