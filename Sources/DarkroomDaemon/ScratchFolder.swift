@@ -8,9 +8,9 @@ import Glibc
 /// databases, share a host: each writes only into its own folder, and at start each removes only folders whose marker
 /// names a process that no longer runs (leftovers of a kill -9), never one that is a link, someone else's, or alive.
 struct ScratchFolder {
-    /// The folder, `$TMPDIR/darkroom-<owner>-XXXXXX`.
+    /// The folder, `$TMPDIR/darkroom-scratch-<owner>-XXXXXX`.
     let url: URL
-    static let prefix = "darkroom-"
+    static let prefix = "darkroom-scratch-"
     /// The marker file in each scratch folder: `pid start-ticks boot-id`, one line.
     static let marker = ".darkroom-scratch"
 
