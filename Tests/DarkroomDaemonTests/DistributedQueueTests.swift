@@ -112,6 +112,40 @@ final class DistributedQueueTests: DaemonTestCase {
         for w in workers { w.terminate() }
     }
 
+    func testAWorkerWhoseClockIsTwoMinutesFastTakesNoOtherWorkersJob() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/faketime") else {
+            throw XCTSkip("needs Debian's faketime (apt install faketime) to give a worker a skewed clock")
+        }
+        // Six jobs of ~3 s (30 slowed steps) each, lease 2 s: every job outlives several leases, renewed all along.
+        let (dir, url) = try postgresWorkspace(stride: 10, lease: 2)
+        let intake = try start(dir, log: dir.appendingPathComponent("intake.log"), arguments: ["watch", "--no-worker", "--config", dir.appendingPathComponent("config.json").path])
+        let slow = ["/usr/bin/env", "DARKROOM_TEST_STEP_SECONDS=0.1"]
+        let honest = try startWorker(dir, log: dir.appendingPathComponent("honest.log"), prefix: slow)
+        // A wall clock 120 s fast; monotonic time untouched (as NTP-less hosts drift), the arguments passed through.
+        let fastLog = dir.appendingPathComponent("fast.log")
+        let fast = try startWorker(dir, log: fastLog, prefix: slow + ["FAKETIME_DONT_FAKE_MONOTONIC=1", "/usr/bin/faketime", "-f", "+120s"])
+        try dropJobs(dir, count: 6)
+        let store = try PostgresJobStore(url: url)
+        try waitFor(120, "six done jobs") { try store.counts()[.done] == 6 }
+        let jobs = try store.jobs(limit: 100)
+        XCTAssertEqual(jobs.map(\.attempts), [1, 1, 1, 1, 1, 1], "no job was taken from the worker running it")
+        XCTAssertEqual(Set(jobs.compactMap(\.worker)).count, 2, "both workers ran jobs: \(jobs.compactMap(\.worker))")
+        let warning = try String(contentsOf: fastLog, encoding: .utf8)
+        XCTAssertTrue(warning.contains("clock is 120") && warning.contains("ahead of the database"), warning)
+        let skews = Array(try store.recordedClockSkews().values)
+        XCTAssertEqual(skews.filter { abs($0 - 120) < 2 }.count, 1, "the fast worker's skew is recorded: \(skews)")
+        intake.terminate()
+        honest.terminate()
+        for p in [intake, honest] { p.waitUntilExit() }
+        // libfaketime also bends libdispatch's timed waits (their deadlines are converted on the faked clock), so the
+        // fast worker may not hear SIGTERM in time: it is killed instead, with faketime's wrapper.
+        let pid = fast.processIdentifier
+        let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+        for child in children.split(separator: " ").compactMap({ pid_t($0) }) { kill(child, SIGKILL) }
+        kill(pid, SIGKILL)
+        fast.waitUntilExit()
+    }
+
     func testAWorkerStoppedPastItsLeaseIsRefusedWhenItWakes() throws {
         let (dir, url) = try postgresWorkspace(stride: 2, lease: 2)
         let intake = try start(dir, log: dir.appendingPathComponent("intake.log"), arguments: ["watch", "--no-worker", "--config", dir.appendingPathComponent("config.json").path])

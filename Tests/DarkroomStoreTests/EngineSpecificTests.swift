@@ -131,3 +131,43 @@ final class PostgresStoreTests: XCTestCase {
         return nil
     }
 }
+
+/// Leases on the server's clock, and claims that survive a lost reply.
+final class PostgresLeaseClockTests: XCTestCase {
+    /// Returns true once, then false.
+    final class Once: @unchecked Sendable {
+        // @unchecked: `fired` is touched only while `lock` is held.
+        private let lock = NSLock()
+        private var fired = false
+        func take() -> Bool { lock.withLock { defer { fired = true }; return !fired } }
+        var used: Bool { lock.withLock { fired } }
+    }
+
+    func testAClaimWhoseReplyWasLostIsHandedOverAtOnceWithOneAttempt() throws {
+        let store = try PostgresJobStore(url: try PostgresTestServer.shared().freshDatabase(prefix: "lostreply"))
+        _ = try store.enqueue(testJob(1))
+        _ = try store.enqueue(testJob(2))
+        let once = Once()
+        store.loseClaimReply = { once.take() }
+        let started = Date()
+        let job = try XCTUnwrap(try store.claimNext(worker: "w", lease: 30, preferredModel: nil, now: Date()))
+        XCTAssertTrue(once.used, "the first claim's reply was lost")
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "found again at once, not after its lease")
+        XCTAssertEqual(job.id, 1)
+        XCTAssertEqual(job.attempts, 1)
+        XCTAssertEqual(try store.jobs(state: .running).map(\.id), [1], "the committed claim is the one handed over")
+        XCTAssertEqual(try store.jobs(state: .queued).map(\.id), [2], "and no second job was taken")
+        XCTAssertTrue(try store.renewLease(Claim(job), lease: 30, now: Date()), "the claim holds")
+    }
+
+    func testLeasesAreGrantedOnTheServersClockAndTheSkewIsRecorded() throws {
+        let store = try PostgresJobStore(url: try PostgresTestServer.shared().freshDatabase(prefix: "clock"))
+        _ = try store.enqueue(testJob(1))
+        let job = try XCTUnwrap(try store.claimNext(worker: "w", lease: 30, preferredModel: nil, now: Date()))
+        let started = try XCTUnwrap(job.startedAt), expires = try XCTUnwrap(job.leaseExpiresAt)
+        XCTAssertEqual(expires.timeIntervalSince(started), 30, accuracy: 0.001, "the lease runs from the server's now")
+        let skew = try store.measureClockSkew(worker: "w")
+        XCTAssertLessThan(abs(skew), 1, "this host and its own server share a clock")
+        XCTAssertEqual(try XCTUnwrap(try store.recordedClockSkews()["w"]), skew, accuracy: 0.001)
+    }
+}

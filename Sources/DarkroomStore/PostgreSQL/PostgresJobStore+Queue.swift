@@ -101,6 +101,16 @@ extension PostgresJobStore {
         }
     }
 
+    /// Each worker's last measured skew (its clock less the server's, seconds), by worker id.
+    public func recordedClockSkews() throws -> [String: Double] {
+        var skews: [String: Double] = [:]
+        for row in try session.query("SELECT key, value FROM meta WHERE key LIKE 'clock_skew/%'") {
+            let (key, value) = try row.decode((String, String).self)
+            skews[String(key.dropFirst("clock_skew/".count))] = Double(value)
+        }
+        return skews
+    }
+
     public func renewLease(_ claim: Claim, lease: TimeInterval, now: Date) throws -> Bool {
         try !session.execute(PostgresStatements.Renew(seconds: ServerTime.offset(now) + lease, claim: claim)).isEmpty
     }
