@@ -18,7 +18,7 @@ extension Gallery {
         try writeResultFiles(id, results: held.map(\.0), files: held.map(\.1))
         if job.state == .done { try? FileManager.default.removeItem(atPath: (dir as NSString).appendingPathComponent(JobFiles.preview)) }
         try writeJobPage(job, results: results)
-        if job.state.isFinal { try store.markExported(id) }
+        if job.state.isFinal { try store.markExported(id, endedAt: job.finishedAt) }
     }
 
     /// Writes back the files of a job that are missing from `jobs/<id>/` (`gallery --rebuild`): results and inputs

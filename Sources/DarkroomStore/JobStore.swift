@@ -98,8 +98,10 @@ public protocol JobStore: AnyObject, Sendable {
 
     /// Jobs that ended and whose files the gallery has not written yet, oldest first.
     func jobsToExport(limit: Int) throws -> [Int64]
-    /// Records that the gallery wrote the job's files and page.
-    func markExported(_ id: Int64) throws
+    /// Records that the gallery wrote the job's files and page, as they were when the job ended at `endedAt` (its
+    /// `finishedAt` as the export read it). A job that ended again meanwhile (retried and run again while its export
+    /// was in flight) is left to export once more.
+    func markExported(_ id: Int64, endedAt: Date?) throws
 
     // MARK: Prompt embeddings
 

@@ -126,7 +126,23 @@ final class JobQueueTests: StoreTestCase {
             XCTAssertEqual(try JSONDecoder().decode([String: Double].self, from: Data(done.timings!.utf8)), ["sample": 1.5], e.name)
             XCTAssertEqual(try e.store.counts(), [.done: 1], e.name)
             XCTAssertEqual(try e.store.jobsToExport(limit: 10), [j.id!], e.name)
-            try e.store.markExported(j.id!)
+            try e.store.markExported(j.id!, endedAt: try e.store.job(j.id!)?.finishedAt)
+            XCTAssertEqual(try e.store.jobsToExport(limit: 10), [], e.name)
+        }
+    }
+
+    func testAJobThatEndsAgainWhileItsExportIsInFlightIsExportedAgain() throws {
+        try onEachEngine { e in
+            let j = try e.store.enqueue(job(1)).job
+            let first = try XCTUnwrap(try e.store.claimNext(worker: "w", lease: 30, preferredModel: nil, now: Date()))
+            try e.store.fail(Claim(first), error: "boom", now: Date())
+            let exportRead = try XCTUnwrap(try e.store.job(j.id!))   // the gallery reads the failed job…
+            XCTAssertTrue(try e.store.retry(j.id!), e.name)             // …someone retries it, and it ends again
+            let second = try XCTUnwrap(try e.store.claimNext(worker: "w", lease: 30, preferredModel: nil, now: Date().addingTimeInterval(2)))
+            try e.store.finish(Claim(second), results: [], files: [], timings: [:], now: Date().addingTimeInterval(3))
+            try e.store.markExported(j.id!, endedAt: exportRead.finishedAt)  // the first export completes late
+            XCTAssertEqual(try e.store.jobsToExport(limit: 10), [j.id!], "\(e.name): the second end is still to export")
+            try e.store.markExported(j.id!, endedAt: try e.store.job(j.id!)?.finishedAt)
             XCTAssertEqual(try e.store.jobsToExport(limit: 10), [], e.name)
         }
     }

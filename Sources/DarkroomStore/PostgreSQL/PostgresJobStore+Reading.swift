@@ -74,8 +74,13 @@ extension PostgresJobStore {
         try session.query("SELECT id FROM jobs WHERE NOT exported ORDER BY id LIMIT \(limit)").map { try $0.decode(Int64.self) }
     }
 
-    public func markExported(_ id: Int64) throws {
-        _ = try session.query("UPDATE jobs SET exported = true WHERE id = \(id) AND state NOT IN ('queued', 'running')")
+    public func markExported(_ id: Int64, endedAt: Date?) throws {
+        // Within a millisecond: a time read back and bound again may differ in its last microsecond.
+        _ = try session.query("""
+            UPDATE jobs SET exported = true WHERE id = \(id) AND state NOT IN ('queued', 'running')
+                AND ((finished_at IS NULL AND \(endedAt)::timestamptz IS NULL)
+                     OR finished_at BETWEEN \(endedAt)::timestamptz - interval '1 millisecond' AND \(endedAt)::timestamptz + interval '1 millisecond')
+            """)
     }
 
     // MARK: People

@@ -78,7 +78,10 @@ extension SQLiteJobStore {
         try writer.read { try Int64.fetchAll($0, sql: "SELECT id FROM jobs WHERE exported = 0 ORDER BY id LIMIT ?", arguments: [limit]) }
     }
 
-    public func markExported(_ id: Int64) throws {
-        try writer.write { try $0.execute(sql: "UPDATE jobs SET exported = 1 WHERE id = ? AND state NOT IN ('queued', 'running')", arguments: [id]) }
+    public func markExported(_ id: Int64, endedAt: Date?) throws {
+        try writer.write {
+            try $0.execute(sql: "UPDATE jobs SET exported = 1 WHERE id = ? AND state NOT IN ('queued', 'running') AND finished_at IS ?",
+                           arguments: [id, endedAt])
+        }
     }
 }
