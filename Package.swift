@@ -64,7 +64,7 @@ let package = Package(
         // The job contract (sidecar, config.json) and running one job from files to files.
         .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomText", "DarkroomImaging"]),
         // The job queue and history behind one protocol, in SQLite (GRDB) or PostgreSQL (postgres-nio): migrations, leased claims, fencing, cancel and pause.
-        .target(name: "DarkroomStore", dependencies: ["DarkroomJobs", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift"),
+        .target(name: "DarkroomStore", dependencies: ["DarkroomSupport", "DarkroomJobs", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift"),
                                                     .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]),
         // The static HTML gallery rendered from the database with Mustache templates.
         .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],

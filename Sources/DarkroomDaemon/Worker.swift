@@ -69,6 +69,10 @@ public final class Worker: @unchecked Sendable {
     }
 
     private var lastSkewCheck = Date.distantPast
+    /// The wait after a job hit a transient error (doubling to `maxBackoff`, back to `firstBackoff` after a success).
+    private var transientBackoff = Worker.firstBackoff
+    static let firstBackoff: Double = 2
+    static let maxBackoff: Double = 300
     /// Past this many seconds between this host's clock and the database's, the worker warns.
     static let skewWarning: Double = 5
 
@@ -129,6 +133,7 @@ public final class Worker: @unchecked Sendable {
             let (records, files) = try Worker.collect(result.outputs, for: job)
             try beforeFinish?(job, records, files)
             try store.finish(claim, results: records, files: files, timings: result.seconds, now: Date())
+            transientBackoff = Worker.firstBackoff
             DaemonLog.info("job \(jobID) done in \(String(format: "%.2f", result.seconds.values.reduce(0, +))) s: \(records.count) files")
         } catch let lost as ClaimLost {
             DaemonLog.warning("job \(jobID): \(lost)")
@@ -160,6 +165,18 @@ public final class Worker: @unchecked Sendable {
                 DaemonLog.warning("job \(jobID): \(lost)")
                 return true
             }
+        } catch where FaultKind.isTransient(error) {
+            // Not the job's fault (the database away, the gallery's disk full): back to the queue, tried again later.
+            let wait = transientBackoff
+            transientBackoff = min(transientBackoff * 2, Worker.maxBackoff)
+            if (try? store.requeue(claim)) != nil {
+                DaemonLog.error("job \(jobID): \(error): not the job's fault; returned to the queue, trying again in \(Int(wait)) s")
+            } else {
+                DaemonLog.error("job \(jobID): \(error): not the job's fault; the database did not take it back either, so its lease will (in \(Int(lease)) s)")
+            }
+            let until = Date().addingTimeInterval(wait)
+            while Date() < until, !stopRequested() { Thread.sleep(forTimeInterval: 0.2) }
+            return true
         } catch {
             do {
                 try store.fail(claim, error: "\(error)", now: Date())

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomSupport
 
 /// The job queue and its history: one protocol, two engines (`SQLiteJobStore`, `PostgresJobStore`), one schema and one
 /// state machine, tested by one suite.
@@ -161,8 +162,9 @@ public struct ClaimLost: Error, CustomStringConvertible {
     }
 }
 
-/// A problem opening or using the job database; says which database and what to do.
-public struct StoreError: Error, CustomStringConvertible {
+/// A problem opening or using the job database; says which database and what to do. Transient: whatever was being
+/// done is retried, never rejected or failed because of it.
+public struct StoreError: TransientError, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
 }

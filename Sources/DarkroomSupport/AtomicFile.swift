@@ -6,6 +6,8 @@ public enum AtomicFile {
     public struct WriteError: Error, CustomStringConvertible {
         public let path: String
         public let reason: String
+        /// The errno of the failure, when known (ENOSPC: the disk is full).
+        public var code: Int32?
         public var description: String { "\(path): cannot write: \(reason)" }
     }
 
@@ -19,11 +21,14 @@ public enum AtomicFile {
             short.append(c)
         }
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(short).\(getpid()).tmp")
-        do { try data.write(to: temporary) } catch { throw WriteError(path: path, reason: "\(error)") }
+        do { try data.write(to: temporary) } catch {
+            try? FileManager.default.removeItem(at: temporary)   // half a file, on a full disk
+            throw WriteError(path: path, reason: "\(error)", code: FaultKind.posixCode(of: error))
+        }
         guard rename(temporary.path, path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             try? FileManager.default.removeItem(at: temporary)
-            throw WriteError(path: path, reason: reason)
+            throw WriteError(path: path, reason: String(cString: strerror(code)), code: code)
         }
     }
 

@@ -126,4 +126,38 @@ final class UnattendedTests: DaemonTestCase {
             XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), planted.path, "a planted link is left as it was")
         }
     }
+
+    func testAFullGalleryDiskReturnsTheJobToTheQueueAndItEndsDoneOnceThereIsRoom() throws {
+        guard getuid() == 0 else { throw XCTSkip("needs root, to mount a small tmpfs as the gallery's disk") }
+        let dir = try unattendedWorkspace()
+        let gallery = dir.appendingPathComponent("gallery")
+        try FileManager.default.createDirectory(at: gallery, withIntermediateDirectories: true)
+        guard NetworkNamespace.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", gallery.path]).0 == 0 else {
+            throw XCTSkip("this machine refuses a tmpfs mount")
+        }
+        defer { _ = NetworkNamespace.run(["umount", "-l", gallery.path]) }
+        let log = dir.appendingPathComponent("watch.log")
+        let daemon = try start(dir, log: log, environment: ["DARKROOM_TEST_STEP_SECONDS": "0.05"])
+        try drop(longJob, dir.appendingPathComponent("inbox/full.json"))
+        try waitFor(60, "the job to run") { try store(dir).jobs(state: .running).count == 1 }
+        // The gallery's disk fills up while the job runs: its results cannot be written.
+        let filler = gallery.appendingPathComponent("filler")
+        _ = FileManager.default.createFile(atPath: filler.path, contents: nil)
+        let handle = try FileHandle(forWritingTo: filler)
+        let block = Data(count: 64 * 1024)
+        while (try? handle.write(contentsOf: block)) != nil {}
+        try? handle.close()
+        try waitFor(60, "the worker to say the error is not the job's") {
+            try String(contentsOf: log, encoding: .utf8).contains("not the job's fault; returned to the queue")
+        }
+        let meanwhile = try XCTUnwrap(try store(dir).job(1))
+        XCTAssertTrue([.queued, .running].contains(meanwhile.state), "never failed for a full disk: \(meanwhile.state) \(meanwhile.error ?? "")")
+        XCTAssertEqual(names(dir.appendingPathComponent("inbox/rejected")), [], "nothing rejected")
+        try FileManager.default.removeItem(at: filler)
+        try waitFor(120, "the job to end done once there is room") { try store(dir).job(1)?.state == .done }
+        XCTAssertEqual(try store(dir).job(1)?.attempts, 1, "the attempts a full disk interrupted are not counted")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: gallery.appendingPathComponent("jobs/1/result.png").path))
+        daemon.terminate()
+        daemon.waitUntilExit()
+    }
 }

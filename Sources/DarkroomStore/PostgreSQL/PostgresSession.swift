@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import NIOSSL
 import PostgresNIO
+import DarkroomSupport
 
 /// Blocking access to one PostgreSQL server for Darkroom's threads: a small pool of connections, transactions, and
 /// reconnection with backoff when the server restarts or the network drops.
@@ -151,7 +152,7 @@ final class PostgresSession: @unchecked Sendable {
     final class OnceFlag: @unchecked Sendable { var done = false }
 
     /// A statement got no answer within `statementTimeout`; its connection was closed.
-    struct StatementTimedOut: Error, CustomStringConvertible {
+    struct StatementTimedOut: TransientError, CustomStringConvertible {
         var description: String { "the server did not answer a statement in time; the connection was closed" }
     }
 
