@@ -1,6 +1,7 @@
 import Foundation
 import DarkroomJobs
 import DarkroomStore
+import DarkroomSupport
 
 /// Turns settled sidecar/image pairs in the inbox into queued jobs, or rejects them with a reason.
 ///
@@ -146,6 +147,12 @@ public final class Intake {
                 retryAfter[name] = now.addingTimeInterval(Intake.retryDelay)
                 return nil
             }
+        } catch where FaultKind.isTransient(error) {
+            // Reading the drop, loading its model or asking the database failed for a reason that is not the drop's
+            // (the database unreachable past its retries, an I/O error): nothing moved; the drop is taken later.
+            DaemonLog.error("could not take '\(JobError.quote(name))' yet, will try again in \(Int(Intake.retryDelay)) s: \(error)")
+            retryAfter[name] = now.addingTimeInterval(Intake.retryDelay)
+            return nil
         } catch {
             reject(name, sidecar: sidecar, reason: error)
             return nil
