@@ -11,6 +11,8 @@ final class Heartbeat: @unchecked Sendable {
     private var lastTick = Heartbeat.now()
     private var busySince: Double?
     private var running = false
+    /// systemd's watchdog interval (set by `start`).
+    private var interval: Double = 60
     /// A busy call longer than this (a load stuck on a hung mount) no longer counts as alive, unless a job runs and
     /// makes progress.
     static let busyLimit: Double = 15 * 60
@@ -45,7 +47,6 @@ final class Heartbeat: @unchecked Sendable {
             return busy || now - lastTick < interval / 2
         }
     }
-    private var interval: Double = 60
 
     /// Sends WATCHDOG=1 every `interval`/4 while the process is alive (ticked within `interval`/2, busy, or its job
     /// progressing), and nothing while its job is stalled.

@@ -79,7 +79,7 @@ public final class Worker: @unchecked Sendable {
     /// Measures and records this host's clock against the database's, at start and every 10 minutes; warns past
     /// `skewWarning` seconds (leases are safe either way: they run on the database's clock).
     public func checkClockSkew(now: Date = Date()) {
-        guard now.timeIntervalSince(lastSkewCheck) >= 600 || lastSkewCheck == .distantPast else { return }
+        guard now.timeIntervalSince(lastSkewCheck) >= 600 else { return }
         lastSkewCheck = now
         do {
             let skew = try store.measureClockSkew(worker: id)
@@ -141,7 +141,7 @@ public final class Worker: @unchecked Sendable {
         } catch let stopped as JobInterrupted {
             if keeper.lost {
                 // Handed back at once if the claim still holds (the database was away, nobody took the job).
-                if (try? store.requeue(claim)) != nil, (try? store.job(jobID))?.state == .queued {
+                if (try? store.requeue(claim)) == true {
                     DaemonLog.warning("job \(jobID): stopped because its lease could not be renewed in time; returned to the queue")
                 } else {
                     DaemonLog.warning("job \(jobID): stopped because \(ClaimLost(claim))")
@@ -169,10 +169,10 @@ public final class Worker: @unchecked Sendable {
             // Not the job's fault (the database away, the gallery's disk full): back to the queue, tried again later.
             let wait = transientBackoff
             transientBackoff = min(transientBackoff * 2, Worker.maxBackoff)
-            if (try? store.requeue(claim)) != nil {
+            if (try? store.requeue(claim)) == true {
                 DaemonLog.error("job \(jobID): \(error): not the job's fault; returned to the queue, trying again in \(Int(wait)) s")
             } else {
-                DaemonLog.error("job \(jobID): \(error): not the job's fault; the database did not take it back either, so its lease will (in \(Int(lease)) s)")
+                DaemonLog.error("job \(jobID): \(error): not the job's fault; it could not be handed back now, so its lease runs out (in \(Int(lease)) s) and the queue takes it back")
             }
             let until = Date().addingTimeInterval(wait)
             while Date() < until, !stopRequested() { Thread.sleep(forTimeInterval: 0.2) }

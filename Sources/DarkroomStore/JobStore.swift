@@ -49,7 +49,9 @@ public protocol JobStore: AnyObject, Sendable {
     /// `markCancelled` say it in the workers' words.)
     func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws
     /// Returns the claimed job to the queue without counting the attempt (a clean stop, not a crash).
-    func requeue(_ claim: Claim) throws
+    /// Returns false (changing nothing) when the job is no longer this claim's.
+    @discardableResult
+    func requeue(_ claim: Claim) throws -> Bool
     /// Queues again every running job whose lease expired, or fails it once it has used `maxAttempts` (a job that
     /// keeps killing its workers is poison). Returns the ids of each.
     func rescueExpiredLeases(maxAttempts: Int, now: Date) throws -> (requeued: [Int64], failed: [Int64])

@@ -41,7 +41,7 @@ final class LeaseTests: StoreTestCase {
             }
             XCTAssertThrowsError(try e.store.fail(Claim(late), error: "late"), e.name) { XCTAssertTrue($0 is ClaimLost) }
             XCTAssertThrowsError(try e.store.markCancelled(Claim(late), results: []), e.name) { XCTAssertTrue($0 is ClaimLost) }
-            try e.store.requeue(Claim(late))
+            XCTAssertFalse(try e.store.requeue(Claim(late)), "\(e.name): the late claim is told it holds nothing")
             XCTAssertEqual(try e.store.job(1)?.state, .running, "\(e.name): a late requeue changes nothing")
             XCTAssertEqual(try e.store.results(of: 1), [], e.name)
             // The current holder finishes; the late one still cannot overwrite it afterwards.
@@ -98,7 +98,7 @@ final class LeaseTests: StoreTestCase {
         try onEachEngine { e in
             _ = try e.store.enqueue(job(1))
             let j = try XCTUnwrap(try e.store.claimNext())
-            try e.store.requeue(Claim(j))
+            XCTAssertTrue(try e.store.requeue(Claim(j)), e.name)
             let back = try XCTUnwrap(try e.store.job(1))
             XCTAssertEqual(back.state, .queued, e.name)
             XCTAssertEqual(back.attempts, 0, e.name)

@@ -146,14 +146,17 @@ extension PostgresJobStore {
         if mine.isEmpty { throw ClaimLost(claim) }
     }
 
-    public func requeue(_ claim: Claim) throws {
+    @discardableResult
+    public func requeue(_ claim: Claim) throws -> Bool {
         try session.transaction { c in
-            _ = try session.run(c, """
+            let back = try session.run(c, """
                 UPDATE jobs SET state = 'queued', attempts = GREATEST(attempts - 1, 0), progress = NULL, worker = NULL,
                     lease_expires_at = NULL
                 WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker)
+                RETURNING id
                 """)
-            _ = try session.run(c, "NOTIFY darkroom_queued")
+            if !back.isEmpty { _ = try session.run(c, "NOTIFY darkroom_queued") }
+            return !back.isEmpty
         }
     }
 

@@ -87,12 +87,14 @@ extension SQLiteJobStore {
         }
     }
 
-    public func requeue(_ claim: Claim) throws {
+    @discardableResult
+    public func requeue(_ claim: Claim) throws -> Bool {
         try writer.write { db in
             try db.execute(sql: """
                 UPDATE jobs SET state = 'queued', attempts = MAX(attempts - 1, 0), progress = NULL, worker = NULL,
                     lease_expires_at = NULL WHERE \(Self.heldBy)
                 """, arguments: Self.heldArguments(claim))
+            return db.changesCount == 1
         }
     }
 
