@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.0.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev).
@@ -56,30 +58,34 @@ let package = Package(
         // Prompts to token ids: SentencePiece unigram models, and T5's tokenizer as transformers runs it.
         .target(name: "DarkroomText"),
         // Neural networks built on the engine: the small UNet, DeepFloyd IF's UNet and its T5 text encoder.
-        .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomText"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomModels", dependencies: ["DarkroomTensor", "DarkroomDiffusion", "DarkroomText", "DarkroomSupport"], swiftSettings: vectorSettings),
+        // What a job is, as plain values every layer shares: the edit request, the job, its state, files, progress, timings, claims, the folder layout.
+        .target(name: "DarkroomJobModel", dependencies: ["DarkroomSupport"]),
         // Noise schedules, the forward process, samplers and edits, for any denoiser.
-        .target(name: "DarkroomDiffusion", dependencies: ["DarkroomTensor"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomDiffusion", dependencies: ["DarkroomTensor", "DarkroomJobModel"], swiftSettings: vectorSettings),
         // PNG and JPEG input as Pillow reads it, PNG and GIF output, resizing, contact sheets.
         .target(name: "DarkroomImaging", dependencies: ["DarkroomSupport", "DarkroomTensor", "CImageDecode", "CPNG", "CGIF", "CZlib"], swiftSettings: vectorSettings),
         // The job contract (sidecar, config.json) and running one job from files to files.
-        .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomText", "DarkroomImaging"]),
+        .target(name: "DarkroomJobs", dependencies: ["DarkroomSupport", "DarkroomJobModel", "DarkroomTensor", "DarkroomDiffusion", "DarkroomModels", "DarkroomText", "DarkroomImaging"]),
         // The job queue and history behind one protocol, in SQLite (GRDB) or PostgreSQL (postgres-nio): migrations, leased claims, fencing, cancel and pause.
-        .target(name: "DarkroomStore", dependencies: ["DarkroomSupport", "DarkroomJobs", "DarkroomDiffusion", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift"),
-                                                    .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DarkroomStore", dependencies: ["DarkroomSupport", "DarkroomJobModel", .product(name: "GRDB", package: "GRDB.swift"),
+                                                    .product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log"),
+                                                    .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                                                    .product(name: "NIOSSL", package: "swift-nio-ssl")]),
         // The static HTML gallery rendered from the database with Mustache templates.
-        .target(name: "DarkroomGallery", dependencies: ["DarkroomStore", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],
+        .target(name: "DarkroomGallery", dependencies: ["DarkroomSupport", "DarkroomStore", "DarkroomJobModel", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
-        .target(name: "DarkroomDaemon", dependencies: ["CFileOps", "DarkroomSupport", "DarkroomTensor", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DarkroomDaemon", dependencies: ["CFileOps", "DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomJobModel", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints, reports and sample evaluation.
-        .target(name: "DarkroomTraining", dependencies: ["DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomImaging", "CZlib"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomTraining", dependencies: ["DarkroomSupport", "DarkroomJobModel", "DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomImaging", "CZlib"], swiftSettings: vectorSettings),
         // Benchmarks that print the figures issues ask for: forward, generate, training, outputs, DeepFloyd IF.
-        .target(name: "DarkroomBench", dependencies: ["DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomTraining", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDaemon"]),
+        .target(name: "DarkroomBench", dependencies: ["DarkroomSupport", "DarkroomJobModel", "DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomTraining", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", "DarkroomDaemon"]),
         // The command-line tool.
         .executableTarget(
             name: "darkroom",
             dependencies: [
-                "DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon", "DarkroomGallery", "DarkroomBench",
+                "DarkroomSupport", "DarkroomJobModel", "DarkroomTensor", "DarkroomText", "DarkroomModels", "DarkroomTraining", "DarkroomDiffusion", "DarkroomImaging", "DarkroomJobs", "DarkroomStore", "DarkroomDaemon", "DarkroomGallery", "DarkroomBench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -91,17 +97,18 @@ let package = Package(
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomTextTests", dependencies: ["DarkroomText", "DarkroomTestSupport"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DarkroomModelsTests", dependencies: ["DarkroomModels", "DarkroomTestSupport"],
+        .testTarget(name: "DarkroomModelsTests", dependencies: ["DarkroomModels", "DarkroomJobModel", "DarkroomTestSupport", "DarkroomDiffusion", "DarkroomTensor", "DarkroomText"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DarkroomDiffusionTests", dependencies: ["DarkroomDiffusion", "DarkroomModels", "DarkroomTestSupport"],
+        .testTarget(name: "DarkroomDiffusionTests", dependencies: ["DarkroomDiffusion", "DarkroomJobModel", "DarkroomSupport", "DarkroomModels", "DarkroomTestSupport", "DarkroomTensor"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DarkroomImagingTests", dependencies: ["DarkroomImaging", "DarkroomTestSupport"],
+        .testTarget(name: "DarkroomImagingTests", dependencies: ["DarkroomImaging", "DarkroomTestSupport", "DarkroomTensor"],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DarkroomJobsTests", dependencies: ["DarkroomJobs", "DarkroomTraining", "DarkroomTestSupport"]),
-        .testTarget(name: "DarkroomStoreTests", dependencies: ["DarkroomStore", "DarkroomTestSupport"]),
-        .testTarget(name: "DarkroomDaemonTests", dependencies: ["DarkroomDaemon", "DarkroomStore", "DarkroomTraining", "DarkroomImaging", "DarkroomTestSupport"]),
-        .testTarget(name: "DarkroomGalleryTests", dependencies: ["DarkroomGallery", "DarkroomStore", "DarkroomTestSupport"]),
-        .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomTestSupport"],
+        .testTarget(name: "DarkroomJobsTests", dependencies: ["DarkroomJobs", "DarkroomJobModel", "DarkroomSupport", "DarkroomTraining", "DarkroomTestSupport", "DarkroomDiffusion", "DarkroomImaging", "DarkroomModels", "DarkroomTensor"]),
+        .testTarget(name: "DarkroomStoreTests", dependencies: ["DarkroomStore", "DarkroomJobModel", "DarkroomSupport", "DarkroomTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "DarkroomDaemonTests", dependencies: ["DarkroomDaemon", "DarkroomJobModel", "DarkroomSupport", "DarkroomStore", "DarkroomTraining", "DarkroomImaging", "DarkroomTestSupport", "DarkroomJobs", "DarkroomModels", "DarkroomTensor"]),
+        .testTarget(name: "DarkroomGalleryTests", dependencies: ["DarkroomGallery", "DarkroomJobModel", "DarkroomSupport", "DarkroomStore", "DarkroomTestSupport", "DarkroomDiffusion"]),
+        .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomJobModel", "DarkroomSupport", "DarkroomTestSupport", "DarkroomModels", "DarkroomTensor"],
                     exclude: ["Fixtures"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import DarkroomModels
 import DarkroomTensor
 import DarkroomTraining
 import Foundation
+import DarkroomJobModel
 
 /// A denoiser that forwards to another and adds up the time spent inside it.
 final class TimedDenoiser: Denoiser {

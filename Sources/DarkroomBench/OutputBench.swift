@@ -5,6 +5,7 @@ import DarkroomTensor
 import DarkroomDiffusion
 import DarkroomJobs
 import Foundation
+import DarkroomJobModel
 
 /// Benchmarks of what people look at: the gallery and the progress GIFs.
 public enum OutputBench {
@@ -21,7 +22,7 @@ public enum OutputBench {
                 // Job folders exist in a real gallery (they hold the job's files).
                 try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 var j = Job(name: "job\(k)", mode: modes[k % modes.count], model: "fashion", prompt: "a photo of a sneaker #\(k)",
-                                  seed: Int64(k), request: { var r = EditRequest(mode: .generate); r.seed = UInt64(k); return r }(), inputHash: "h\(k)", folder: folder,
+                                  seed: Int64(k), parameters: .edit({ var r = EditRequest(mode: .generate); r.seed = UInt64(k); return r }()), inputHash: "h\(k)", folder: folder,
                                   state: k % 50 == 0 ? .failed : .done)
                 j.startedAt = j.createdAt
                 j.finishedAt = j.createdAt.addingTimeInterval(2.5)

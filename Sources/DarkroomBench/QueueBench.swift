@@ -6,6 +6,8 @@ import DarkroomStore
 import DarkroomTensor
 import DarkroomTraining
 import Foundation
+import DarkroomSupport
+import DarkroomJobModel
 
 /// The queue's speed on each engine: the store alone (claim, one lease renewal, finish; no edit, no files) and end to
 /// end (a trivial edit through real workers: inputs from the database, results into it, the gallery export).
@@ -25,7 +27,7 @@ public enum QueueBench {
     public static func storeAlone(engine: String, workers: Int, jobs: Int, open: @Sendable () throws -> any JobStore) throws -> Figure {
         let setup = try open()
         for k in 0..<jobs {
-            _ = try setup.enqueue(Job(name: "bench\(k)", mode: "generate", model: "m", prompt: "p", seed: Int64(k), request: nil,
+            _ = try setup.enqueue(Job(name: "bench\(k)", mode: "generate", model: "m", prompt: "p", seed: Int64(k), parameters: .edit(EditRequest(mode: .generate)),
                                       inputHash: "bench-\(engine)-\(workers)-\(k)", folder: "/srv/gallery/jobs/\(k)"))
         }
         let stores = try (0..<workers).map { _ in try open() }

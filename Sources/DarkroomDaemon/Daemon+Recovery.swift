@@ -4,6 +4,7 @@ import DarkroomJobs
 import DarkroomStore
 #if canImport(Glibc)
 import Glibc
+import DarkroomJobModel
 #endif
 
 /// What a start repairs after a kill -9 (it runs holding the database lock, so no other daemon is mid-way).

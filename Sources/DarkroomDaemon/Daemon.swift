@@ -7,6 +7,7 @@ import DarkroomJobs
 import DarkroomStore
 import DarkroomSupport
 import DarkroomTensor
+import DarkroomJobModel
 
 /// Set from signal handlers: stop after (or by cancelling) the current job. nonisolated(unsafe): `sig_atomic_t`
 /// values written by a handler and polled by the loops, as C signal handling allows (likewise the next one).
@@ -112,12 +113,13 @@ public final class Daemon: @unchecked Sendable {
         // Repairs after a kill -9, before anything else touches the inbox or the queue.
         let stale = Daemon.removeStaleTemporaries(gallery: try FolderHandle(path: config.gallery), jobs: intake.jobs, inbox: intake.inbox)
         let rolledBack = try Daemon.rollBackInterruptedIntakes(inbox: intake.inbox, jobs: intake.jobs, store: store)
+        let setAside = try SetAside.finishInterrupted(inbox: intake.inbox, store: store)
         // The daemon's own worker has one name per database: what it held when it died was interrupted, whatever the lease.
         let (requeued, failed) = try store.recoverJobs(of: WorkerIdentity.daemon, maxAttempts: config.maxAttempts, now: Date())
         let exported = try gallery.exportEnded(limit: 10_000)
         let pages = try Daemon.writeMissingPages(gallery: gallery, store: store, alsoFor: Set(requeued + failed).subtracting(Set(exported)))
-        if rolledBack + stale + pages + requeued.count + failed.count > 0 {
-            DaemonLog.warning("recovered after a stop: \(requeued.count) job(s) re-queued, \(failed.count) marked failed, \(rolledBack) interrupted intake(s) returned to the inbox, \(pages) page(s) written, \(stale) stale temporary file(s) removed")
+        if rolledBack + setAside + stale + pages + requeued.count + failed.count > 0 {
+            DaemonLog.warning("recovered after a stop: \(requeued.count) job(s) re-queued, \(failed.count) marked failed, \(rolledBack) interrupted intake(s) returned to the inbox, \(setAside) interrupted move(s) to rejected/ or duplicates/ finished, \(pages) page(s) written, \(stale) stale temporary file(s) removed")
         }
     }
 

@@ -3,6 +3,7 @@ import CFileOps
 import DarkroomJobs
 #if canImport(Glibc)
 import Glibc
+import DarkroomSupport
 #endif
 
 /// Moves entries between open folders without ever replacing a file: a taken name gets `-1`, `-2`, … before its

@@ -2,6 +2,8 @@ import Foundation
 import DarkroomJobs
 #if canImport(Glibc)
 import Glibc
+import DarkroomJobModel
+import DarkroomSupport
 #endif
 
 /// An open folder: every entry below it is reached by name from this descriptor, never by following a symbolic
@@ -76,6 +78,19 @@ public final class FolderHandle {
     }
 
     public func kind(of name: String) -> Entry.Kind { entry(name)?.kind ?? .missing }
+
+    /// The folder holding `relative` (a path below this folder) and its last component, reached through real
+    /// sub-folders only; nil when a component on the way is missing, a link or not a folder.
+    public func descend(_ relative: String) -> (folder: FolderHandle, name: String)? {
+        var parts = relative.split(separator: "/").map(String.init)
+        guard let last = parts.popLast() else { return nil }
+        var folder = self
+        for part in parts {
+            guard folder.kind(of: part) == .directory, let sub = try? folder.subfolder(part, create: false) else { return nil }
+            folder = sub
+        }
+        return (folder, last)
+    }
 
     /// True when `name` is a symbolic link whose target is a folder (only the target's type is looked at).
     public func isFolderThroughLink(_ name: String) -> Bool {

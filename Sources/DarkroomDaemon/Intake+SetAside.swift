@@ -1,6 +1,8 @@
 import Foundation
 import DarkroomJobs
+import DarkroomJobModel
 import DarkroomStore
+import DarkroomSupport
 
 extension Intake {
     /// The longest error text kept in a note, a record and a page.
@@ -12,49 +14,81 @@ extension Intake {
     func reject(_ name: String, sidecar: Sidecar?, reason: Error) {
         var message = "\(reason)"
         if message.count > Intake.maxErrorCharacters { message = String(message.prefix(Intake.maxErrorCharacters)) + "…" }
-        let stem = String(name.dropLast(5))
-        do {
-            let rejected = try inbox.subfolder(FolderLayout.rejected, mode: inbox.accessPermissions)
-            let (movedAs, files) = try moveDrop(name, candidates: rejectionCandidates(name, sidecar: sidecar), into: rejected)
-            var note: [String: Any] = ["sidecar": name, "moved_to": movedAs, "files": files, "error": message,
-                                       "time": ISO8601DateFormatter().string(from: Date())]
-            note["field"] = (reason as? JobError)?.field ?? NSNull()
-            try Intake.writeNote(note, stem: movedAs, suffix: FolderLayout.errorNoteSuffix, in: rejected)
-            var hasher = ContentHash()
-            hasher.add(Data("rejected \(name) \(Date().timeIntervalSince1970) \(UInt64.random(in: 0...UInt64.max))".utf8))
-            var record = Job(name: stem, mode: sidecar?.resolvedMode.rawValue ?? "-", model: "-", prompt: "", seed: 0,
-                                   request: nil, inputHash: hasher.hex, folder: rejected.path, state: .rejected)
-            record.error = message
-            record.finishedAt = Date()
-            let (row, _) = try store.enqueue(record)
+        var hasher = ContentHash()
+        hasher.add(Data("rejected \(name) \(Date().timeIntervalSince1970) \(UInt64.random(in: 0...UInt64.max))".utf8))
+        var record = Job(name: String(name.dropLast(5)), mode: sidecar?.resolvedMode.rawValue ?? "-", model: "-", prompt: "", seed: 0,
+                         parameters: .rejection, inputHash: hasher.hex, folder: "", state: .rejected)
+        record.error = message
+        record.finishedAt = Date()
+        let note = SetAsideNote(sidecar: name, time: ISO8601DateFormatter().string(from: Date()), error: message,
+                                field: (reason as? JobError)?.field)
+        if setAside(name, as: .rejected, candidates: rejectionCandidates(name, sidecar: sidecar), note: note, record: record) {
             DaemonLog.warning("rejected '\(JobError.quote(name))': \(JobError.quote(message, limit: 300))")
-            onReject?(row)
-        } catch {
-            DaemonLog.error("could not reject '\(JobError.quote(name))' (\(JobError.quote(message, limit: 200))): \(error)")
-            stuck[name] = inbox.entry(name)
         }
-        forget([name])
     }
 
     /// Moves a duplicate drop to `inbox/duplicates/` beside a note naming the job that already has this content.
     func setAside(_ name: String, inputs: [Input], duplicateOf original: Job) {
-        do {
-            let duplicates = try inbox.subfolder(FolderLayout.duplicates, mode: inbox.accessPermissions)
-            let movedAs = try FileMover.move(name, from: inbox, to: duplicates)
-            var files: [[String: String]] = [["file": name, "moved_to": movedAs]]
-            for input in inputs {
-                let n = try FileMover.move(input.name, from: input.folder, to: duplicates, expect: input.entry)
-                files.append(["file": input.relative, "moved_to": n])
-            }
-            let note: [String: Any] = ["sidecar": name, "moved_to": movedAs, "files": files, "duplicate_of": original.id!,
-                                       "original": original.name, "time": ISO8601DateFormatter().string(from: Date())]
-            try Intake.writeNote(note, stem: movedAs, suffix: FolderLayout.duplicateNoteSuffix, in: duplicates)
+        let note = SetAsideNote(sidecar: name, time: ISO8601DateFormatter().string(from: Date()), duplicateOf: original.id!, original: original.name)
+        if setAside(name, as: .duplicate, candidates: inputs.map(\.relative), note: note, record: nil) {
             DaemonLog.info("'\(JobError.quote(name))' has the same content as job \(original.id!); moved to inbox/duplicates")
-        } catch {
-            DaemonLog.error("could not set aside the duplicate '\(JobError.quote(name))': \(error)")
-            stuck[name] = inbox.entry(name)
         }
-        forget([name] + inputs.map(\.relative))
+        forget(inputs.map(\.relative))
+    }
+
+    /// Decides the move (a manifest in the target folder names every file by device and inode), then does it.
+    /// Returns false when it could not be finished now: before the manifest is written nothing moved and the drop is
+    /// not tried again until it changes; after, what is left is finished by a later scan or the next start.
+    func setAside(_ name: String, as kind: SetAsideManifest.Kind, candidates: [String], note: SetAsideNote, record: Job?) -> Bool {
+        defer { forget([name]) }
+        let target = kind == .rejected ? FolderLayout.rejected : FolderLayout.duplicates
+        let folder: FolderHandle, manifestName = FolderLayout.setAsideManifestName()
+        do {
+            folder = try inbox.subfolder(target, mode: inbox.accessPermissions)
+            guard let entry = inbox.entry(name) else { return false }  // gone meanwhile: nothing to move
+            var files = [SetAsideManifest.File(from: name, device: entry.device, inode: entry.inode)]
+            for relative in candidates where !files.contains(where: { $0.from == relative }) {
+                // A folder, or a link to one (the user's way into it), stays.
+                guard let (parent, last) = inbox.descend(relative), let e = parent.entry(last), e.kind != .directory,
+                      e.kind != .symlink || !parent.isFolderThroughLink(last) else { continue }
+                files.append(.init(from: relative, device: e.device, inode: e.inode))
+            }
+            var record = record
+            record?.folder = folder.path
+            try SetAsideManifest(kind: kind, sidecar: name, files: files, note: note, record: record).write(manifestName, in: folder)
+            forget(files.map(\.from))
+        } catch {
+            DaemonLog.error("could not move '\(JobError.quote(name))' to inbox/\(target): \(error)")
+            stuck[name] = inbox.entry(name)
+            return false
+        }
+        do {
+            guard let manifest = SetAsideManifest.read(manifestName, in: folder) else { throw JobFolderError("\(folder.child(manifestName)): unreadable just after writing") }
+            if let row = try SetAside.complete(manifest, named: manifestName, in: folder, inbox: inbox, store: store) { onReject?(row) }
+            return true
+        } catch {
+            DaemonLog.error("moving '\(JobError.quote(name))' to inbox/\(target) stopped part-way, will finish it later: \(error)")
+            pendingSetAsides.append(.init(folder: folder, manifest: manifestName, after: Date().addingTimeInterval(Intake.retryDelay)))
+            return false
+        }
+    }
+
+    /// Finishes set-asides that stopped part-way (a full disk, the database away), each at most every `retryDelay`.
+    func finishPendingSetAsides(now: Date) {
+        guard !pendingSetAsides.isEmpty else { return }
+        var still: [PendingSetAside] = []
+        for pending in pendingSetAsides {
+            guard now >= pending.after else { still.append(pending); continue }
+            guard let manifest = SetAsideManifest.read(pending.manifest, in: pending.folder) else { continue }
+            do {
+                if let row = try SetAside.complete(manifest, named: pending.manifest, in: pending.folder, inbox: inbox, store: store) { onReject?(row) }
+                DaemonLog.info("finished moving '\(JobError.quote(manifest.sidecar))' to \(pending.folder.path)")
+            } catch {
+                DaemonLog.error("moving '\(JobError.quote(manifest.sidecar))' to \(pending.folder.path) still cannot finish: \(error)")
+                still.append(.init(folder: pending.folder, manifest: pending.manifest, after: now.addingTimeInterval(Intake.retryDelay)))
+            }
+        }
+        pendingSetAsides = still
     }
 
     /// The inputs a rejected sidecar names (when those names are valid) and `NAME.png` beside `NAME.json`.
@@ -70,35 +104,5 @@ extension Intake {
         }
         for implied in FolderLayout.impliedImages(sidecarName: name) where !paths.contains(implied) { paths.append(implied) }
         return paths
-    }
-
-    /// Moves the sidecar (first: it is the drop) and then each candidate that is a non-folder entry inside the
-    /// inbox (a link to a folder is the user's way into it, and stays) into `folder`; returns the sidecar's new name and what moved where.
-    func moveDrop(_ name: String, candidates: [String], into folder: FolderHandle) throws -> (String, [[String: String]]) {
-        let movedAs = try FileMover.move(name, from: inbox, to: folder)
-        var files: [[String: String]] = [["file": name, "moved_to": movedAs]]
-        for relative in candidates {
-            var parts = relative.split(separator: "/").map(String.init)
-            let last = parts.removeLast()
-            var parent: FolderHandle? = inbox
-            for part in parts {
-                guard let p = parent, p.kind(of: part) == .directory else { parent = nil; break }
-                parent = try? p.subfolder(part, create: false)
-            }
-            guard let parent, let entry = parent.entry(last), entry.kind != .directory,
-                  entry.kind != .symlink || !parent.isFolderThroughLink(last) else { continue }
-            let n = try FileMover.move(last, from: parent, to: folder)
-            files.append(["file": relative, "moved_to": n])
-            forget([relative])
-        }
-        return (movedAs, files)
-    }
-
-    /// Writes `STEM.error.json` (or `.duplicate.json`) beside the moved sidecar; long stems are shortened.
-    static func writeNote(_ object: [String: Any], stem movedAs: String, suffix: String, in folder: FolderHandle) throws {
-        let stem = movedAs.hasSuffix(".json") ? String(movedAs.dropLast(5)) : movedAs
-        let noteName = FileMover.freeName(FolderLayout.noteStem(stem) + suffix, in: folder)
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
-        try AtomicFile.write(data, to: folder.child(noteName))
     }
 }

@@ -2,6 +2,7 @@ import Foundation
 import DarkroomJobs
 import DarkroomStore
 import DarkroomSupport
+import DarkroomJobModel
 
 /// Turns settled sidecar/image pairs in the inbox into queued jobs, or rejects them with a reason.
 ///
@@ -29,6 +30,13 @@ public final class Intake {
     /// Drops whose queueing failed for a reason of Darkroom's own: not tried again before this time.
     var retryAfter: [String: Date] = [:]
     static let retryDelay: Double = 30
+    /// Moves to `rejected/` or `duplicates/` that stopped part-way, finished by a later scan.
+    var pendingSetAsides: [PendingSetAside] = []
+    struct PendingSetAside {
+        var folder: FolderHandle
+        var manifest: String
+        var after: Date
+    }
 
     public init(config: DarkroomConfig, store: any JobStore, runner: JobRunner, settleSeconds: Double = 0.3) throws {
         self.config = config
@@ -47,6 +55,7 @@ public final class Intake {
     /// Looks at every sidecar in the inbox; returns the ids of jobs queued.
     @discardableResult
     public func scan(now: Date = Date()) -> [Int64] {
+        finishPendingSetAsides(now: now)
         let names = inbox.names()
         var queued: [Int64] = []
         for name in names.sorted() where Intake.isSidecarName(name) {

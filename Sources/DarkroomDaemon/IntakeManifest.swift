@@ -2,6 +2,8 @@ import Foundation
 import DarkroomJobs
 #if canImport(Glibc)
 import Glibc
+import DarkroomSupport
+import DarkroomJobModel
 #endif
 
 /// What an intake is moving into a job folder, written there before the first file moves and removed once the

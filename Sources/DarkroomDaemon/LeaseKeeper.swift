@@ -1,5 +1,6 @@
 import Foundation
 import DarkroomStore
+import DarkroomJobModel
 
 /// Renews a running job's lease on its own thread, so that a long sampler step never lets it lapse.
 ///

@@ -1,6 +1,8 @@
 import Foundation
 import DarkroomJobs
 import DarkroomStore
+import DarkroomJobModel
+import DarkroomSupport
 
 /// Claims queued jobs one at a time (none while paused) and runs them in a private scratch folder: inputs come from
 /// the database and results go back to it, so a worker needs no inbox, no gallery and no shared file system.

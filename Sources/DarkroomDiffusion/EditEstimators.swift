@@ -1,4 +1,5 @@
 import DarkroomTensor
+import DarkroomJobModel
 
 /// The noise estimates of the two-prompt edits, built from guided estimates of the denoiser.
 public enum EditEstimators {

@@ -1,4 +1,5 @@
 import DarkroomTensor
+import DarkroomJobModel
 
 /// The edit modes themselves.
 extension Editor {

@@ -1,3 +1,4 @@
+import DarkroomJobModel
 /// What a run will do before it starts: how many sampler steps in all, and where SDEdit starts.
 extension Editor {
     /// Sampler steps a run of `r` takes in all (one progress call each), so a job can report step k of N and an ETA.

@@ -1,4 +1,5 @@
 import DarkroomTensor
+import DarkroomJobModel
 
 /// Stage II after an edit: every result upscaled by the model's `Upscaler`.
 extension Editor {

@@ -1,4 +1,5 @@
 import DarkroomTensor
+import DarkroomJobModel
 
 /// Runs the course's edits on any `Denoiser`; images go in and come out in [0, 1] as [1,C,H,W] tensors.
 public struct Editor {

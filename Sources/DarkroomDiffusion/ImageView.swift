@@ -1,25 +1,8 @@
 import DarkroomTensor
+import DarkroomJobModel
 
-/// A transformation of the image plane used by visual anagrams; each has an exact inverse.
-public enum ImageView: String, CaseIterable, Sendable {
-    case identity
-    /// Upside down (the course's anagram view).
-    case flip
-    case rotate90
-    case rotate180
-    case rotate270
-    /// x → −x around the middle of a symmetric pixel range (models in [−1, 1] only).
-    case negate
-
-    /// The view undoing this one.
-    public var inverse: ImageView {
-        switch self {
-        case .rotate90: return .rotate270
-        case .rotate270: return .rotate90
-        default: return self
-        }
-    }
-
+/// The views as tensor operations.
+extension ImageView {
     /// Applies the view to every image of `x` [B,C,H,W] (square images for the rotations).
     public func apply(_ x: Tensor) -> Tensor {
         let (planes, h, w) = (x.shape[0] * x.shape[1], x.shape[2], x.shape[3])

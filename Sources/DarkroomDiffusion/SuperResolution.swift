@@ -1,5 +1,6 @@
 import Foundation
 import DarkroomTensor
+import DarkroomJobModel
 
 /// The stage II loop of diffusers' `IFSuperResolutionPipeline`, for any `Upscaler`.
 ///

@@ -1,4 +1,5 @@
 import DarkroomTensor
+import DarkroomJobModel
 
 /// A super-resolution model (DeepFloyd IF stage II): it denoises a large image x_t beside the upscaled, noise-augmented
 /// small one, told how noisy that one is.
@@ -19,28 +20,4 @@ public protocol Upscaler: AnyObject {
     /// One network evaluation: `x` [B,C,H,W] at timestep `t` beside `lowResolution` [B,C,H,W] (the small image upscaled
     /// and noised to `noiseLevel`), one conditioning per sample. The output is ε, the variance channel beside it.
     func predict(_ x: Tensor, lowResolution: Tensor, t: Int, noiseLevel: Int, conditioning: [Conditioning]) throws -> Prediction
-}
-
-/// How a job upscales its results: the sidecar's `upscale_steps`, `upscale_guidance` and `upscale_noise`, resolved.
-public struct UpscaleSettings: Codable, Equatable, Sendable {
-    /// Sampler steps, "leading" spacing over the 1000 training steps (20: 950, 900, …, 0).
-    public var steps: Int
-    /// Classifier-free guidance scale on the ε channels.
-    public var guidance: Float
-    /// How much noise the upscaled small image gets before the loop (0…999), and the class label the model is told.
-    public var noiseLevel: Int
-
-    /// The course's 20 steps (the pipeline's default is 50), the pipeline's γ = 4 and noise level 250.
-    public static let defaults = UpscaleSettings(steps: 20, guidance: 4, noiseLevel: 250)
-
-    public init(steps: Int, guidance: Float, noiseLevel: Int) {
-        self.steps = steps
-        self.guidance = guidance
-        self.noiseLevel = noiseLevel
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case steps, guidance
-        case noiseLevel = "noise_level"
-    }
 }

@@ -2,6 +2,8 @@ import Foundation
 import DarkroomJobs
 import DarkroomStore
 import DarkroomTensor
+import DarkroomJobModel
+import DarkroomSupport
 
 extension Gallery {
     /// Binds the gallery to its database: the database's id is written into the gallery the first time, and a

@@ -2,6 +2,7 @@ import Foundation
 import DarkroomJobs
 import DarkroomStore
 import DarkroomSupport
+import DarkroomJobModel
 
 extension Gallery {
     /// Writes a job's files from the database into `jobs/<id>/`, then its page, then records the export.

@@ -1,6 +1,7 @@
 import Foundation
 import DarkroomJobs
 import DarkroomStore
+import DarkroomJobModel
 
 /// The index: pages of 100 jobs, newest first (`index.html`, `page-2.html`, …), and `jobs.json` for tools.
 extension Gallery {
@@ -59,7 +60,7 @@ extension Gallery {
             card["page"] = FolderLayout.jobPage(id: j.id!)
             if let thumb = thumbnails[j.id!] { card["thumbnail"] = relative(thumb) }
             // A running job shows its latest x̂₀ (the query string makes browsers fetch each new one).
-            if j.state == .running, let p = j.progressValue, let preview = p.preview {
+            if j.state == .running, let p = j.progress, let preview = p.preview {
                 card["thumbnail"] = "jobs/\(j.id!)/\(preview)?step=\(p.step)"
             }
             return card
@@ -92,7 +93,7 @@ extension Gallery {
             if let f = j.finishedAt { d["finished_at"] = iso.string(from: f) }
             if let s = j.duration { d["duration_seconds"] = s }
             if let t = thumbnails[j.id!] { d["thumbnail"] = relative(t) }
-            if j.state == .running, let p = j.progressValue,
+            if j.state == .running, let p = j.progress,
                let object = try? JSONSerialization.jsonObject(with: JSONEncoder().encode(p)) { d["progress"] = object }
             return d
         }

@@ -3,6 +3,8 @@ import Foundation
 import DarkroomJobs
 import DarkroomStore
 import Mustache
+import DarkroomJobModel
+import DarkroomSupport
 
 /// Renders `gallery/index.html` and `gallery/jobs/<id>/index.html` from the store with Mustache templates.
 ///
@@ -75,17 +77,17 @@ public final class Gallery {
         if let cmp = results.first(where: { $0.kind == .comparison }) { context["comparison"] = name(cmp) }
         context["attempts"] = j.attempts
         // (The progress itself comes with `basics`.)
-        if let progress = j.progressValue, j.state == .running, let preview = progress.preview {
+        if let progress = j.progress, j.state == .running, let preview = progress.preview {
             context["preview"] = preview + "?step=\(progress.step)"
         }
         // Until the job ends its page reloads itself (no server needed).
         if !j.state.isFinal { context["refresh"] = true }
         context["created"] = Gallery.timestamp(j.createdAt)
         if let s = j.startedAt { context["started"] = Gallery.timestamp(s) }
-        if j.state != .rejected { context["parameters"] = Gallery.pretty(j.parameters) }
+        if j.state != .rejected { context["parameters"] = Gallery.pretty(j.parameters.json) }
         if let notes = j.request?.notes, !notes.isEmpty { context["notes"] = notes }
-        if let t = j.timings, let phases = try? JSONDecoder().decode([String: Double].self, from: Data(t.utf8)) {
-            context["timings"] = phases.sorted { $0.key < $1.key }.map { ["phase": $0.key, "seconds": String(format: "%.2f", $0.value)] }
+        if let t = j.timings {
+            context["timings"] = t.phases.map { ["phase": $0.name, "seconds": String(format: "%.2f", $0.seconds)] }
         }
         try write(job.render(context), to: (dir as NSString).appendingPathComponent(JobFiles.page))
     }
@@ -98,7 +100,7 @@ public final class Gallery {
         if j.priority != 0 { d["priority"] = j.priority }
         if let e = j.error { d["error"] = redact(e) }
         if let s = j.duration { d["duration"] = String(format: "%.1f s", s) }
-        if let p = j.progressValue, j.state == .running { d["progress"] = Gallery.progressContext(p) }
+        if let p = j.progress, j.state == .running { d["progress"] = Gallery.progressContext(p) }
         return d
     }
 

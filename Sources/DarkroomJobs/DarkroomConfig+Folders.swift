@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomSupport
 
 extension DarkroomConfig {
     /// Refuses folder settings that would let the daemon take or overwrite what is not a drop: an inbox or gallery

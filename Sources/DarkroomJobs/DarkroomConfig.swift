@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomSupport
 
 /// `config.json`: where things live and which models exist. Relative paths are relative to the config file.
 public struct DarkroomConfig: Equatable {

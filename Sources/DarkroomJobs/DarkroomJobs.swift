@@ -1,4 +1,2 @@
 // DarkroomJobs: the job contract (sidecar JSON, config.json) and running one job from files to result files.
-@_exported import DarkroomSupport
 import Foundation
-

@@ -2,6 +2,7 @@ import Foundation
 import DarkroomDiffusion
 import DarkroomSupport
 import DarkroomTensor
+import DarkroomJobModel
 
 /// How the worker follows a running job and stops it.
 public struct JobMonitor {

@@ -1,6 +1,8 @@
 import Foundation
 import DarkroomDiffusion
 import DarkroomTensor
+import DarkroomJobModel
+import DarkroomSupport
 
 extension JobRunner {
     /// The job's upscale settings from the sidecar, the model entry's defaults and stage II's own (20 steps, γ 4, noise

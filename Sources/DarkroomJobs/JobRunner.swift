@@ -4,6 +4,7 @@ import DarkroomImaging
 import DarkroomModels
 import DarkroomSupport
 import DarkroomTensor
+import DarkroomJobModel
 
 /// Runs one job: a sidecar (and the files it names) in, result PNGs and a comparison sheet out.
 public struct JobRunner {
@@ -125,8 +126,12 @@ public struct JobRunner {
 
         /// A queued job, ready to run: its request, model and inputs inside its folder.
         public init(job: Job) throws {
-            guard let request = job.request else {
-                throw JobError(field: nil, "job \(job.id ?? 0) has no readable parameters (made by another Darkroom?); drop the sidecar again")
+            let request: EditRequest
+            switch job.parameters {
+            case .edit(let r): request = r
+            case .rejection: throw JobError(field: nil, "job \(job.id ?? 0) is a rejected drop: there is nothing to run")
+            case .unreadable(_, let reason):
+                throw JobError(field: nil, "job \(job.id ?? 0) '\(JobError.quote(job.name))': its stored parameters no longer decode (\(reason)); written by another Darkroom version? drop the sidecar again")
             }
             self.init(request: request, model: job.model, image: job.image.map { (job.folder as NSString).appendingPathComponent($0) },
                       mask: job.mask.map { (job.folder as NSString).appendingPathComponent($0) })

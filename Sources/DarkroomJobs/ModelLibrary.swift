@@ -2,6 +2,7 @@ import Foundation
 import DarkroomDiffusion
 import DarkroomModels
 import DarkroomText
+import DarkroomSupport
 
 /// Loads denoisers from checkpoint folders once and keeps them for later jobs.
 public final class ModelLibrary {

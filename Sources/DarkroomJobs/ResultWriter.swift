@@ -2,6 +2,7 @@ import Foundation
 import DarkroomDiffusion
 import DarkroomImaging
 import DarkroomTensor
+import DarkroomJobModel
 
 /// Writes a job's files: `result.png` (or `result-<k>.png`), `comparison.png`, `progress.gif`, inputs.
 struct ResultWriter {

@@ -1,5 +1,7 @@
 import Foundation
 import DarkroomDiffusion
+import DarkroomJobModel
+import DarkroomSupport
 
 /// A job's sidecar JSON, validated field by field. Field names are a contract: see the README.
 public struct Sidecar: Equatable {

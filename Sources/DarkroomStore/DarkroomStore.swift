@@ -1,3 +1,4 @@
 // DarkroomStore: the job queue and its history behind one protocol (`JobStore`), in SQLite (GRDB) or PostgreSQL
 // (postgres-nio).
-@_exported import DarkroomJobs
+import Foundation
+import DarkroomJobModel

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import DarkroomSupport
 
 /// The job queue and its history: one protocol, two engines (`SQLiteJobStore`, `PostgresJobStore`), one schema and one
@@ -47,7 +48,7 @@ public protocol JobStore: AnyObject, Sendable {
     /// (JSON) and, unless it failed, its result rows and their bytes (one per result, or none) replacing any earlier.
     /// Throws `ClaimLost` when the job is no longer this claim's: nothing is written. (`finish`, `fail` and
     /// `markCancelled` say it in the workers' words.)
-    func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws
+    func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: JobTimings?, now: Date) throws
     /// Returns the claimed job to the queue without counting the attempt (a clean stop, not a crash).
     /// Returns false (changing nothing) when the job is no longer this claim's.
     @discardableResult
@@ -133,37 +134,6 @@ public enum StoreTopic: String, Sendable, CaseIterable {
     case ended = "darkroom_ended"
 }
 
-/// A worker's hold on a running job: the fencing token every report about the job carries.
-public struct Claim: Equatable, Sendable, CustomStringConvertible {
-    public var id: Int64
-    /// The attempt number the claim set; a later claim of the same job has a higher one.
-    public var attempt: Int
-    public var worker: String
-
-    public init(id: Int64, attempt: Int, worker: String) {
-        self.id = id
-        self.attempt = attempt
-        self.worker = worker
-    }
-
-    /// The claim a freshly claimed job carries.
-    public init(_ job: Job) {
-        self.init(id: job.id!, attempt: job.attempts, worker: job.worker ?? "")
-    }
-
-    public var description: String { "job \(id) attempt \(attempt) by \(worker)" }
-}
-
-/// A worker reported on a job it no longer holds (its lease expired and the job was rescued, or it was cancelled):
-/// nothing it sent was written.
-public struct ClaimLost: Error, CustomStringConvertible {
-    public let claim: Claim
-    public init(_ claim: Claim) { self.claim = claim }
-    public var description: String {
-        "\(claim): the claim was lost (the lease expired and the job was queued again, or it ended meanwhile); the results of this attempt are discarded"
-    }
-}
-
 /// A problem opening or using the job database; says which database and what to do. Transient: whatever was being
 /// done is retried, never rejected or failed because of it.
 public struct StoreError: TransientError, CustomStringConvertible {
@@ -176,8 +146,7 @@ extension JobStore {
     /// Marks the claimed job done with its files and timings. Throws `ClaimLost` when the job is no longer this
     /// claim's: nothing is written.
     public func finish(_ claim: Claim, results: [JobResult], files: [Data], timings: [String: Double], now: Date) throws {
-        let json = String(decoding: try JSONEncoder().encode(timings), as: UTF8.self)
-        try end(claim, as: .done, error: nil, results: results, files: files, timings: json, now: now)
+        try end(claim, as: .done, error: nil, results: results, files: files, timings: JobTimings(timings), now: now)
     }
 
     /// Marks the claimed job failed. Throws `ClaimLost` when it is no longer this claim's.

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 
 /// Opens the store config.json's `"database"` names: a `postgresql://` URL, or else the path of an SQLite file.
 public func openJobStore(_ database: String) throws -> any JobStore {

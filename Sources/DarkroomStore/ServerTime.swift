@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 
 /// How a store's callers name times: the `now` every lease call takes.
 ///

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 
 /// A text encoder's output for one prompt, as the database keeps it.
 public struct StoredEmbedding: Equatable, Sendable {

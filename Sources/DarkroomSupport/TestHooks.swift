@@ -5,9 +5,17 @@ import Foundation
 ///
 /// - `DARKROOM_TEST_STEP_SECONDS=S`: every sampler step of every job also sleeps S seconds.
 /// - `DARKROOM_TEST_HANG_AT_STEP=N`: a job's N-th step never returns.
+/// - `DARKROOM_TEST_KILL_AT=POINT`: the process kills itself with SIGKILL when it reaches `POINT` (a kill -9 at an
+///   exact place, for the tests of what the next start repairs).
 public enum TestHooks {
     public static let stepSeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_STEP_SECONDS"].flatMap(Double.init)
     public static let hangAtStep: Int? = ProcessInfo.processInfo.environment["DARKROOM_TEST_HANG_AT_STEP"].flatMap(Int.init)
+    public static let killAt: String? = ProcessInfo.processInfo.environment["DARKROOM_TEST_KILL_AT"]
+
+    /// Kills the process (SIGKILL, nothing flushed or cleaned up) when `DARKROOM_TEST_KILL_AT` names `point`.
+    public static func killIfAt(_ point: String) {
+        if killAt == point { kill(getpid(), SIGKILL) }
+    }
 
     /// Called by a job at its `step`-th sampler step (counted from 1).
     public static func step(_ step: Int) {

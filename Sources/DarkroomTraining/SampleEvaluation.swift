@@ -2,6 +2,7 @@ import DarkroomDiffusion
 import DarkroomModels
 import DarkroomTensor
 import Foundation
+import DarkroomJobModel
 
 /// How good a class-conditioned model's samples are, judged by a classifier trained by Darkroom (cached): how many it
 /// labels as their class, and the Fréchet distance (FD) of its penultimate features to the real test images'.

@@ -3,6 +3,7 @@ import DarkroomImaging
 import DarkroomModels
 import DarkroomTensor
 import Foundation
+import DarkroomJobModel
 
 /// The pictures of a training run, written after every epoch: `loss.png`, `samples.png`, `denoising.gif`.
 public enum TrainingReport {

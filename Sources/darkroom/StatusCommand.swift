@@ -1,6 +1,8 @@
 import ArgumentParser
 import DarkroomStore
 import Foundation
+import DarkroomJobModel
+import DarkroomSupport
 
 /// `darkroom status`: the jobs in the database, with progress for running ones.
 struct StatusCommand: ParsableCommand {
@@ -59,7 +61,7 @@ struct StatusCommand: ParsableCommand {
         for j in try store.jobs(state: filter, limit: limit) {
             let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
             let id = String(j.id ?? 0)
-            let detail = (j.state == .running ? j.progressValue : nil).map(StatusCommand.bar) ?? j.error.map { String($0.prefix(60)) } ?? j.prompt
+            let detail = (j.state == .running ? j.progress : nil).map(StatusCommand.bar) ?? j.error.map { String($0.prefix(60)) } ?? j.prompt
             lines.append(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 10) + pad(j.mode, 9)
                          + pad(j.name, 24) + " " + pad(duration, 7) + " " + detail)
         }
@@ -92,7 +94,7 @@ struct StatusCommand: ParsableCommand {
                 print("\u{1B}[H\u{1B}[2J" + (try StatusCommand.table(store, filter: filter, limit: limit)))
             } else {
                 let running = try store.jobs(state: .running).map { j in
-                    "#\(j.id!) \(j.name) " + (j.progressValue.map { p in "\(Int(p.fraction * 100))% \(p.step)/\(p.steps)" + (p.etaSeconds.map { " eta \(durationText($0))" } ?? "") } ?? "starting")
+                    "#\(j.id!) \(j.name) " + (j.progress.map { p in "\(Int(p.fraction * 100))% \(p.step)/\(p.steps)" + (p.etaSeconds.map { " eta \(durationText($0))" } ?? "") } ?? "starting")
                 }
                 let stamp = ISO8601DateFormatter().string(from: Date())
                 print("\(stamp) " + (running.isEmpty ? "" : "running: " + running.joined(separator: "; ") + " · ") + (try StatusCommand.summary(store)))

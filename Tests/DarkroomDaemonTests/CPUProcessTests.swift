@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import DarkroomSupport
 import DarkroomTestSupport
+import DarkroomJobModel
 
 /// The real `darkroom` on other CPUs and with OpenBLAS's kernels chosen for it: on a CPU without AVX2/FMA it stops
 /// with a message naming what is missing, on one without AVX-512 it runs without the AVX-512 kernels (chosen by

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import DarkroomStore
 import DarkroomTestSupport
+import DarkroomJobModel
 
 /// One intake and several workers on one PostgreSQL queue, as real processes: killed, stopped past their leases, cut
 /// off by a server restart, and on a second host in a network namespace. Every job is done exactly once.

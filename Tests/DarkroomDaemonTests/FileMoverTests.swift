@@ -3,6 +3,8 @@ import XCTest
 import DarkroomDaemon
 import DarkroomJobs
 import DarkroomTestSupport
+import DarkroomJobModel
+import DarkroomSupport
 
 /// Moves between folder descriptors: never a replaced file, never a name over 255 bytes, never a swapped file.
 final class FileMoverTests: XCTestCase {

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import DarkroomStore
+import DarkroomJobModel
 
 /// A seeded fuzz of intake: random sidecars, file names, file kinds and folder layouts dropped into a real inbox,
 /// then `darkroom watch --once`. Whatever the drop: no crash, no round over its time bound, every dropped file

@@ -1,6 +1,7 @@
 import Foundation
 import XCTest
 import DarkroomStore
+import DarkroomJobModel
 
 /// Following and controlling jobs (issue 15): progress in status, pages and systemd; cancel, pause, priority.
 final class JobControlTests: DaemonTestCase {
@@ -75,7 +76,7 @@ final class JobControlTests: DaemonTestCase {
         let queuedID = try XCTUnwrap(try store(dir).jobs(state: .queued).first?.id)
         XCTAssertTrue(try command(["cancel", String(queuedID), "--config", config(dir)]).1.contains("cancelled"))
         XCTAssertEqual(try store(dir).job(queuedID)?.state, .cancelled)
-        try waitFor(10, "some steps") { (try store(dir).job(1)?.progressValue?.step ?? 0) >= 10 }
+        try waitFor(10, "some steps") { (try store(dir).job(1)?.progress?.step ?? 0) >= 10 }
         let (status, output) = try command(["cancel", "1", "--config", config(dir)])
         XCTAssertEqual(status, 0, output)
         try waitFor(10, "the running job to stop") { try store(dir).job(1)?.state == .cancelled }

@@ -6,6 +6,7 @@ import DarkroomModels
 import DarkroomStore
 import DarkroomTensor
 import DarkroomTestSupport
+import DarkroomJobModel
 
 /// Any prompt, no Python: an IF model with tokenizer/ and text_encoder/ encodes new prompts itself, once per database.
 final class PromptEncodingTests: DaemonTestCase {

@@ -2,6 +2,7 @@ import Foundation
 import XCTest
 import DarkroomStore
 import DarkroomTestSupport
+import DarkroomJobModel
 
 /// A daemon left alone: long jobs under systemd's watchdog, a job whose step hangs, a time limit, two daemons on one
 /// host, a link planted where a scratch folder could go. Real processes, with the watchdog played by the test.

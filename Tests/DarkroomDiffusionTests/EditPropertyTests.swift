@@ -3,6 +3,7 @@ import DarkroomDiffusion
 import DarkroomModels
 import DarkroomTensor
 import DarkroomTestSupport
+import DarkroomJobModel
 
 /// Properties every edit must have, on a small random class-conditioned UNet.
 final class EditPropertyTests: XCTestCase {

@@ -2,6 +2,7 @@ import XCTest
 import DarkroomDiffusion
 import DarkroomModels
 import DarkroomTensor
+import DarkroomJobModel
 
 /// A job's progress counts to exactly the number of sampler steps the editor plans, in every mode.
 final class PlannedStepsTests: XCTestCase {

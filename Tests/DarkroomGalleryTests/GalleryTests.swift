@@ -4,6 +4,7 @@ import DarkroomDiffusion
 import DarkroomGallery
 import DarkroomStore
 import DarkroomTestSupport
+import DarkroomJobModel
 
 /// The static gallery: escaping, completeness, and a real browser's rendering.
 final class GalleryTests: XCTestCase {
@@ -18,7 +19,7 @@ final class GalleryTests: XCTestCase {
         let evil = #"<script>alert("pwned")</script> & 'quotes'"#
         for k in 0..<5 {
             var j = Job(name: k == 0 ? "x\"><img src=x onerror=alert(1)>" : "job\(k)", mode: k % 2 == 0 ? "generate" : "sdedit",
-                              model: "fashion", prompt: k == 0 ? evil : "a bag", seed: Int64(k), request: Self.request(prompt: "<b>"),
+                              model: "fashion", prompt: k == 0 ? evil : "a bag", seed: Int64(k), parameters: .edit(Self.request(prompt: "<b>")),
                               inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k + 1)").path)
             j.state = .queued
             _ = try store.enqueue(j)
@@ -72,12 +73,11 @@ final class GalleryTests: XCTestCase {
         let store = try SQLiteJobStore(path: dir.appendingPathComponent("db.sqlite").path)
         for k in 1...250 {
             var j = Job(name: "job\(k)", mode: "generate", model: "fashion", prompt: "a bag \(k)", seed: Int64(k * 7),
-                              request: Self.request(prompt: "a bag \(k)"), inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k)").path)
+                              parameters: .edit(Self.request(prompt: "a bag \(k)")), inputHash: "h\(k)", folder: dir.appendingPathComponent("gallery/jobs/\(k)").path)
             j.state = k == 250 ? .running : k == 249 ? .rejected : .done
-            if k == 249 { j.error = "image: 'x.png' is a FIFO (named pipe), not a regular file"; j.request = nil; j.folder = "/srv/inbox/rejected" }
+            if k == 249 { j.error = "image: 'x.png' is a FIFO (named pipe), not a regular file"; j.parameters = .rejection; j.folder = "/srv/inbox/rejected" }
             if k == 250 {
-                j.progress = String(decoding: try JSONEncoder().encode(JobProgress(stage: "sampling", label: "sample", step: 30, steps: 120,
-                                                                                   elapsedSeconds: 12, etaSeconds: 36, preview: "preview.png")), as: UTF8.self)
+                j.progress = JobProgress(stage: "sampling", label: "sample", step: 30, steps: 120, elapsedSeconds: 12, etaSeconds: 36, preview: "preview.png")
             }
             _ = try store.enqueue(j)
         }

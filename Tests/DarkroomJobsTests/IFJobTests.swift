@@ -5,6 +5,7 @@ import DarkroomJobs
 import DarkroomModels
 import DarkroomTensor
 import DarkroomTestSupport
+import DarkroomSupport
 
 /// Every edit mode end to end on a DeepFloyd IF-shaped random model (the diffusers fixture `if_a`: 16×16 RGB,
 /// text width 24) with a prompt-embedding file, through the same JobRunner the daemon uses.

@@ -6,6 +6,8 @@ import DarkroomModels
 import DarkroomTensor
 import DarkroomTestSupport
 import DarkroomTraining
+import DarkroomJobModel
+import DarkroomSupport
 
 /// One job from files to files on a small random model, and config.json validation.
 final class JobRunnerTests: XCTestCase {
@@ -120,5 +122,19 @@ final class JobRunnerTests: XCTestCase {
         let config = try DarkroomConfig.load(path: path)
         XCTAssertEqual(config.gallery, dir.appendingPathComponent("g").standardized.path, "relative to the config file")
         XCTAssertEqual(config.defaultModel, "a")
+    }
+
+    func testAJobWhoseStoredParametersNoLongerDecodeFailsNamingTheJobInsteadOfRunning() throws {
+        var job = Job(name: "old-cat", mode: "generate", model: "fashion", prompt: "a cat", seed: 1,
+                      parameters: JobParameters(json: #"{"mode": "paint"}"#, state: .queued), inputHash: "h", folder: "/g/jobs/12")
+        job.id = 12
+        guard case .unreadable(_, let reason) = job.parameters else { return XCTFail("read as \(job.parameters)") }
+        XCTAssertTrue(reason.contains("mode"), reason)
+        XCTAssertThrowsError(try JobRunner.Prepared(job: job)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("job 12 'old-cat'") && text.contains("no longer decode") && text.contains(reason), text)
+        }
+        job.parameters = .rejection
+        XCTAssertThrowsError(try JobRunner.Prepared(job: job)) { XCTAssertTrue("\($0)".contains("rejected drop"), "\($0)") }
     }
 }

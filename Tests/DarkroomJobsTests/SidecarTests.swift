@@ -1,6 +1,7 @@
 import XCTest
 import DarkroomDiffusion
 import DarkroomJobs
+import DarkroomSupport
 
 /// Every sidecar validation rule rejects with a message naming the field.
 final class SidecarTests: XCTestCase {

@@ -5,6 +5,8 @@ import DarkroomJobs
 import DarkroomModels
 import DarkroomTensor
 import DarkroomTestSupport
+import DarkroomJobModel
+import DarkroomSupport
 
 /// Upscaled jobs through the JobRunner the daemon uses: the IF-shaped stage I fixture `if_a` (16×16, text width 24)
 /// with the stage II fixture `if2_pipe` (32×32, text width 24) named as its upscaler.

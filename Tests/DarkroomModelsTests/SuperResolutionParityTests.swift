@@ -4,6 +4,7 @@ import DarkroomDiffusion
 import DarkroomModels
 import DarkroomTensor
 import DarkroomTestSupport
+import DarkroomJobModel
 
 /// The stage II loop against diffusers' `IFSuperResolutionPipeline` (scripts/reference/make_if_stage2_fixtures.py,
 /// `if2_pipe`): a tiny random stage II UNet, two images with their own prompts, the pipeline's random draws fed in.

@@ -3,6 +3,7 @@ import GRDB
 import XCTest
 import DarkroomTestSupport
 @testable import DarkroomStore
+import DarkroomJobModel
 
 /// What only one engine has: SQLite's file, WAL and racing opens; PostgreSQL's URL, login and connection errors.
 final class SQLiteStoreTests: XCTestCase {
@@ -90,7 +91,7 @@ final class PostgresStoreTests: XCTestCase {
         XCTAssertFalse(try PostgresJobStore(url: url).usesTLS(), "no TLS unless asked for")
         let store = try PostgresJobStore(url: url + "?sslmode=require")
         XCTAssertTrue(try store.usesTLS())
-        _ = try store.enqueue(Job(name: "t", mode: "generate", model: "m", prompt: "p", seed: 1, request: nil, inputHash: "h", folder: "/f"))
+        _ = try store.enqueue(Job(name: "t", mode: "generate", model: "m", prompt: "p", seed: 1, parameters: .edit(EditRequest(mode: .generate)), inputHash: "h", folder: "/f"))
         XCTAssertEqual(try store.claimNext()?.name, "t", "the queue works over TLS")
         // The server's certificate is self-signed: verify-full refuses it.
         XCTAssertThrowsError(try PostgresJobStore(url: url + "?sslmode=verify-full"))
@@ -101,7 +102,7 @@ final class PostgresStoreTests: XCTestCase {
         let db = URL(string: try server.freshDatabase(prefix: "socket"))!.lastPathComponent
         let store = try PostgresJobStore(url: "postgresql://darkroom@:\(server.port)/\(db)?host=\(server.folder)")
         XCTAssertEqual(store.location, "postgresql://darkroom@[\(server.folder)]:\(server.port)/\(db)")
-        _ = try store.enqueue(Job(name: "s", mode: "generate", model: "m", prompt: "p", seed: 1, request: nil, inputHash: "h", folder: "/f"))
+        _ = try store.enqueue(Job(name: "s", mode: "generate", model: "m", prompt: "p", seed: 1, parameters: .edit(EditRequest(mode: .generate)), inputHash: "h", folder: "/f"))
         XCTAssertEqual(try PostgresJobStore(url: server.url(database: db)).job(inputHash: "h")?.name, "s", "the same database over TCP")
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
+import DarkroomTestSupport
 @testable import DarkroomStore
+import DarkroomJobModel
 
 /// The queue's guarantees, on both engines, each test on fresh databases.
 final class JobQueueTests: StoreTestCase {
@@ -123,7 +125,7 @@ final class JobQueueTests: StoreTestCase {
             let files = try e.store.resultFiles(of: j.id!)
             XCTAssertEqual(files[results[0].id!], png, e.name)
             XCTAssertEqual(try e.store.thumbnails()[j.id!], "/g/jobs/1/result.png", e.name)
-            XCTAssertEqual(try JSONDecoder().decode([String: Double].self, from: Data(done.timings!.utf8)), ["sample": 1.5], e.name)
+            XCTAssertEqual(done.timings, JobTimings(["sample": 1.5]), e.name)
             XCTAssertEqual(try e.store.counts(), [.done: 1], e.name)
             XCTAssertEqual(try e.store.jobsToExport(limit: 10), [j.id!], e.name)
             try e.store.markExported(j.id!, endedAt: try e.store.job(j.id!)?.finishedAt)

@@ -1,6 +1,8 @@
 import Foundation
 import XCTest
+import DarkroomTestSupport
 @testable import DarkroomStore
+import DarkroomJobModel
 
 /// Leases, rescues and fencing, on both engines: a worker that lost its job can never write over the one that has it.
 final class LeaseTests: StoreTestCase {
@@ -112,7 +114,7 @@ final class LeaseTests: StoreTestCase {
             let j = try XCTUnwrap(try e.store.claimNext())
             let p = JobProgress(stage: "sampling", label: "sample", step: 3, steps: 10, elapsedSeconds: 1.5, etaSeconds: 3.5, preview: "preview.png")
             try e.store.setProgress(Claim(j), p, preview: Data([7, 7]))
-            XCTAssertEqual(try e.open().job(1)?.progressValue, p, e.name)
+            XCTAssertEqual(try e.open().job(1)?.progress, p, e.name)
             XCTAssertEqual(try e.store.preview(of: 1), Data([7, 7]), e.name)
             try e.store.setProgress(Claim(j), p, preview: nil)
             XCTAssertEqual(try e.store.preview(of: 1), Data([7, 7]), "\(e.name): a report without a new preview keeps the last")

@@ -1,7 +1,8 @@
 import Foundation
 import XCTest
-@_exported import DarkroomTestSupport
+import DarkroomTestSupport
 @testable import DarkroomStore
+import DarkroomJobModel
 
 /// One suite, two engines: every test of a `StoreTestCase` runs its body on a fresh SQLite database and on a fresh
 /// PostgreSQL database, and each assertion names the engine.
@@ -39,7 +40,7 @@ class StoreTestCase: XCTestCase {
 /// A queued generate job numbered `n` (hash `hash<n>` unless given).
 func testJob(_ n: Int, hash: String? = nil, model: String = "fashion", priority: Int = 0) -> Job {
         var j = Job(name: "job\(n)", mode: "generate", model: model, prompt: "a bag", seed: Int64(n),
-                    request: nil, inputHash: hash ?? "hash\(n)", folder: "/srv/gallery/jobs/\(n)")
+                    parameters: .edit(EditRequest(mode: .generate)), inputHash: hash ?? "hash\(n)", folder: "/srv/gallery/jobs/\(n)")
         j.priority = priority
         return j
 }

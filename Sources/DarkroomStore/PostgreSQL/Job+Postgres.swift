@@ -1,5 +1,5 @@
 import Foundation
-import DarkroomDiffusion
+import DarkroomJobModel
 import PostgresNIO
 
 extension Job {
@@ -16,20 +16,21 @@ extension Job {
         let stateText = try v("state", String.self)
         guard let state = JobState(rawValue: stateText) else { throw StoreError("jobs: unknown state '\(stateText)'") }
         self.init(name: try v("name", String.self), mode: try v("mode", String.self), model: try v("model", String.self),
-                  prompt: try v("prompt", String.self), seed: try v("seed", Int64.self), request: nil,
+                  prompt: try v("prompt", String.self), seed: try v("seed", Int64.self),
+                  parameters: JobParameters(json: try v("parameters", String.self), state: state),
                   inputHash: try v("input_hash", String.self), folder: try v("folder", String.self), state: state,
                   createdAt: try v("created_at", Date.self))
         id = try v("id", Int64.self)
-        request = try? JSONDecoder().decode(EditRequest.self, from: Data(try v("parameters", String.self).utf8))
         image = try v("image", String?.self)
         mask = try v("mask", String?.self)
         attempts = try v("attempts", Int.self)
         error = try v("error", String?.self)
         startedAt = try v("started_at", Date?.self)
         finishedAt = try v("finished_at", Date?.self)
-        timings = try v("timings", String?.self)
+        timings = try v("timings", String?.self).map { try JobTimings(json: $0) }
         priority = try v("priority", Int.self)
-        progress = try v("progress", String?.self)
+        // A display hint rewritten every second: one that does not decode shows as none.
+        progress = try v("progress", String?.self).flatMap { try? JobProgress(json: $0) }
         cancelRequested = try v("cancel_requested", Bool.self)
         worker = try v("worker", String?.self)
         leaseExpiresAt = try v("lease_expires_at", Date?.self)

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import PostgresNIO
 
 /// One intake per database on PostgreSQL: a session advisory lock, held on a connection of its own while the daemon

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import PostgresNIO
 
 /// Intake, claims with leases, fenced reports and rescues on PostgreSQL.
@@ -14,9 +15,9 @@ extension PostgresJobStore {
         return try session.run(c, """
             INSERT INTO jobs (name, state, mode, model, prompt, seed, parameters, input_hash, folder, image, mask, attempts,
                 error, created_at, started_at, finished_at, timings, priority, progress, cancel_requested)
-            VALUES (\(j.name), \(j.state.rawValue), \(j.mode), \(j.model), \(j.prompt), \(j.seed), \(j.parameters), \(j.inputHash),
+            VALUES (\(j.name), \(j.state.rawValue), \(j.mode), \(j.model), \(j.prompt), \(j.seed), \(j.parameters.json), \(j.inputHash),
                 \(j.folder), \(j.image), \(j.mask), \(j.attempts), \(j.error), \(j.createdAt), \(j.startedAt), \(j.finishedAt),
-                \(j.timings), \(j.priority), \(j.progress), \(j.cancelRequested))
+                \(j.timings?.json), \(j.priority), \(j.progress?.json), \(j.cancelRequested))
             \(unescaped: conflict) RETURNING id
             """).first?.decode(Int64.self)
     }
@@ -123,7 +124,7 @@ extension PostgresJobStore {
     }
 
     public func setProgress(_ claim: Claim, _ progress: JobProgress, preview: Data?) throws {
-        let json = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        let json = progress.json
         _ = try session.query("""
             UPDATE jobs SET progress = \(json), preview = COALESCE(\(preview), preview)
             WHERE id = \(claim.id) AND state = 'running' AND attempts = \(claim.attempt) AND worker = \(claim.worker)
@@ -133,9 +134,9 @@ extension PostgresJobStore {
     /// Ends the claimed job in one statement (`PostgresStatements.End`: the fenced update, the results replaced, the
     /// NOTIFY). Safe to run again after a lost connection: a second run that finds the job ended by this very claim is
     /// a success.
-    public func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
+    public func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: JobTimings?, now: Date) throws {
         precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
-        let ended = try session.execute(PostgresStatements.End(state: state, error: error, offset: ServerTime.offset(now), timings: timings, claim: claim,
+        let ended = try session.execute(PostgresStatements.End(state: state, error: error, offset: ServerTime.offset(now), timings: timings?.json, claim: claim,
                                                                results: results, files: files))
         guard ended.isEmpty else { return }
         let mine = try session.query("""

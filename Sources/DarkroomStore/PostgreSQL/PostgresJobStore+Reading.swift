@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import PostgresNIO
 
 /// Listings, people's controls, the gallery host's export and the prompt-embedding cache on PostgreSQL.

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import PostgresNIO
 
 /// Versioned migrations on PostgreSQL: the schema `SQLiteJobStore` reaches through its v1–v5, in one step.

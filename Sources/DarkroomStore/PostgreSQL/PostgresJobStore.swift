@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import PostgresNIO
 
 /// The job queue on a PostgreSQL server, shared by one intake and any number of workers on any hosts.

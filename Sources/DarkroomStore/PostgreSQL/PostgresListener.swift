@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import PostgresNIO
 
 /// A LISTEN connection of its own, reconnecting with backoff, that wakes the threads waiting on a topic.

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import Logging
 import NIOCore
 import NIOPosix

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 
 /// Where a PostgreSQL database is and how to log in, read from a `postgresql://` URL as libpq reads one.
 ///

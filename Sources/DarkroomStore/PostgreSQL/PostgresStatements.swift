@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import PostgresNIO
 
 /// The queue's hot statements, prepared once per connection: a claim, a lease renewal, the end of a job.
@@ -75,7 +76,7 @@ enum PostgresStatements {
             """
         typealias Row = Int64
         var seconds: Double
-        var claim: DarkroomStore.Claim
+        var claim: DarkroomJobModel.Claim
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings()
@@ -113,7 +114,7 @@ extension PostgresStatements {
         var error: String?
         var offset: Double
         var timings: String?
-        var claim: DarkroomStore.Claim
+        var claim: DarkroomJobModel.Claim
         var results: [JobResult]
         var files: [Data]
 

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import GRDB
 
 /// A `Job` is a row of `jobs`; its parameters are a JSON string column.

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import GRDB
 
 /// Cancel, pause and priority: what people do to jobs while they wait or run.

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import GRDB
 
 /// Claims with leases, fenced reports and rescues: what workers do to the queue.
@@ -62,7 +63,7 @@ extension SQLiteJobStore {
     }
 
     public func setProgress(_ claim: Claim, _ progress: JobProgress, preview: Data?) throws {
-        let json = String(decoding: try JSONEncoder().encode(progress), as: UTF8.self)
+        let json = progress.json
         try writer.write { db in
             try db.execute(sql: "UPDATE jobs SET progress = ?, preview = COALESCE(?, preview) WHERE \(Self.heldBy)",
                            arguments: [json, preview] + Self.heldArguments(claim))
@@ -70,13 +71,13 @@ extension SQLiteJobStore {
     }
 
     /// Ends the claimed job in `state` with `results`; throws `ClaimLost` (writing nothing) when the claim is gone.
-    public func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: String?, now: Date) throws {
+    public func end(_ claim: Claim, as state: JobState, error: String?, results: [JobResult], files: [Data], timings: JobTimings?, now: Date) throws {
         precondition(files.isEmpty || files.count == results.count, "one file per result, or none")
         try writer.write { db in
             try db.execute(sql: """
                 UPDATE jobs SET state = ?, error = ?, finished_at = ?, timings = COALESCE(?, timings), progress = NULL,
                     cancel_requested = 0, lease_expires_at = NULL, exported = 0 WHERE \(Self.heldBy)
-                """, arguments: [state.rawValue, error, now, timings] + Self.heldArguments(claim))
+                """, arguments: [state.rawValue, error, now, timings?.json] + Self.heldArguments(claim))
             guard db.changesCount == 1 else { throw ClaimLost(claim) }
             guard state != .failed else { return }
             try db.execute(sql: "DELETE FROM results WHERE job_id = ?", arguments: [claim.id])

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import GRDB
 
 /// What listings, `status` and the gallery read.

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import GRDB
 
 /// The job queue in one SQLite file: WAL mode with a busy timeout, versioned migrations, one-statement claims. The

@@ -1,5 +1,6 @@
 import DarkroomModels
 import DarkroomTensor
+import DarkroomStore
 
 /// The daemon's prompt-embedding cache: embeddings jobs use are kept in the job database by (encoder, prompt).
 public final class StoredPromptEmbeddings: PromptEmbeddingCache {

@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomSupport
 
 /// Where everything lives, written once: the inbox's own folders, the names Darkroom never takes as inputs, and the
 /// layout of a job's folder in the gallery.
@@ -17,6 +18,11 @@ public enum FolderLayout {
     public static let inputs = "inputs"
     /// Written in a job folder while its inputs are being moved; a crash leaves it, and the next start rolls back.
     public static let intakeManifest = ".intake.json"
+    /// Written in `rejected/` or `duplicates/` while a drop is being moved there (`.darkroom-set-aside-<random>.json`);
+    /// a kill leaves it, and the next start finishes the move.
+    public static func setAsideManifestName() -> String { setAsideManifestPrefix + UUID().uuidString.prefix(12).lowercased() + ".json" }
+    public static let setAsideManifestPrefix = ".darkroom-set-aside-"
+    public static func isSetAsideManifest(_ name: String) -> Bool { name.hasPrefix(setAsideManifestPrefix) && name.hasSuffix(".json") }
     /// Written in the gallery: the id of the database whose jobs it shows.
     public static let galleryBinding = ".darkroom-database-id"
     /// Suffix of a rejection's note, and of a duplicate's.
@@ -95,11 +101,4 @@ public enum JobFiles {
 
     /// An upscaled job's stage I images (before upscaling), numbered as its results: `stage1.png`, `stage1-<k>.png`.
     public static func stageOne(_ k: Int, of count: Int) -> String { count == 1 ? "stage1.png" : "stage1-\(k).png" }
-}
-
-/// What a file a job wrote is.
-public enum ResultKind: String, Codable, CaseIterable, Sendable {
-    case result, comparison, gif, input, mask
-    /// A result before upscaling (`stage1*.png`).
-    case stageOne = "stage1"
 }

@@ -1,11 +1,11 @@
 import Foundation
-import DarkroomDiffusion
 
 /// One job, fully resolved: what intake records, the worker runs and the gallery shows, whatever the database.
 ///
-/// `request` holds every parameter of the edit with its seed (nil for a drop rejected at intake); `image` and `mask`
-/// are paths inside `folder`. Stored and printed with the resolved parameters as a JSON string under `parameters`
-/// (the key `status --json` has always had).
+/// `parameters` holds every parameter of the edit with its seed (or says the job is a rejected drop, or that its
+/// stored parameters no longer decode); `image` and `mask` are paths inside `folder`. Stored and printed with the
+/// parameters as a JSON string under `parameters`, and progress and timings as JSON strings (the columns and the
+/// keys `status --json` has always had).
 public struct Job: Codable, Equatable, Sendable {
     public var id: Int64?
     /// The sidecar's base name.
@@ -18,7 +18,9 @@ public struct Job: Codable, Equatable, Sendable {
     public var prompt: String
     public var seed: Int64
     /// Every parameter of the edit, resolved at intake.
-    public var request: EditRequest?
+    public var parameters: JobParameters
+    /// The edit, when the job has one.
+    public var request: EditRequest? { parameters.request }
     /// Hash of the model, the sidecar's content (keys sorted) and the input files' bytes: the same drop twice, under
     /// any name, is one job (a unique index). Rejections get a random one.
     public var inputHash: String
@@ -32,12 +34,12 @@ public struct Job: Codable, Equatable, Sendable {
     public var createdAt: Date
     public var startedAt: Date?
     public var finishedAt: Date?
-    /// Seconds per phase, as JSON.
-    public var timings: String?
+    /// Seconds per phase, once done.
+    public var timings: JobTimings?
     /// Higher runs first; equal priorities run oldest first.
     public var priority: Int = 0
-    /// A running job's `JobProgress` as JSON (nil otherwise).
-    public var progress: String?
+    /// How far a running job is (nil otherwise).
+    public var progress: JobProgress?
     /// Someone asked the running job to stop (`darkroom cancel`).
     public var cancelRequested: Bool = false
     /// The worker holding a running job (`host/pid/…`), nil otherwise.
@@ -45,14 +47,14 @@ public struct Job: Codable, Equatable, Sendable {
     /// Until when the worker's claim holds; past it any process may queue the job again (the worker is presumed dead).
     public var leaseExpiresAt: Date?
 
-    public init(name: String, mode: String, model: String, prompt: String, seed: Int64, request: EditRequest?,
+    public init(name: String, mode: String, model: String, prompt: String, seed: Int64, parameters: JobParameters,
                 inputHash: String, folder: String, state: JobState = .queued, createdAt: Date = Date()) {
         self.name = name
         self.mode = mode
         self.model = model
         self.prompt = prompt
         self.seed = seed
-        self.request = request
+        self.parameters = parameters
         self.inputHash = inputHash
         self.folder = folder
         self.state = state
@@ -63,13 +65,13 @@ public struct Job: Codable, Equatable, Sendable {
     public init(name: String, request: EditRequest, model: String, inputHash: String, folder: String = "") {
         self.init(name: name, mode: request.mode.rawValue, model: model,
                   prompt: request.prompts.isEmpty ? request.prompt : request.prompts.joined(separator: " | "),
-                  seed: Int64(request.seed), request: request, inputHash: inputHash, folder: folder)
+                  seed: Int64(request.seed), parameters: .edit(request), inputHash: inputHash, folder: folder)
     }
 
     enum CodingKeys: String, CodingKey {
         case id, name, state, mode, model, prompt, seed, folder, image, mask, attempts, error, timings, priority, progress
         case worker
-        case request = "parameters", inputHash = "input_hash", cancelRequested = "cancel_requested", leaseExpiresAt = "lease_expires_at"
+        case parameters, inputHash = "input_hash", cancelRequested = "cancel_requested", leaseExpiresAt = "lease_expires_at"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
 
@@ -82,8 +84,7 @@ public struct Job: Codable, Equatable, Sendable {
         model = try c.decode(String.self, forKey: .model)
         prompt = try c.decode(String.self, forKey: .prompt)
         seed = try c.decode(Int64.self, forKey: .seed)
-        let parameters = try c.decodeIfPresent(String.self, forKey: .request) ?? "{}"
-        request = try? JSONDecoder().decode(EditRequest.self, from: Data(parameters.utf8))
+        parameters = JobParameters(json: try c.decodeIfPresent(String.self, forKey: .parameters) ?? "{}", state: state)
         inputHash = try c.decode(String.self, forKey: .inputHash)
         folder = try c.decode(String.self, forKey: .folder)
         image = try c.decodeIfPresent(String.self, forKey: .image)
@@ -93,9 +94,10 @@ public struct Job: Codable, Equatable, Sendable {
         createdAt = try c.decode(Date.self, forKey: .createdAt)
         startedAt = try c.decodeIfPresent(Date.self, forKey: .startedAt)
         finishedAt = try c.decodeIfPresent(Date.self, forKey: .finishedAt)
-        timings = try c.decodeIfPresent(String.self, forKey: .timings)
+        timings = try c.decodeIfPresent(String.self, forKey: .timings).map { try JobTimings(json: $0) }
         priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
-        progress = try c.decodeIfPresent(String.self, forKey: .progress)
+        // A display hint the worker rewrites every second: one that does not decode shows as none.
+        progress = try c.decodeIfPresent(String.self, forKey: .progress).flatMap { try? JobProgress(json: $0) }
         cancelRequested = try c.decodeIfPresent(Bool.self, forKey: .cancelRequested) ?? false
         worker = try c.decodeIfPresent(String.self, forKey: .worker)
         leaseExpiresAt = try c.decodeIfPresent(Date.self, forKey: .leaseExpiresAt)
@@ -110,7 +112,7 @@ public struct Job: Codable, Equatable, Sendable {
         try c.encode(model, forKey: .model)
         try c.encode(prompt, forKey: .prompt)
         try c.encode(seed, forKey: .seed)
-        try c.encode(parameters, forKey: .request)
+        try c.encode(parameters.json, forKey: .parameters)
         try c.encode(inputHash, forKey: .inputHash)
         try c.encode(folder, forKey: .folder)
         try c.encodeIfPresent(image, forKey: .image)
@@ -120,52 +122,14 @@ public struct Job: Codable, Equatable, Sendable {
         try c.encode(createdAt, forKey: .createdAt)
         try c.encodeIfPresent(startedAt, forKey: .startedAt)
         try c.encodeIfPresent(finishedAt, forKey: .finishedAt)
-        try c.encodeIfPresent(timings, forKey: .timings)
+        try c.encodeIfPresent(timings?.json, forKey: .timings)
         try c.encode(priority, forKey: .priority)
-        try c.encodeIfPresent(progress, forKey: .progress)
+        try c.encodeIfPresent(progress?.json, forKey: .progress)
         try c.encode(cancelRequested, forKey: .cancelRequested)
         try c.encodeIfPresent(worker, forKey: .worker)
         try c.encodeIfPresent(leaseExpiresAt, forKey: .leaseExpiresAt)
     }
 
-    /// The resolved parameters as JSON with sorted keys ("{}" for a rejected drop).
-    public var parameters: String {
-        guard let request else { return "{}" }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (try? encoder.encode(request)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-    }
-
     /// Wall time from start to finish, when both are known.
     public var duration: TimeInterval? { startedAt.flatMap { s in finishedAt.map { $0.timeIntervalSince(s) } } }
-
-    /// The running job's progress, decoded.
-    public var progressValue: JobProgress? {
-        progress.flatMap { try? JSONDecoder().decode(JobProgress.self, from: Data($0.utf8)) }
-    }
-}
-
-/// One file a job wrote, typed: the worker records it and the gallery shows it without looking at its name.
-public struct JobResult: Codable, Equatable, Sendable {
-    // The file's bytes travel in the database beside this row (the store's `data` column), not in this value.
-    public var id: Int64?
-    public var jobID: Int64
-    public var kind: ResultKind
-    public var path: String
-    public var size: Int64
-    /// The k of `result-<k>.png` (1 for `result.png`); nil for other kinds.
-    public var index: Int?
-
-    public init(jobID: Int64 = 0, kind: ResultKind, path: String, size: Int64 = 0, index: Int? = nil) {
-        self.jobID = jobID
-        self.kind = kind
-        self.path = path
-        self.size = size
-        self.index = index
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case id, kind, path, size
-        case jobID = "job_id", index = "step"
-    }
 }

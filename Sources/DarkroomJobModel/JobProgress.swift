@@ -32,5 +32,10 @@ public struct JobProgress: Codable, Equatable, Sendable {
 
     /// Done fraction in [0, 1].
     public var fraction: Double { steps > 0 ? min(1, Double(step) / Double(steps)) : 0 }
-}
 
+    /// The stored JSON text.
+    public var json: String { (try? JSONEncoder().encode(self)).map { String(decoding: $0, as: UTF8.self) } ?? "{}" }
+
+    /// Reads stored JSON text.
+    public init(json: String) throws { self = try JSONDecoder().decode(JobProgress.self, from: Data(json.utf8)) }
+}

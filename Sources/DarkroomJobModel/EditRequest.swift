@@ -43,4 +43,48 @@ public struct EditRequest: Sendable, Codable, Equatable {
     public init(mode: EditMode) { self.mode = mode }
 }
 
-extension ImageView: Codable {}
+/// A transformation of the image plane used by visual anagrams; each has an exact inverse (applied to tensors by
+/// DarkroomDiffusion).
+public enum ImageView: String, CaseIterable, Sendable, Codable {
+    case identity
+    /// Upside down (the course's anagram view).
+    case flip
+    case rotate90
+    case rotate180
+    case rotate270
+    /// x → −x around the middle of a symmetric pixel range (models in [−1, 1] only).
+    case negate
+
+    /// The view undoing this one.
+    public var inverse: ImageView {
+        switch self {
+        case .rotate90: return .rotate270
+        case .rotate270: return .rotate90
+        default: return self
+        }
+    }
+}
+
+/// How a job upscales its results: the sidecar's `upscale_steps`, `upscale_guidance` and `upscale_noise`, resolved.
+public struct UpscaleSettings: Codable, Equatable, Sendable {
+    /// Sampler steps, "leading" spacing over the 1000 training steps (20: 950, 900, …, 0).
+    public var steps: Int
+    /// Classifier-free guidance scale on the ε channels.
+    public var guidance: Float
+    /// How much noise the upscaled small image gets before the loop (0…999), and the class label the model is told.
+    public var noiseLevel: Int
+
+    /// The course's 20 steps (the pipeline's default is 50), the pipeline's γ = 4 and noise level 250.
+    public static let defaults = UpscaleSettings(steps: 20, guidance: 4, noiseLevel: 250)
+
+    public init(steps: Int, guidance: Float, noiseLevel: Int) {
+        self.steps = steps
+        self.guidance = guidance
+        self.noiseLevel = noiseLevel
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case steps, guidance
+        case noiseLevel = "noise_level"
+    }
+}
