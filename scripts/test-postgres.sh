@@ -3,6 +3,7 @@
 #   test-postgres.sh start DIR [PORT]   initdb into DIR/data, start, print the admin URL (postgresql://darkroom@127.0.0.1:PORT/postgres)
 #   test-postgres.sh restart DIR        restart it (the process tests do this mid-run)
 #   test-postgres.sh stop DIR           stop it (DIR stays; remove it yourself)
+#   test-postgres.sh up DIR             start it again after a stop (the outage tests)
 # Local and 127.0.0.1 connections are trusted; other addresses (a test host in a network namespace) must log in with a
 # scram-sha-256 password, which `start` sets for the role darkroom to "darkroom-test" and prints on stderr.
 set -euo pipefail
@@ -52,8 +53,11 @@ CONF
   restart)
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 -m fast restart >/dev/null
     ;;
+  up)
+    as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+    ;;
   stop)
     as_owner "$bin/pg_ctl" -D "$dir/data" -w -t 60 -m fast stop >/dev/null || true
     ;;
-  *) echo "test-postgres: unknown command $cmd (start, restart, stop)" >&2; exit 2 ;;
+  *) echo "test-postgres: unknown command $cmd (start, restart, stop, up)" >&2; exit 2 ;;
 esac

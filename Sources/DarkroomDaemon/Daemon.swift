@@ -231,7 +231,10 @@ public final class Daemon: @unchecked Sendable {
                         let worked = try worker.runNext()
                         galleryLock.lock(); workerIdle = !worked; galleryLock.unlock()
                         if worked { notifier.send("STATUS=" + idleStatus()) }
-                        if !worked { _ = wake.wait(timeout: .now() + min(1, config.pollSeconds)) }
+                        if !worked {
+                            worker.noteIdle()
+                            _ = wake.wait(timeout: .now() + min(1, config.pollSeconds))
+                        }
                     } catch {
                         DaemonLog.error("worker: \(error)")
                         Thread.sleep(forTimeInterval: 1)

@@ -30,7 +30,9 @@ public struct SystemdNotifier: Sendable {
         let length = socklen_t(MemoryLayout<sa_family_t>.size + path.count)
         let sent = state.withCString { text in
             withUnsafePointer(to: &addr) { p in
-                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, text, strlen(text), 0, $0, length) }
+                // Never waits: with the receiver's queue full (a busy or stopped systemd, a test that stopped reading) a
+                // blocking send would hang the daemon, SIGTERM included. A message dropped then is harmless.
+                p.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, text, strlen(text), Int32(MSG_DONTWAIT | MSG_NOSIGNAL), $0, length) }
             }
         }
         return sent >= 0

@@ -93,6 +93,18 @@ public final class Worker: @unchecked Sendable {
         }
     }
 
+    /// What the last idle look found: paused or not, and how many jobs were queued.
+    private var lastIdle: (paused: Bool, queued: Int)?
+
+    /// Called when `runNext` found nothing to run: logs when the queue is paused with jobs waiting, each time that
+    /// number changes, so a log (and a test) can see that the worker looked and declined.
+    public func noteIdle() {
+        guard let paused = try? store.isPaused(), let queued = try? store.counts()[.queued] ?? 0 else { return }
+        defer { lastIdle = (paused, queued) }
+        guard paused, queued > 0, lastIdle.map({ !$0.paused || $0.queued != queued }) ?? true else { return }
+        DaemonLog.info("the queue is paused: \(queued) job(s) wait for `darkroom resume`")
+    }
+
     /// Runs the next queued job; returns false when the queue was empty or paused.
     @discardableResult
     public func runNext() throws -> Bool {

@@ -42,6 +42,7 @@ public final class WorkerProcess {
                     idleSince = nil
                     continue
                 }
+                worker.noteIdle()
                 if idleSince == nil {
                     idleSince = Date()
                     notifier.send("STATUS=idle; waiting for jobs")

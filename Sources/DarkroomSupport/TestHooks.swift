@@ -7,10 +7,16 @@ import Foundation
 /// - `DARKROOM_TEST_HANG_AT_STEP=N`: a job's N-th step never returns.
 /// - `DARKROOM_TEST_KILL_AT=POINT`: the process kills itself with SIGKILL when it reaches `POINT` (a kill -9 at an
 ///   exact place, for the tests of what the next start repairs).
+/// - `DARKROOM_TEST_LOSE_CLAIM_REPLIES=N`: the process's first N claims on PostgreSQL commit, then lose their reply
+///   as a dropped connection loses it (the connection is closed before the job is handed over).
+/// - `DARKROOM_TEST_RECONNECT_SECONDS=S`: PostgreSQL calls give up reconnecting after S seconds instead of 120 (an
+///   outage longer than the retries, in seconds instead of minutes).
 public enum TestHooks {
     public static let stepSeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_STEP_SECONDS"].flatMap(Double.init)
     public static let hangAtStep: Int? = ProcessInfo.processInfo.environment["DARKROOM_TEST_HANG_AT_STEP"].flatMap(Int.init)
     public static let killAt: String? = ProcessInfo.processInfo.environment["DARKROOM_TEST_KILL_AT"]
+    public static let lostClaimReplies: Int = ProcessInfo.processInfo.environment["DARKROOM_TEST_LOSE_CLAIM_REPLIES"].flatMap(Int.init) ?? 0
+    public static let reconnectSeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_RECONNECT_SECONDS"].flatMap(Double.init)
 
     /// Kills the process (SIGKILL, nothing flushed or cleaned up) when `DARKROOM_TEST_KILL_AT` names `point`.
     public static func killIfAt(_ point: String) {

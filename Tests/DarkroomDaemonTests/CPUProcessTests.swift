@@ -37,10 +37,10 @@ final class CPUProcessTests: DaemonTestCase {
         while p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.waitForExit()
             XCTFail("darkroom \(arguments.joined(separator: " ")) took longer than \(seconds) s")
         }
-        p.waitUntilExit()
+        p.waitForExit()
         return (p.terminationStatus, try String(contentsOf: out, encoding: .utf8), try String(contentsOf: err, encoding: .utf8))
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DarkroomTestSupport
 import DarkroomStore
 
 /// One daemon per database, signals, kill -9 and lost databases (issue 11), against real `darkroom watch` processes.
@@ -55,7 +56,7 @@ final class DaemonLifecycleTests: DaemonTestCase {
         let job = try XCTUnwrap(try store(dir).jobs().first)
         XCTAssertEqual(job.attempts, 1)
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
         XCTAssertEqual(daemon.terminationStatus, 0)
         XCTAssertTrue(try String(contentsOf: log, encoding: .utf8).contains("SIGHUP received and ignored"))
     }
@@ -113,13 +114,13 @@ final class DaemonLifecycleTests: DaemonTestCase {
             }
             Thread.sleep(forTimeInterval: Double.random(in: 0...0.4, using: &rng))
             kill(daemon.processIdentifier, SIGKILL)
-            daemon.waitUntilExit()
+            daemon.waitForExit()
         }
         let daemon = try start(dir)
         try waitFor(120, "every job done") { try store(dir).counts()[.done] == dropped }
         Thread.sleep(forTimeInterval: 1.5)  // the index follows within a second of the last job
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
         let jobs = try store(dir).jobs()
         XCTAssertEqual(jobs.count, dropped, "each drop once")
         let index = try String(contentsOf: gallery.appendingPathComponent("index.html"), encoding: .utf8)
@@ -178,7 +179,7 @@ final class DaemonLifecycleTests: DaemonTestCase {
         try drop(#"{"colour": "red"}"#, dir.appendingPathComponent("inbox/bad.json"))
         let log = dir.appendingPathComponent("all.log")
         let all = try start(dir, log: log, arguments: ["watch", "--once", "--config", dir.appendingPathComponent("config.json").path])
-        all.waitUntilExit()
+        all.waitForExit()
         let lines = try String(contentsOf: log, encoding: .utf8).split(separator: "\n")
         XCTAssertTrue(lines.contains { $0.hasPrefix("<6>queued job ") && $0.contains("'good'") }, lines.joined(separator: "\n"))
         XCTAssertTrue(lines.contains { $0.hasPrefix("<4>rejected 'bad.json'") }, lines.joined(separator: "\n"))
@@ -186,7 +187,7 @@ final class DaemonLifecycleTests: DaemonTestCase {
         try drop(#"{"colour": "blue"}"#, dir.appendingPathComponent("inbox/worse.json"))
         let quiet = dir.appendingPathComponent("quiet.log")
         let p = try start(dir, log: quiet, arguments: ["watch", "--once", "--log-level", "warning", "--config", dir.appendingPathComponent("config.json").path])
-        p.waitUntilExit()
+        p.waitForExit()
         let text = try String(contentsOf: quiet, encoding: .utf8)
         XCTAssertTrue(text.contains("<4>rejected 'worse.json'"), text)
         XCTAssertFalse(text.contains("<6>"), "info lines are below --log-level warning")

@@ -38,7 +38,7 @@ final class DaemonProcessTests: DaemonTestCase {
         XCTAssertEqual(Set(try FileManager.default.contentsOfDirectory(atPath: inbox.path).filter { !$0.hasPrefix(".") }), ["rejected", "duplicates"],
                        "only Darkroom's own folders are left")
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
         XCTAssertEqual(daemon.terminationStatus, 0, "SIGTERM stops cleanly")
     }
 
@@ -64,7 +64,7 @@ final class DaemonProcessTests: DaemonTestCase {
         XCTAssertTrue(left.contains("waiting.png"), "an image without a sidecar waits")
         XCTAssertTrue(left.contains(".hidden.json"), "dotfiles are ignored")
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
     }
 
     func testKilledDuringAJobTheJobCompletesExactlyOnceAfterRestart() throws {
@@ -75,7 +75,7 @@ final class DaemonProcessTests: DaemonTestCase {
         try waitFor(30, "the job to start") { try store(dir).jobs(state: .running).count == 1 }
         Thread.sleep(forTimeInterval: 0.3)
         kill(first.processIdentifier, SIGKILL)
-        first.waitUntilExit()
+        first.waitForExit()
         let job = try XCTUnwrap(try store(dir).jobs().first)
         XCTAssertEqual(job.state, .running, "killed mid-job")
         XCTAssertFalse(try FileManager.default.contentsOfDirectory(atPath: job.folder).contains { $0.hasPrefix("result") },
@@ -92,7 +92,7 @@ final class DaemonProcessTests: DaemonTestCase {
             !(try FileManager.default.contentsOfDirectory(atPath: done.folder)).contains { $0.hasSuffix(".tmp") }
         }
         second.terminate()
-        second.waitUntilExit()
+        second.waitForExit()
     }
 
     func testABurstOf300JobsAllComplete() throws {
@@ -105,14 +105,14 @@ final class DaemonProcessTests: DaemonTestCase {
         try waitFor(240, "300 finished jobs") { try store(dir).counts()[.done] == 300 }
         XCTAssertEqual(try store(dir).jobs(limit: 1000).count, 300)
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
     }
 
     func testOnceProcessesTheInboxAndExits() throws {
         let dir = try workspace()
         try drop(Data(#"{"prompt": "a cat", "seed": 9}"#.utf8), dir.appendingPathComponent("inbox/one.json"))
         let p = try start(dir, once: true)
-        p.waitUntilExit()
+        p.waitForExit()
         XCTAssertEqual(p.terminationStatus, 0)
         XCTAssertEqual(try store(dir).counts()[.done], 1)
     }

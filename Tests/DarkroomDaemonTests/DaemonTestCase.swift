@@ -40,7 +40,7 @@ class DaemonTestCase: XCTestCase {
         }
         p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
-        addTeardownBlock { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        addTeardownBlock { if p.isRunning { p.terminate(); p.waitForExit() } }
         return p
     }
 
@@ -52,7 +52,7 @@ class DaemonTestCase: XCTestCase {
         while p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
         if p.isRunning {
             kill(p.processIdentifier, SIGKILL)
-            p.waitUntilExit()
+            p.waitForExit()
             XCTFail("darkroom watch --once took longer than \(seconds) s")
         }
         return p.terminationStatus
@@ -68,7 +68,7 @@ class DaemonTestCase: XCTestCase {
         p.standardError = pipe
         try p.run()
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        p.waitForExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 

@@ -17,9 +17,9 @@ final class DistributedQueueTests: DaemonTestCase {
     }
 
     /// `darkroom worker` with the workspace's config; stderr into `log`.
-    func startWorker(_ dir: URL, log: URL, prefix: [String] = [], config: URL? = nil) throws -> Process {
+    func startWorker(_ dir: URL, log: URL, prefix: [String] = [], config: URL? = nil, environment: [String: String] = [:]) throws -> Process {
         let configPath = (config ?? dir.appendingPathComponent("config.json")).path
-        if prefix.isEmpty { return try start(dir, log: log, arguments: ["worker", "--config", configPath, "--threads", "1"]) }
+        if prefix.isEmpty { return try start(dir, log: log, arguments: ["worker", "--config", configPath, "--threads", "1"], environment: environment) }
         // Run through another program (`ip netns exec NS …`): the binary becomes an argument.
         let p = Process()
         p.executableURL = URL(fileURLWithPath: prefix[0])
@@ -28,12 +28,12 @@ final class DistributedQueueTests: DaemonTestCase {
         p.standardError = try FileHandle(forWritingTo: log)
         p.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         try p.run()
-        addTeardownBlock { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        addTeardownBlock { if p.isRunning { p.terminate(); p.waitForExit() } }
         return p
     }
 
-    func dropJobs(_ dir: URL, count: Int, extra: String = "") throws {
-        for k in 0..<count {
+    func dropJobs(_ dir: URL, count: Int, from first: Int = 0, extra: String = "") throws {
+        for k in first..<(first + count) {
             try drop(#"{"prompt": "\#(k % 2 == 0 ? "a cat" : "a dog")", "seed": \#(k)\#(extra)}"#, dir.appendingPathComponent("inbox/job\(k).json"))
         }
     }
@@ -69,7 +69,7 @@ final class DistributedQueueTests: DaemonTestCase {
         XCTAssertTrue(output.contains("another darkroom watch already runs the intake"), output)
         XCTAssertTrue(first.isRunning)
         first.terminate()
-        first.waitUntilExit()
+        first.waitForExit()
         // A worker pointed at a server that is not there says so and exits; it does not loop.
         let nowhere = dir.appendingPathComponent("nowhere.json")
         try #"{"models": {"tiny": "models/tiny"}, "database": "postgresql://darkroom:secret@127.0.0.1:1/none"}"#.write(to: nowhere, atomically: true, encoding: .utf8)
@@ -93,7 +93,7 @@ final class DistributedQueueTests: DaemonTestCase {
             Thread.sleep(forTimeInterval: 1.5)
             let k = Int.random(in: 0..<3, using: &rng)
             kill(workers[k].processIdentifier, SIGKILL)
-            workers[k].waitUntilExit()
+            workers[k].waitForExit()
             kills += 1
             workers[k] = try startWorker(dir, log: dir.appendingPathComponent("worker\(k)-\(kills).log"))
         }
@@ -137,14 +137,14 @@ final class DistributedQueueTests: DaemonTestCase {
         XCTAssertEqual(skews.filter { abs($0 - 120) < 2 }.count, 1, "the fast worker's skew is recorded: \(skews)")
         intake.terminate()
         honest.terminate()
-        for p in [intake, honest] { p.waitUntilExit() }
+        for p in [intake, honest] { p.waitForExit() }
         // libfaketime also bends libdispatch's timed waits (their deadlines are converted on the faked clock), so the
         // fast worker may not hear SIGTERM in time: it is killed instead, with faketime's wrapper.
         let pid = fast.processIdentifier
         let children = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
         for child in children.split(separator: " ").compactMap({ pid_t($0) }) { kill(child, SIGKILL) }
         kill(pid, SIGKILL)
-        fast.waitUntilExit()
+        fast.waitForExit()
     }
 
     func testAWorkerStoppedPastItsLeaseIsRefusedWhenItWakes() throws {
@@ -202,6 +202,64 @@ final class DistributedQueueTests: DaemonTestCase {
         for w in workers { w.terminate() }
     }
 
+    func testClaimsWhoseRepliesWereLostRunAtOnceWithOneAttempt() throws {
+        let (dir, url) = try postgresWorkspace(stride: 30, lease: 30)
+        let log = dir.appendingPathComponent("worker.log")
+        let intake = try start(dir, log: dir.appendingPathComponent("intake.log"), arguments: ["watch", "--no-worker", "--config", dir.appendingPathComponent("config.json").path])
+        let store = try PostgresJobStore(url: url)
+        try dropJobs(dir, count: 3)
+        try waitFor(60, "three queued") { try store.jobs(state: .queued).count == 3 }
+        let started = Date()
+        let worker = try startWorker(dir, log: log, environment: ["DARKROOM_TEST_LOSE_CLAIM_REPLIES": "3"])
+        try waitFor(60, "every job done") { try store.counts()[.done] == 3 }
+        XCTAssertLessThan(Date().timeIntervalSince(started), 25, "no claim waited out its 30-second lease")
+        XCTAssertEqual(try store.jobs().map(\.attempts), [1, 1, 1], "each job ran once")
+        let text = try String(contentsOf: log, encoding: .utf8)
+        XCTAssertEqual(text.components(separatedBy: "lost the connection").count - 1, 3, "three replies were lost:\n\(text)")
+        worker.terminate()
+        intake.terminate()
+        worker.waitForExit()
+        intake.waitForExit()
+    }
+
+    func testAStoppedServerAndARestartDuringDropsAndJobsCostNoDropAndNoJob() throws {
+        let server = try PostgresTestServer.shared()
+        addTeardownBlock { try? server.up() }  // never leave the server down for the tests after this one
+        let (dir, url) = try postgresWorkspace(stride: 10, lease: 4)
+        // The processes give up reconnecting after 3 s, so the 10-second outage outlives every retry; each step takes
+        // 30 ms more, so jobs are running when the server goes.
+        let environment = ["DARKROOM_TEST_RECONNECT_SECONDS": "3", "DARKROOM_TEST_STEP_SECONDS": "0.03"]
+        let intakeLog = dir.appendingPathComponent("intake.log"), workerLog = dir.appendingPathComponent("worker.log")
+        let intake = try start(dir, log: intakeLog, arguments: ["watch", "--no-worker", "--config", dir.appendingPathComponent("config.json").path],
+                               environment: environment)
+        let worker = try startWorker(dir, log: workerLog, environment: environment)
+        let store = try PostgresJobStore(url: url)
+        try dropJobs(dir, count: 4)
+        try waitFor(60, "the first drops queued and one done") { try store.counts()[.done] ?? 0 >= 1 && store.jobs(limit: 100).count == 4 }
+        try server.stop()
+        try dropJobs(dir, count: 4, from: 4)  // dropped while the server is down
+        Thread.sleep(forTimeInterval: 10)
+        try server.up()
+        try dropJobs(dir, count: 4, from: 8)
+        Thread.sleep(forTimeInterval: 0.5)
+        try server.restart()  // during drops, and with jobs running
+        try dropJobs(dir, count: 4, from: 12)
+        try waitFor(240, "every drop a job, every job done") { try store.counts()[.done] == 16 }
+        let inbox = dir.appendingPathComponent("inbox")
+        XCTAssertEqual(names(inbox.appendingPathComponent("rejected")), [], "nothing rejected because of the outage")
+        XCTAssertEqual(names(inbox).subtracting(["rejected", "duplicates"]), [], "every drop taken")
+        let jobs = try store.jobs(limit: 100)
+        XCTAssertEqual(Set(jobs.map(\.name)), Set((0..<16).map { "job\($0)" }), "each drop once")
+        XCTAssertEqual(try store.counts(), [.done: 16], "no job failed because of the outage")
+        XCTAssertTrue(intake.isRunning && worker.isRunning, "both processes rode out the outage")
+        let logs = try String(contentsOf: intakeLog, encoding: .utf8) + String(contentsOf: workerLog, encoding: .utf8)
+        XCTAssertTrue(logs.contains("will try again"), "the outage outlived the retries and was retried later:\n\(logs.suffix(3000))")
+        intake.terminate()
+        worker.terminate()
+        intake.waitForExit()
+        worker.waitForExit()
+    }
+
     func testAWorkerOnAnotherHostRunsJobsOverTCPWithAPassword() throws {
         let server = try PostgresTestServer.shared()
         let (dir, url) = try postgresWorkspace()
@@ -228,7 +286,7 @@ final class DistributedQueueTests: DaemonTestCase {
         XCTAssertTrue(text.contains("@\(net.hostAddress):"), "the worker reached the server over the veth pair: \(text.prefix(300))")
         XCTAssertFalse(text.contains("darkroom-test"), "the password is never logged")
         worker.terminate()
-        worker.waitUntilExit()
+        worker.waitForExit()
         intake.terminate()
     }
 }
@@ -272,7 +330,7 @@ final class NetworkNamespace {
         p.standardError = pipe
         do { try p.run() } catch { return (-1, "\(error)") }
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        p.waitForExit()
         return (p.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DarkroomTestSupport
 import DarkroomStore
 import DarkroomJobModel
 
@@ -63,7 +64,7 @@ final class JobControlTests: DaemonTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir.appendingPathComponent("gallery/jobs/1/preview.png").path))
         XCTAssertNil(try statusJSON(dir).first?["progress"], "progress only while running")
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
     }
 
     func testCancellingAQueuedJobAndARunningOneThenRetrying() throws {
@@ -94,7 +95,7 @@ final class JobControlTests: DaemonTestCase {
         try waitFor(60, "the retried job") { try store(dir).job(queuedID)?.state == .done }
         XCTAssertEqual(try store(dir).job(1)?.state, .cancelled, "a cancelled job stays cancelled until retried")
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
         XCTAssertEqual(daemon.terminationStatus, 0)
     }
 
@@ -106,14 +107,15 @@ final class JobControlTests: DaemonTestCase {
             try drop(#"{"prompt": "a cat", "seed": \#(k), "priority": \#(priority)}"#, inbox.appendingPathComponent("\(name).json"))
             Thread.sleep(forTimeInterval: 0.05)
         }
-        var daemon = try start(dir)
+        let (log, again) = (dir.appendingPathComponent("daemon.log"), dir.appendingPathComponent("again.log"))
+        var daemon = try start(dir, log: log)
         try waitFor(20, "five queued jobs") { try store(dir).jobs(state: .queued).count == 5 }
-        Thread.sleep(forTimeInterval: 1.5)
+        try waitFor(20, "the worker to look at the five and decline") { try String(contentsOf: log, encoding: .utf8).contains("paused: 5 job(s) wait") }
         XCTAssertEqual(try store(dir).jobs(state: .queued).count, 5, "paused: nothing runs")
         daemon.terminate()
-        daemon.waitUntilExit()
-        daemon = try start(dir)
-        Thread.sleep(forTimeInterval: 1.5)
+        daemon.waitForExit()
+        daemon = try start(dir, log: again)
+        try waitFor(20, "the restarted worker to look and decline") { try String(contentsOf: again, encoding: .utf8).contains("paused: 5 job(s) wait") }
         XCTAssertEqual(try store(dir).jobs(state: .queued).count, 5, "still paused after a restart")
         let (_, table) = try command(["status", "--config", config(dir)])
         XCTAssertTrue(table.contains("paused"), table)
@@ -122,21 +124,21 @@ final class JobControlTests: DaemonTestCase {
         let order = try store(dir).jobs().sorted { $0.startedAt! < $1.startedAt! }.map(\.name)
         XCTAssertEqual(order, ["b", "e", "a", "d", "c"], "higher priority first, then oldest first")
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
     }
 
     func testWatchPausedStartsPausedAndFollowPrintsUntilTheQueueIsEmpty() throws {
         let dir = try workspace(stride: 100)
         try drop(#"{"prompt": "a dog", "seed": 2}"#, dir.appendingPathComponent("inbox/one.json"))
-        let daemon = try start(dir, arguments: ["watch", "--paused", "--config", config(dir)])
-        try waitFor(20, "the job queued") { try store(dir).jobs(state: .queued).count == 1 }
-        Thread.sleep(forTimeInterval: 1)
+        let log = dir.appendingPathComponent("daemon.log")
+        let daemon = try start(dir, log: log, arguments: ["watch", "--paused", "--config", config(dir)])
+        try waitFor(20, "the worker to look at the queued job and decline") { try String(contentsOf: log, encoding: .utf8).contains("paused: 1 job(s) wait") }
         XCTAssertEqual(try store(dir).jobs(state: .queued).count, 1)
         XCTAssertEqual(try command(["resume", "--config", config(dir)]).0, 0)
         let (status, output) = try command(["status", "--follow", "--interval", "0.2", "--config", config(dir)])
         XCTAssertEqual(status, 0)
         XCTAssertTrue(output.split(separator: "\n").last?.contains("done 1") ?? false, output)
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
     }
 }

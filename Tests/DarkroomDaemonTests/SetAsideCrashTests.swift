@@ -16,7 +16,7 @@ final class SetAsideCrashTests: DaemonTestCase {
         let p = try start(dir, once: true, environment: ["DARKROOM_TEST_KILL_AT": point])
         let deadline = Date().addingTimeInterval(60)
         while p.isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
-        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit(); XCTFail("\(point): the kill hook never fired") }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitForExit(); XCTFail("\(point): the kill hook never fired") }
         XCTAssertEqual(p.terminationReason, .uncaughtSignal, point)
         XCTAssertEqual(p.terminationStatus, SIGKILL, point)
     }

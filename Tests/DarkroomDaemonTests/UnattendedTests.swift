@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+import DarkroomDaemon
 import DarkroomStore
 import DarkroomTestSupport
 import DarkroomJobModel
@@ -44,7 +45,7 @@ final class UnattendedTests: DaemonTestCase {
             XCTAssertLessThan(notify.longestWatchdogGap(from: started, to: ended), 0.9, "\(who): the watchdog (1 s) was fed throughout")
             XCTAssertEqual(try store(dir).jobs().first?.attempts, 1, who)
             runner.terminate()
-            runner.waitUntilExit()
+            runner.waitForExit()
 
             // A job whose third step never returns: the feeding stops within job_stall_seconds, the process lives on.
             let hang = hooks.merging(["DARKROOM_TEST_HANG_AT_STEP": "3"]) { $1 }
@@ -63,14 +64,32 @@ final class UnattendedTests: DaemonTestCase {
             XCTAssertTrue(text.contains("stalled: no progress for") && text.contains("step 3/"), "\(who): the log says where: \(text)")
             // systemd kills it (WatchdogSignal); the next process ends the job: queued again, and done.
             kill(runner.processIdentifier, SIGKILL)
-            runner.waitUntilExit()
+            runner.waitForExit()
             runner = try startRunner(dir, worker: worker, environment: hooks, log: dir.appendingPathComponent("next.log"))
             try waitFor(120, "\(who): the stalled job to be requeued and done") { try store(dir).jobs().allSatisfy { $0.state == .done } }
             let stalled = try XCTUnwrap(try store(dir).jobs().first { $0.name == "hangs" })
             XCTAssertEqual(stalled.attempts, 2, "\(who): the stalled attempt counts")
             runner.terminate()
-            runner.waitUntilExit()
+            runner.waitForExit()
         }
+    }
+
+    func testANotifySocketNobodyReadsNeverBlocksTheDaemon() throws {
+        // A datagram socket whose queue fills (systemd busy or stopped, a reader gone): sending must not wait.
+        let dir = try temporaryFolder(self)
+        let path = dir.appendingPathComponent("full.sock").path
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_un()
+        addr.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }, 0)
+        let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path])
+        let started = Date()
+        let sent = (0..<2_000).filter { notifier.send("STATUS=step \($0)") }.count
+        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "no send waited for the reader")
+        XCTAssertGreaterThan(sent, 0, "the first messages were queued")
+        XCTAssertLessThan(sent, 2_000, "the queue filled, and the rest were dropped instead of waited for")
     }
 
     func testAJobLongerThanItsTimeLimitFailsNamingIt() throws {
@@ -82,7 +101,7 @@ final class UnattendedTests: DaemonTestCase {
         XCTAssertTrue(job.error?.contains("job_timeout_seconds (2 s)") == true, job.error ?? "no error")
         XCTAssertLessThan(try XCTUnwrap(job.duration), 10, "stopped at a step soon after the limit")
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
     }
 
     func testTwoDaemonsOnOneHostWithSeparateDatabasesEachRunTheirJobOne() throws {
@@ -122,7 +141,7 @@ final class UnattendedTests: DaemonTestCase {
             }
         }
         XCTAssertEqual(live, 2, "one scratch folder per daemon: \(mine)")
-        for d in daemons { d.terminate(); d.waitUntilExit() }
+        for d in daemons { d.terminate(); d.waitForExit() }
         for link in links {
             XCTAssertEqual(try FileManager.default.destinationOfSymbolicLink(atPath: link), planted.path, "a planted link is left as it was")
         }
@@ -159,6 +178,6 @@ final class UnattendedTests: DaemonTestCase {
         XCTAssertEqual(try store(dir).job(1)?.attempts, 1, "the attempts a full disk interrupted are not counted")
         XCTAssertTrue(FileManager.default.fileExists(atPath: gallery.appendingPathComponent("jobs/1/result.png").path))
         daemon.terminate()
-        daemon.waitUntilExit()
+        daemon.waitForExit()
     }
 }

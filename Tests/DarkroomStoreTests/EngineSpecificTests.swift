@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import XCTest
+import DarkroomSupport
 import DarkroomTestSupport
 @testable import DarkroomStore
 import DarkroomJobModel
@@ -20,6 +21,29 @@ final class SQLiteStoreTests: XCTestCase {
             }
             XCTAssertEqual(errors.items, [], "round \(round)")
         }
+    }
+
+    func testSQLiteBusyIOAndFullDiskErrorsAreTransientAndAConstraintIsNot() throws {
+        for code in [ResultCode.SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_IOERR_WRITE, .SQLITE_IOERR_FSYNC, .SQLITE_FULL,
+                     .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_NOMEM] {
+            XCTAssertTrue(FaultKind.isTransient(DatabaseError(resultCode: code, message: "m")), "\(code)")
+        }
+        for code in [ResultCode.SQLITE_CONSTRAINT, .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_ERROR, .SQLITE_MISMATCH, .SQLITE_CORRUPT, .SQLITE_NOTADB] {
+            XCTAssertFalse(FaultKind.isTransient(DatabaseError(resultCode: code, message: "m")), "\(code)")
+        }
+        // A real one: a second connection holds the file's write lock past the store's busy timeout.
+        let path = try temporaryFolder(self).appendingPathComponent("busy.sqlite").path
+        let store = try SQLiteJobStore(path: path)
+        var config = Configuration()
+        config.busyMode = .immediateError
+        let other = try DatabaseQueue(path: path, configuration: config)
+        let busy = try SQLiteJobStore(path: path, busyTimeout: 0.2)
+        try other.inDatabase { db in
+            try db.execute(sql: "BEGIN EXCLUSIVE")
+            XCTAssertThrowsError(try busy.enqueue(testJob(1))) { XCTAssertTrue(FaultKind.isTransient($0), "\($0)") }
+            try db.execute(sql: "ROLLBACK")
+        }
+        XCTAssertEqual(try store.enqueue(testJob(1)).inserted, true, "taken once the lock is gone")
     }
 
     func testADatabaseFromANewerDarkroomIsRefused() throws {

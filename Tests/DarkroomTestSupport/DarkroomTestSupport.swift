@@ -44,3 +44,18 @@ public func temporaryFolder(_ testCase: XCTestCase) throws -> URL {
     testCase.addTeardownBlock { try? FileManager.default.removeItem(at: url) }
     return url
 }
+
+extension Process {
+    /// Waits for the process to end, at most `seconds`; past that it is killed (SIGKILL) and the test fails, so that
+    /// no test ever hangs on a process.
+    public func waitForExit(within seconds: Double = 120, file: StaticString = #filePath, line: UInt = #line) {
+        let deadline = Date().addingTimeInterval(seconds)
+        while isRunning, Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+        if isRunning {
+            kill(processIdentifier, SIGKILL)
+            XCTFail("\(executableURL?.lastPathComponent ?? "a process") \(arguments?.first ?? "") did not exit within \(Int(seconds)) s; killed",
+                    file: file, line: line)
+        }
+        waitUntilExit()  // reaps it; at once, now that it has ended
+    }
+}

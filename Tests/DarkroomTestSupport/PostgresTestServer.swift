@@ -71,6 +71,17 @@ public final class PostgresTestServer: @unchecked Sendable {
         guard status == 0 else { throw TestServerError("psql \(sql): \(output)") }
     }
 
+    /// Stops the server (an outage); `up()` starts it again.
+    public func stop() throws { try control("stop") }
+
+    /// Starts the server again after `stop()`.
+    public func up() throws { try control("up") }
+
+    func control(_ command: String) throws {
+        let (status, output) = try PostgresTestServer.run("/bin/bash", [PostgresTestServer.script, command, folder])
+        guard status == 0 else { throw TestServerError("test-postgres.sh \(command) failed: \(output)") }
+    }
+
     /// Restarts the server (fast shutdown: every connection is cut).
     public func restart() throws {
         let (status, output) = try PostgresTestServer.run("/bin/bash", [PostgresTestServer.script, "restart", folder])
@@ -91,7 +102,7 @@ public final class PostgresTestServer: @unchecked Sendable {
         p.standardOutput = handle
         p.standardError = handle
         try p.run()
-        p.waitUntilExit()
+        p.waitForExit(within: 180)  // pg_ctl itself gives up after 60 s
         return (p.terminationStatus, (try? String(contentsOf: out, encoding: .utf8)) ?? "")
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import DarkroomJobModel
+import DarkroomSupport
 import PostgresNIO
 
 /// The job queue on a PostgreSQL server, shared by one intake and any number of workers on any hosts.
@@ -23,7 +24,11 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
         // At start a failure is an error to show, not something to wait out: a wrong URL or password never heals.
         session.reconnectWindow = 0
         try migrate()
-        session.reconnectWindow = 120
+        session.reconnectWindow = TestHooks.reconnectSeconds ?? 120
+        if TestHooks.lostClaimReplies > 0 {
+            let left = LostReplies(TestHooks.lostClaimReplies)
+            loseClaimReply = { left.take() }
+        }
     }
 
     /// Called with "connection lost" and "connected again" lines (the daemon and workers log them).
@@ -75,4 +80,13 @@ public final class PostgresJobStore: JobStore, @unchecked Sendable {
     public func dropEverything() throws {
         _ = try session.query("DROP TABLE IF EXISTS results, job_inputs, jobs, prompt_embeddings, meta, darkroom_migrations CASCADE")
     }
+}
+
+/// How many more claims lose their reply (`DARKROOM_TEST_LOSE_CLAIM_REPLIES`).
+// @unchecked Sendable: `left` is only touched while `lock` is held.
+final class LostReplies: @unchecked Sendable {
+    private let lock = NSLock()
+    private var left: Int
+    init(_ count: Int) { left = count }
+    func take() -> Bool { lock.withLock { defer { left = max(0, left - 1) }; return left > 0 } }
 }

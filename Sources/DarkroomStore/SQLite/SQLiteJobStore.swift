@@ -10,11 +10,12 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
     public let engine = StoreEngine.sqlite
     public let location: String
 
-    /// Opens (creating and migrating) the database at `path`.
-    public init(path: String) throws {
+    /// Opens (creating and migrating) the database at `path`; a write waits up to `busyTimeout` seconds for another
+    /// process's lock, then fails with a transient error (retried by whoever called).
+    public init(path: String, busyTimeout: TimeInterval = 10) throws {
         location = path
         var config = Configuration()
-        config.busyMode = .timeout(10)
+        config.busyMode = .timeout(busyTimeout)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA foreign_keys = ON")
             // In WAL mode NORMAL syncs at checkpoints, not at every commit: a power cut may lose the last
