@@ -58,7 +58,9 @@ final class LeaseKeeper: @unchecked Sendable {
                         lock.withLock { confirmed = max(confirmed, sent) }
                     } else {
                         lock.withLock { _lost = true }
-                        DaemonLog.warning("\(ClaimLost(claim))")
+                        // A renewal racing the job's own end finds it ended by this very attempt: nothing was lost.
+                        let ended = (try? store.job(claim.id)).flatMap { $0 }.map { $0.state.isFinal && $0.attempts == claim.attempt } ?? false
+                        if !ended { DaemonLog.warning("\(ClaimLost(claim))") }
                         break
                     }
                 } catch {
