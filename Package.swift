@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "DarkroomJobsTests", dependencies: ["DarkroomJobs", "DarkroomJobModel", "DarkroomSupport", "DarkroomTraining", "DarkroomTestSupport", "DarkroomDiffusion", "DarkroomImaging", "DarkroomModels", "DarkroomTensor"]),
         .testTarget(name: "DarkroomStoreTests", dependencies: ["DarkroomStore", "DarkroomJobModel", "DarkroomSupport", "DarkroomTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Fixtures"]),
-        .testTarget(name: "DarkroomDaemonTests", dependencies: ["DarkroomDaemon", "DarkroomJobModel", "DarkroomSupport", "DarkroomStore", "DarkroomTraining", "DarkroomImaging", "DarkroomTestSupport", "DarkroomJobs", "DarkroomModels", "DarkroomTensor"]),
+        .testTarget(name: "DarkroomDaemonTests", dependencies: ["DarkroomDaemon", "DarkroomJobModel", "DarkroomSupport", "DarkroomStore", "DarkroomTraining", "DarkroomImaging", "DarkroomTestSupport", "DarkroomJobs", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "DarkroomGalleryTests", dependencies: ["DarkroomGallery", "DarkroomJobModel", "DarkroomSupport", "DarkroomStore", "DarkroomTestSupport", "DarkroomDiffusion"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomJobModel", "DarkroomSupport", "DarkroomTestSupport", "DarkroomModels", "DarkroomTensor"],
                     exclude: ["Fixtures"]),

@@ -302,6 +302,7 @@ final class NetworkNamespace {
     var hostLink: String { "drv\(n)h" }
 
     func create() throws {
+        try XCTSkipIf(geteuid() != 0, "needs root, to make a network namespace as a second host (ip netns)")
         remove()
         for command in [["ip", "netns", "add", name],
                         ["ip", "link", "add", hostLink, "type", "veth", "peer", "name", "drv\(n)g"],

@@ -1,4 +1,5 @@
 import Foundation
+import XCTest
 
 /// The PostgreSQL server the tests use: the one `DARKROOM_TEST_POSTGRES_URL` names (with `DARKROOM_TEST_PGDATA`, the
 /// folder `scripts/test-postgres.sh start` made, so that tests can restart it), or else a throwaway cluster started
@@ -27,7 +28,13 @@ public final class PostgresTestServer: @unchecked Sendable {
         port = URLComponents(string: adminURL)?.port ?? 5432
     }
 
-    /// The server, started on first use.
+    /// True when Debian's PostgreSQL server (initdb, pg_ctl) is installed.
+    public static var isInstalled: Bool {
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: "/usr/lib/postgresql")) ?? []
+        return versions.contains { FileManager.default.isExecutableFile(atPath: "/usr/lib/postgresql/\($0)/bin/initdb") }
+    }
+
+    /// The server, started on first use; XCTSkip, saying why, where PostgreSQL is not installed.
     public static func shared() throws -> PostgresTestServer {
         try lock.withLock {
             if let started { return started }
@@ -36,6 +43,9 @@ public final class PostgresTestServer: @unchecked Sendable {
             if let url = env["DARKROOM_TEST_POSTGRES_URL"], let folder = env["DARKROOM_TEST_PGDATA"] {
                 server = PostgresTestServer(adminURL: url, folder: folder)
             } else {
+                guard PostgresTestServer.isInstalled else {
+                    throw XCTSkip("PostgreSQL's server is not installed (apt-get install postgresql; scripts/setup.sh installs it), and DARKROOM_TEST_POSTGRES_URL names none")
+                }
                 let folder = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-pg-\(getpid())").path
                 let (status, output) = try run("/bin/bash", [script, "start", folder])
                 guard status == 0, let url = output.split(separator: "\n").last.map(String.init), url.hasPrefix("postgresql://") else {
