@@ -42,7 +42,7 @@ extension Intake {
     func setAside(_ name: String, as kind: SetAsideManifest.Kind, candidates: [String], note: SetAsideNote, record: Job?) -> Bool {
         defer { forget([name]) }
         let target = kind == .rejected ? FolderLayout.rejected : FolderLayout.duplicates
-        let folder: FolderHandle, manifestName = FolderLayout.setAsideManifestName()
+        let folder: FolderHandle, manifest: SetAsideManifest, manifestName = FolderLayout.setAsideManifestName()
         do {
             folder = try inbox.subfolder(target, mode: inbox.accessPermissions)
             guard let entry = inbox.entry(name) else { return false }  // gone meanwhile: nothing to move
@@ -55,7 +55,8 @@ extension Intake {
             }
             var record = record
             record?.folder = folder.path
-            try SetAsideManifest(kind: kind, sidecar: name, files: files, note: note, record: record).write(manifestName, in: folder)
+            manifest = SetAsideManifest(kind: kind, sidecar: name, files: files, note: note, record: record)
+            try manifest.write(manifestName, in: folder)
             forget(files.map(\.from))
         } catch {
             DaemonLog.error("could not move '\(JobError.quote(name))' to inbox/\(target): \(error)")
@@ -63,7 +64,6 @@ extension Intake {
             return false
         }
         do {
-            guard let manifest = SetAsideManifest.read(manifestName, in: folder) else { throw JobFolderError("\(folder.child(manifestName)): unreadable just after writing") }
             if let row = try SetAside.complete(manifest, named: manifestName, in: folder, inbox: inbox, store: store) { onReject?(row) }
             return true
         } catch {

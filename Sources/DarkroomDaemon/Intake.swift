@@ -156,7 +156,7 @@ public final class Intake {
                 retryAfter[name] = now.addingTimeInterval(Intake.retryDelay)
                 return nil
             }
-        } catch where FaultKind.isTransient(error) {
+        } catch where FaultKind.of(error, in: .drop) == .transient {
             // Reading the drop, loading its model or asking the database failed for a reason that is not the drop's
             // (the database unreachable past its retries, an I/O error): nothing moved; the drop is taken later.
             DaemonLog.error("could not take '\(JobError.quote(name))' yet, will try again in \(Int(Intake.retryDelay)) s: \(error)")

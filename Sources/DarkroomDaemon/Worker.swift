@@ -179,7 +179,7 @@ public final class Worker: @unchecked Sendable {
                 DaemonLog.warning("job \(jobID): \(lost)")
                 return true
             }
-        } catch where FaultKind.isTransient(error) {
+        } catch where FaultKind.of(error, in: .job) == .transient {
             // Not the job's fault (the database away, the gallery's disk full): back to the queue, tried again later.
             let wait = transientBackoff
             transientBackoff = min(transientBackoff * 2, Worker.maxBackoff)

@@ -12,6 +12,10 @@ public enum FaultKind: Sendable, Equatable {
     /// errno values that say the machine, not the input, is at fault.
     static let transientCodes: Set<Int32> = [ENOSPC, EDQUOT, EIO, EROFS, ENOMEM, EAGAIN, ETIMEDOUT, EMFILE, ENFILE, EBUSY, EINTR]
 
+    /// Whose fault `error` is, in work on `input` (`.drop` at intake, `.job` in a worker): a transient error is
+    /// nobody's, anything else is the input's.
+    public static func of(_ error: any Error, in input: FaultKind) -> FaultKind { isTransient(error) ? .transient : input }
+
     /// Whether `error` is transient; anything else is the fault of the drop or job it hit (which, the caller knows).
     public static func isTransient(_ error: any Error) -> Bool {
         if error is any TransientError { return true }

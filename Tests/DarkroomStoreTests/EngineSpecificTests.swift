@@ -31,6 +31,10 @@ final class SQLiteStoreTests: XCTestCase {
         for code in [ResultCode.SQLITE_CONSTRAINT, .SQLITE_CONSTRAINT_UNIQUE, .SQLITE_ERROR, .SQLITE_MISMATCH, .SQLITE_CORRUPT, .SQLITE_NOTADB] {
             XCTAssertFalse(FaultKind.isTransient(DatabaseError(resultCode: code, message: "m")), "\(code)")
         }
+        // Whose fault: a busy database is nobody's; a constraint is the input's, the drop's at intake and the job's in a worker.
+        XCTAssertEqual(FaultKind.of(DatabaseError(resultCode: .SQLITE_BUSY, message: "m"), in: .drop), .transient)
+        XCTAssertEqual(FaultKind.of(DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "m"), in: .drop), .drop)
+        XCTAssertEqual(FaultKind.of(DatabaseError(resultCode: .SQLITE_CONSTRAINT, message: "m"), in: .job), .job)
         // A real one: a second connection holds the file's write lock past the store's busy timeout.
         let path = try temporaryFolder(self).appendingPathComponent("busy.sqlite").path
         let store = try SQLiteJobStore(path: path)
