@@ -99,9 +99,14 @@ public final class Worker: @unchecked Sendable {
     /// Called when `runNext` found nothing to run: logs when the queue is paused with jobs waiting, each time that
     /// number changes, so a log (and a test) can see that the worker looked and declined.
     public func noteIdle() {
-        guard let paused = try? store.isPaused(), let queued = try? store.counts()[.queued] ?? 0 else { return }
+        guard let paused = try? store.isPaused() else { return }
+        guard paused else {
+            lastIdle = (false, 0)  // the common case costs one read; jobs are counted only while paused
+            return
+        }
+        guard let queued = try? store.counts()[.queued] ?? 0 else { return }
         defer { lastIdle = (paused, queued) }
-        guard paused, queued > 0, lastIdle.map({ !$0.paused || $0.queued != queued }) ?? true else { return }
+        guard queued > 0, lastIdle.map({ !$0.paused || $0.queued != queued }) ?? true else { return }
         DaemonLog.info("the queue is paused: \(queued) job(s) wait for `darkroom resume`")
     }
 
