@@ -30,7 +30,9 @@ extension Intake {
     /// Moves a duplicate drop to `inbox/duplicates/` beside a note naming the job that already has this content.
     func setAside(_ name: String, inputs: [Input], duplicateOf original: Job) {
         let note = SetAsideNote(sidecar: name, time: ISO8601DateFormatter().string(from: Date()), duplicateOf: original.id!, original: original.name)
-        if setAside(name, as: .duplicate, candidates: inputs.map(\.relative), note: note, record: nil) {
+        // The inputs are known as they were read and hashed: the files moved are those, never a file swapped in since.
+        let hashed = Dictionary(inputs.map { ($0.relative, $0.entry) }, uniquingKeysWith: { first, _ in first })
+        if setAside(name, as: .duplicate, candidates: inputs.map(\.relative), known: hashed, note: note, record: nil) {
             DaemonLog.info("'\(JobError.quote(name))' has the same content as job \(original.id!); moved to inbox/duplicates")
         }
         forget(inputs.map(\.relative))
@@ -39,7 +41,9 @@ extension Intake {
     /// Decides the move (a manifest in the target folder names every file by device and inode), then does it.
     /// Returns false when it could not be finished now: before the manifest is written nothing moved and the drop is
     /// not tried again until it changes; after, what is left is finished by a later scan or the next start.
-    func setAside(_ name: String, as kind: SetAsideManifest.Kind, candidates: [String], note: SetAsideNote, record: Job?) -> Bool {
+    /// `known`: entries of candidates as they were read (a duplicate's hashed inputs), kept over what is there now.
+    func setAside(_ name: String, as kind: SetAsideManifest.Kind, candidates: [String], known: [String: FolderHandle.Entry] = [:],
+                  note: SetAsideNote, record: Job?) -> Bool {
         defer { forget([name]) }
         let target = kind == .rejected ? FolderLayout.rejected : FolderLayout.duplicates
         let folder: FolderHandle, manifest: SetAsideManifest, manifestName = FolderLayout.setAsideManifestName()
@@ -49,8 +53,9 @@ extension Intake {
             var files = [SetAsideManifest.File(from: name, device: entry.device, inode: entry.inode)]
             for relative in candidates where !files.contains(where: { $0.from == relative }) {
                 // A folder, or a link to one (the user's way into it), stays.
-                guard let (parent, last) = inbox.descend(relative), let e = parent.entry(last), e.kind != .directory,
-                      e.kind != .symlink || !parent.isFolderThroughLink(last) else { continue }
+                guard let (parent, last) = inbox.descend(relative), let now = parent.entry(last), now.kind != .directory,
+                      now.kind != .symlink || !parent.isFolderThroughLink(last) else { continue }
+                let e = known[relative] ?? now
                 files.append(.init(from: relative, device: e.device, inode: e.inode))
             }
             var record = record

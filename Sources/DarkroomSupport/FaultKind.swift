@@ -18,7 +18,6 @@ public enum FaultKind: Sendable, Equatable {
 
     /// Whether `error` is transient; anything else is the fault of the drop or job it hit (which, the caller knows).
     public static func isTransient(_ error: any Error) -> Bool {
-        if error is any TransientError { return true }
         if let classified = error as? any FaultClassifying { return classified.isTransientFault }
         if let write = error as? AtomicFile.WriteError, let code = write.code { return transientCodes.contains(code) }
         if let code = posixCode(of: error) { return transientCodes.contains(code) }
@@ -38,7 +37,11 @@ public enum FaultKind: Sendable, Equatable {
 }
 
 /// An error that is never the input's fault (the database unreachable, a statement timed out): the work is retried.
-public protocol TransientError: Error {}
+public protocol TransientError: FaultClassifying {}
+
+extension TransientError {
+    public var isTransientFault: Bool { true }
+}
 
 /// An error whose kind depends on its value (a database error code: busy and I/O errors are transient, a constraint
 /// is not), told by the layer that knows the codes.

@@ -85,9 +85,15 @@ final class UnattendedTests: DaemonTestCase {
         withUnsafeMutableBytes(of: &addr.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
         XCTAssertEqual(withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }, 0)
         let notifier = SystemdNotifier(environment: ["NOTIFY_SOCKET": path])
-        let started = Date()
-        let sent = (0..<2_000).filter { notifier.send("STATUS=step \($0)") }.count
-        XCTAssertLessThan(Date().timeIntervalSince(started), 5, "no send waited for the reader")
+        // On a thread, so that a send that blocks fails the test instead of hanging it.
+        let finished = DispatchSemaphore(value: 0)
+        let counted = Collected<Int>()
+        Thread {
+            counted.append((0..<2_000).filter { notifier.send("STATUS=step \($0)") }.count)
+            finished.signal()
+        }.start()
+        XCTAssertEqual(finished.wait(timeout: .now() + 5), .success, "a send waited for the reader")
+        let sent = counted.items.first ?? 0
         XCTAssertGreaterThan(sent, 0, "the first messages were queued")
         XCTAssertLessThan(sent, 2_000, "the queue filled, and the rest were dropped instead of waited for")
     }

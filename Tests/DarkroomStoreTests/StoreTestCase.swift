@@ -50,12 +50,3 @@ func testJob(_ n: Int, hash: String? = nil, model: String = "fashion", priority:
         j.priority = priority
         return j
 }
-
-/// Items appended from concurrent closures.
-final class Collected<T>: @unchecked Sendable {
-    // @unchecked: `stored` is only touched while `lock` is held.
-    private let lock = NSLock()
-    private var stored: [T] = []
-    func append(_ item: T) { lock.lock(); stored.append(item); lock.unlock() }
-    var items: [T] { lock.lock(); defer { lock.unlock() }; return stored }
-}

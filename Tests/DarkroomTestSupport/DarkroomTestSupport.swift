@@ -59,3 +59,13 @@ extension Process {
         waitUntilExit()  // reaps it; at once, now that it has ended
     }
 }
+
+/// Items appended from concurrent closures.
+public final class Collected<T>: @unchecked Sendable {
+    // @unchecked: `stored` is only touched while `lock` is held.
+    private let lock = NSLock()
+    private var stored: [T] = []
+    public init() {}
+    public func append(_ item: T) { lock.lock(); stored.append(item); lock.unlock() }
+    public var items: [T] { lock.lock(); defer { lock.unlock() }; return stored }
+}
