@@ -203,6 +203,8 @@ public final class Daemon: @unchecked Sendable {
     public func runOnce() throws {
         notifier.send("READY=1")
         try gallery.writeIndex()
+        intake.oneScan = true
+        intake.createPresetFolders()
         // Files already there count as settled once they are older than the settle time.
         Thread.sleep(forTimeInterval: intake.settleSeconds)
         intake.scan()
@@ -221,6 +223,7 @@ public final class Daemon: @unchecked Sendable {
     /// Watches until SIGTERM/SIGINT: the watch is added before the first scan; the inbox is scanned on every event
     /// and every `pollEvery` seconds (files that arrive without a close event settle by time).
     public func run(pollEvery: Double = 0.5) throws {
+        intake.createPresetFolders()
         let watcher = try InboxWatcher(folder: config.inbox)
         try gallery.writeIndex()
         let workerDone = DispatchSemaphore(value: 0)

@@ -14,11 +14,17 @@ public enum FileMover {
 
     /// Moves `name` from `source` into `target` (as `preferred`, else its own name, or a free variant); returns the
     /// name it now has. With `expect`, the entry moved must still be that file (same device and inode), or the move
-    /// is undone and an error thrown: a file swapped between reading and moving is never taken.
+    /// is undone and an error thrown: a file swapped between reading and moving is never taken. `copyIfLinked`: a
+    /// regular file with other hard links is copied and its name in `source` removed, so that what lands in
+    /// `target` shares no inode with a file elsewhere.
     @discardableResult
     public static func move(_ name: String, from source: FolderHandle, to target: FolderHandle, as preferred: String? = nil,
-                            expect: FolderHandle.Entry? = nil) throws -> String {
+                            expect: FolderHandle.Entry? = nil, copyIfLinked: Bool = false) throws -> String {
         var final = freeName(preferred ?? name, in: target)
+        if copyIfLinked, let now = source.entry(name), now.kind == .regular, now.links > 1 {
+            try copyAcrossFileSystems(name, from: source, to: target, as: final, expect: expect)
+            return final
+        }
         var e: Int32 = 0
         for attempt in 1...100 {
             if rename(name, in: source, to: final, in: target) {

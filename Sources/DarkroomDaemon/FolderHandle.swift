@@ -172,6 +172,8 @@ public final class FolderHandle {
         public var modified: Date
         public var device: UInt64
         public var inode: UInt64
+        /// How many names (hard links) the file has.
+        public var links: Int
 
         /// The same regular file, unchanged: device, inode, size and modification time.
         public func isSameFile(as other: Entry) -> Bool {
@@ -192,6 +194,7 @@ public final class FolderHandle {
             modified = Date(timeIntervalSince1970: Double(s.st_mtim.tv_sec) + Double(s.st_mtim.tv_nsec) / 1e9)
             device = UInt64(s.st_dev)
             inode = UInt64(s.st_ino)
+            links = Int(s.st_nlink)
         }
     }
 }

@@ -12,19 +12,33 @@ extension Intake {
     /// rejection. Inputs are moved only when they are files inside the inbox under names Darkroom may take (never a
     /// folder, a link's target, another sidecar or one of Darkroom's own folders).
     func reject(_ name: String, sidecar: Sidecar?, reason: Error) {
+        reject(name, jobName: String(name.dropLast(5)), mode: sidecar?.resolvedMode.rawValue, preset: nil,
+               candidates: rejectionCandidates(name, sidecar: sidecar), reason: reason)
+    }
+
+    /// Moves the drop whose file is `key` (relative to the inbox) and the `candidates` that came with it to
+    /// `inbox/rejected/` beside a note, and records the rejection as job `jobName`.
+    func reject(_ key: String, jobName: String, mode: String?, preset: String?, candidates: [String], reason: Error) {
         var message = "\(reason)"
         if message.count > Intake.maxErrorCharacters { message = String(message.prefix(Intake.maxErrorCharacters)) + "…" }
         var hasher = ContentHash()
-        hasher.add(Data("rejected \(name) \(Date().timeIntervalSince1970) \(UInt64.random(in: 0...UInt64.max))".utf8))
-        var record = Job(name: String(name.dropLast(5)), mode: sidecar?.resolvedMode.rawValue ?? "-", model: "-", prompt: "", seed: 0,
+        hasher.add(Data("rejected \(key) \(Date().timeIntervalSince1970) \(UInt64.random(in: 0...UInt64.max))".utf8))
+        var record = Job(name: jobName, mode: mode ?? "-", model: "-", prompt: "", seed: 0,
                          parameters: .rejection, inputHash: hasher.hex, folder: "", state: .rejected)
         record.error = message
         record.finishedAt = Date()
-        let note = SetAsideNote(sidecar: name, time: ISO8601DateFormatter().string(from: Date()), error: message,
+        record.preset = preset
+        let note = SetAsideNote(sidecar: key, time: ISO8601DateFormatter().string(from: Date()), error: message,
                                 field: (reason as? JobError)?.field)
-        if setAside(name, as: .rejected, candidates: rejectionCandidates(name, sidecar: sidecar), note: note, record: record) {
-            DaemonLog.warning("rejected '\(JobError.quote(name))': \(JobError.quote(message, limit: 300))")
+        if setAside(key, as: .rejected, candidates: candidates, note: note, record: record) {
+            DaemonLog.warning("rejected '\(JobError.quote(key))': \(JobError.quote(message, limit: 300))")
         }
+    }
+
+    /// The entry at `relative` below the inbox, reached through real folders only.
+    func entry(relative: String) -> FolderHandle.Entry? {
+        guard let (folder, name) = inbox.descend(relative) else { return nil }
+        return folder.entry(name)
     }
 
     /// Moves a duplicate drop to `inbox/duplicates/` beside a note naming the job that already has this content.
@@ -49,7 +63,7 @@ extension Intake {
         let folder: FolderHandle, manifest: SetAsideManifest, manifestName = FolderLayout.setAsideManifestName()
         do {
             folder = try inbox.subfolder(target, mode: inbox.accessPermissions)
-            guard let entry = inbox.entry(name) else { return false }  // gone meanwhile: nothing to move
+            guard let entry = known[name] ?? entry(relative: name) else { return false }  // gone meanwhile: nothing to move
             var files = [SetAsideManifest.File(from: name, device: entry.device, inode: entry.inode)]
             for relative in candidates where !files.contains(where: { $0.from == relative }) {
                 // A folder, or a link to one (the user's way into it), stays.
@@ -65,7 +79,7 @@ extension Intake {
             forget(files.map(\.from))
         } catch {
             DaemonLog.error("could not move '\(JobError.quote(name))' to inbox/\(target): \(error)")
-            stuck[name] = inbox.entry(name)
+            stuck[name] = entry(relative: name)
             return false
         }
         do {

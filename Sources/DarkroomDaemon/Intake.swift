@@ -30,6 +30,12 @@ public final class Intake {
     /// Drops whose queueing failed for a reason of Darkroom's own: not tried again before this time.
     var retryAfter: [String: Date] = [:]
     static let retryDelay: Double = 30
+    /// Set by `watch --once`: no later scan will come, so a young file that does not decode is judged now.
+    public var oneScan = false
+    /// Images that did not decode while still young (being written, presumably): waited for, not rejected.
+    var waitingToDecode: Set<String> = []
+    /// Photos without a sidecar already logged, so that each is logged once.
+    var loggedLoose: Set<String> = []
     /// Moves to `rejected/` or `duplicates/` that stopped part-way, finished by a later scan.
     var pendingSetAsides: [PendingSetAside] = []
     struct PendingSetAside {
@@ -58,7 +64,7 @@ public final class Intake {
         finishPendingSetAsides(now: now)
         let names = inbox.names()
         var queued: [Int64] = []
-        for name in names.sorted() where Intake.isSidecarName(name) {
+        for name in names.sorted() where Intake.isSidecarName(name) && !config.ignore.ignoresFile(name) {
             guard let entry = inbox.entry(name) else { continue }
             if let was = stuck[name] {
                 if was == entry { continue }
@@ -66,19 +72,43 @@ public final class Intake {
             }
             if let later = retryAfter[name], now < later { continue }
             if firstSeen[name] == nil { firstSeen[name] = now }
-            guard settled(name, entry, now: now) else { continue }
+            // A sidecar is taken once it has stayed unchanged for the settle time, close event or not: an editor that
+            // saves twice gives one job, of what it saved last.
+            guard settled(name, entry, now: now, quiet: true) else { continue }
             if let id = take(name, entry, now: now) { queued.append(id) }
         }
+        queued += scanPresets(now: now)
+        noteLoosePhotos(names, now: now)
         // Forget what is gone (temporary names that were closed and renamed, above all), so nothing grows.
         let present = Set(names)
-        func gone(_ key: String) -> Bool { !present.contains(String(key.split(separator: "/", maxSplits: 1).first ?? "")) }
+        func gone(_ key: String) -> Bool {
+            key.contains("/") ? entry(relative: key) == nil : !present.contains(key)
+        }
         firstSeen = firstSeen.filter { !gone($0.key) }
         stuck = stuck.filter { !gone($0.key) }
         retryAfter = retryAfter.filter { !gone($0.key) }
         observed = observed.filter { !gone($0.key) }
         confirmed = confirmed.filter { !gone($0) }
+        waitingToDecode = waitingToDecode.filter { !gone($0) }
+        loggedLoose = loggedLoose.filter { !gone($0) }
         return queued
     }
+
+    /// Logs, once each, photos at the inbox's top level that no sidecar has named for a while: they wait for one.
+    func noteLoosePhotos(_ names: [String], now: Date) {
+        let present = Set(names)
+        for name in names.sorted() where FolderLayout.isImageName(name) && !FolderLayout.isMaskName(name) && !loggedLoose.contains(name) {
+            guard !config.ignore.ignoresFile(name), !present.contains(FolderLayout.sidecarName(forImage: name)),
+                  let e = inbox.entry(name), e.kind == .regular, now.timeIntervalSince(e.modified) >= Intake.looseAfter else { continue }
+            loggedLoose.insert(name)
+            let presets = config.presets.keys.sorted().prefix(3).map { "inbox/\($0)/" }
+            let how = presets.isEmpty ? "add a preset to config.json and drop photos into its folder"
+                : "drop it into a preset folder (\(presets.joined(separator: ", ")))"
+            DaemonLog.info("'\(JobError.quote(name))' has no sidecar, so it waits: drop \(JobError.quote(FolderLayout.sidecarName(forImage: name))) beside it (e.g. {\"mode\": \"sdedit\", \"prompt\": \"…\"}), or \(how)")
+        }
+    }
+    /// How long a photo without a sidecar waits before it is logged.
+    static let looseAfter: Double = 2
 
     /// A top-level name intake treats as a sidecar.
     static func isSidecarName(_ name: String) -> Bool {
@@ -86,8 +116,8 @@ public final class Intake {
     }
 
     /// True once a file was closed after writing, or its size and mtime stayed put for `settleSeconds`.
-    func settled(_ key: String, _ entry: FolderHandle.Entry, now: Date) -> Bool {
-        if confirmed.contains(key) || entry.kind != .regular { return true }
+    func settled(_ key: String, _ entry: FolderHandle.Entry, now: Date, quiet: Bool = false) -> Bool {
+        if (confirmed.contains(key) && !quiet) || entry.kind != .regular { return true }
         defer { observed[key] = (entry.size, entry.modified) }
         if now.timeIntervalSince(entry.modified) >= settleSeconds { return true }
         if let last = observed[key], last.size == entry.size, last.mtime == entry.modified,
@@ -117,55 +147,94 @@ public final class Intake {
                 throw JobError(field: "mode", "'\(parsed.resolvedMode.rawValue)' starts from noise and takes no image, but '\(JobError.quote(stray))' was dropped with it: choose a mode that uses it (sdedit, noise, denoise, inpaint) or drop the sidecar alone")
             }
             let image = parsed.imagePath(sidecarName: name) { inbox.entry($0) != nil }
-            var inputs: [Input] = []
-            for (field, relative) in [("image", image), ("mask", parsed.mask)] {
-                guard let relative else { continue }
-                switch try locate(field, relative, now: now) {
-                case .found(let input): inputs.append(input)
-                case .unsettled: return nil  // still being written
-                case .missing:
-                    if now.timeIntervalSince(firstSeen[name] ?? now) < config.imageWaitSeconds { return nil }  // on its way
-                    throw JobError(field: field, "file '\(JobError.quote(relative))' not found beside the sidecar (waited \(Int(config.imageWaitSeconds)) s)")
-                }
-            }
-            if inputs.count == 2, inputs[0].entry.inode == inputs[1].entry.inode, inputs[0].entry.device == inputs[1].entry.device {
-                throw JobError(field: "mask", "is the same file as image; give the mask its own file")
-            }
-            for input in inputs {
-                do { _ = try InputImage.check(input.data, name: "'\(JobError.quote(input.relative))'") } catch {
-                    throw JobError(field: input.field, "\(error)")
-                }
-            }
-            let prepared = try runner.prepare(parsed, image: inputs.first { $0.field == "image" }?.relative,
-                                              mask: inputs.first { $0.field == "mask" }?.relative)
-            var hasher = ContentHash()
-            hasher.add(Data(prepared.model.utf8))
-            hasher.add(Intake.canonical(data))
-            for input in inputs { hasher.add(input.data) }
-            if let original = try store.job(inputHash: hasher.hex) {
-                setAside(name, inputs: inputs, duplicateOf: original)
-                return nil
-            }
-            do {
-                return try accept(name, sidecarEntry, sidecar: data, inputs: inputs, prepared: prepared, hash: hasher.hex)
-            } catch let error as JobError {
-                throw error  // the drop's own fault (a file changed while being taken)
-            } catch {
-                // Not the drop's fault (the database busy, the gallery's disk full): everything went back, try later.
-                DaemonLog.error("could not queue '\(JobError.quote(name))', will try again in \(Int(Intake.retryDelay)) s: \(error)")
-                retryAfter[name] = now.addingTimeInterval(Intake.retryDelay)
-                return nil
-            }
-        } catch where FaultKind.of(error, in: .drop) == .transient {
-            // Reading the drop, loading its model or asking the database failed for a reason that is not the drop's
-            // (the database unreachable past its retries, an I/O error): nothing moved; the drop is taken later.
-            DaemonLog.error("could not take '\(JobError.quote(name))' yet, will try again in \(Int(Intake.retryDelay)) s: \(error)")
-            retryAfter[name] = now.addingTimeInterval(Intake.retryDelay)
-            return nil
+            let file = Input(field: "sidecar", relative: name, folder: inbox, name: name, data: data, entry: sidecarEntry)
+            let drop = Drop(key: name, name: String(name.dropLast(5)), fields: data, sidecar: parsed, image: image, mask: parsed.mask,
+                            files: [file])
+            return try queue(drop, now: now)
         } catch {
-            reject(name, sidecar: sidecar, reason: error)
+            return failed(name, error, now: now) { reject(name, sidecar: sidecar, reason: error) }
+        }
+    }
+
+    /// One drop as intake takes it: its job's fields and the files that come with it.
+    struct Drop {
+        /// The file whose arrival makes the job (a sidecar; in a preset folder an image or a prompt file), relative
+        /// to the inbox.
+        var key: String
+        /// The job's name.
+        var name: String
+        /// The preset whose folder it came through.
+        var preset: String?
+        /// The sidecar JSON the job is validated and hashed from (a preset drop's: the preset's fields and its own).
+        var fields: Data
+        var sidecar: Sidecar
+        /// The image and mask, relative to the inbox.
+        var image: String?
+        var mask: String?
+        /// The files besides image and mask that move into the job's `inputs/` (a sidecar, a prompt file).
+        var files: [Input]
+        /// Waits for image and mask are counted from this drop's first sighting (nil: `key`'s).
+        var waitKey: String?
+    }
+
+    /// Queues `drop` (nil: left to wait, or set aside as a duplicate); throws what is the drop's fault.
+    func queue(_ drop: Drop, now: Date) throws -> Int64? {
+        var inputs: [Input] = []
+        for (field, relative) in [("image", drop.image), ("mask", drop.mask)] {
+            guard let relative else { continue }
+            switch try locate(field, relative, now: now) {
+            case .found(let input): inputs.append(input)
+            case .unsettled: return nil  // still being written
+            case .missing:
+                if now.timeIntervalSince(firstSeen[drop.waitKey ?? drop.key] ?? now) < config.imageWaitSeconds { return nil }  // on its way
+                throw JobError(field: field, "file '\(JobError.quote(relative))' not found beside the \(drop.preset == nil ? "sidecar" : "image") (waited \(Int(config.imageWaitSeconds)) s)")
+            }
+        }
+        if inputs.count == 2, inputs[0].entry.inode == inputs[1].entry.inode, inputs[0].entry.device == inputs[1].entry.device {
+            throw JobError(field: "mask", "is the same file as image; give the mask its own file")
+        }
+        for input in inputs {
+            do { _ = try InputImage.check(input.data, name: "'\(JobError.quote(input.relative))'") } catch {
+                // A file still being written (a slow link, a writer pausing between chunks) does not decode yet: it is
+                // waited for while it is young, and judged once it has stayed unchanged for image_wait_seconds.
+                if !oneScan, now.timeIntervalSince(input.entry.modified) < max(config.imageWaitSeconds, settleSeconds) {
+                    if waitingToDecode.insert(input.relative).inserted {
+                        DaemonLog.info("'\(JobError.quote(input.relative))' does not decode yet (\(error)); waiting for its writer to finish")
+                    }
+                    return nil
+                }
+                throw JobError(field: input.field, "\(error)")
+            }
+        }
+        let prepared = try runner.prepare(drop.sidecar, image: inputs.first { $0.field == "image" }?.relative,
+                                          mask: inputs.first { $0.field == "mask" }?.relative)
+        let hash = contentHash(drop, model: prepared.model, inputs: inputs)
+        if let original = try store.job(inputHash: hash) {
+            setAside(drop.key, inputs: inputs + drop.files, duplicateOf: original)
             return nil
         }
+        do {
+            return try accept(drop, files: inputs + drop.files, prepared: prepared, hash: hash)
+        } catch let error as JobError {
+            throw error  // the drop's own fault (a file changed while being taken)
+        } catch {
+            // Not the drop's fault (the database busy, the gallery's disk full): everything went back, try later.
+            throw QueueingFailed(underlying: error)
+        }
+    }
+
+    /// What a failed take does: a transient error waits `retryDelay` (nothing moved; the drop is taken later), any
+    /// other is the drop's fault and `reject` runs. Returns nil (no job).
+    func failed(_ key: String, _ error: Error, now: Date, reject: () -> Void) -> Int64? {
+        if FaultKind.of(error, in: .drop) == .transient {
+            // Reading the drop, loading its model or asking the database failed for a reason that is not the drop's
+            // (the database unreachable past its retries, an I/O error, the gallery's disk full).
+            DaemonLog.error("could not take '\(JobError.quote(key))' yet, will try again in \(Int(Intake.retryDelay)) s: \(error)")
+            retryAfter[key] = now.addingTimeInterval(Intake.retryDelay)
+        } else {
+            reject()
+        }
+        return nil
     }
 
     /// What `locate` found.
@@ -197,22 +266,21 @@ public final class Intake {
 
     /// Queues the job and moves its files into `jobs/<id>/inputs/` in one transaction (a manifest lets the next
     /// start roll back a move a crash interrupted).
-    func accept(_ name: String, _ sidecarEntry: FolderHandle.Entry, sidecar: Data, inputs: [Input], prepared: JobRunner.Prepared, hash: String) throws -> Int64 {
+    func accept(_ drop: Drop, files: [Input], prepared: JobRunner.Prepared, hash: String) throws -> Int64 {
         let r = prepared.request
-        let stem = String(name.dropLast(5))
-        var record = Job(name: stem, request: r, model: prepared.model, inputHash: hash)
+        var record = Job(name: drop.name, request: r, model: prepared.model, inputHash: hash)
         record.priority = prepared.priority
+        record.preset = drop.preset
         // Inputs keep their names; only an image and a mask of one name from two sub-folders need telling apart.
         var targets: [String] = []
-        for n in inputs.map(\.name) + [name] {
+        for n in files.map(\.name) {
             var candidate = n, k = 1
             while targets.contains(candidate) { candidate = FileMover.variant(n, k); k += 1 }
             targets.append(candidate)
         }
         // The bytes travel in the database too, for workers on other hosts and for `gallery --rebuild`.
-        let stored = zip(inputs, targets).map { JobFile(role: $0.field, name: FolderLayout.inputs + "/" + $1, data: $0.data) }
-            + [JobFile(role: "sidecar", name: FolderLayout.inputs + "/" + targets.last!, data: sidecar)]
-        let manifest = IntakeManifest(inputHash: hash, files: zip(inputs.map(\.relative) + [name], targets).map { .init(from: $0, to: $1) })
+        let stored = zip(files, targets).map { JobFile(role: $0.field, name: FolderLayout.inputs + "/" + $1, data: $0.data) }
+        let manifest = IntakeManifest(inputHash: hash, files: zip(files.map(\.relative), targets).map { .init(from: $0, to: $1) })
         var jobID: Int64?
         var jobFolder: FolderHandle?, inputsFolder: FolderHandle?
         var moved: [(folder: FolderHandle, name: String, target: String)] = []
@@ -227,16 +295,16 @@ public final class Intake {
                 let inputsDir = try folder.subfolder(FolderLayout.inputs)
                 inputsFolder = inputsDir
                 try manifest.write(in: folder)
-                for (input, target) in zip(inputs, targets) {
-                    try FileMover.move(input.name, from: input.folder, to: inputsDir, as: target, expect: input.entry)
+                for (input, target) in zip(files, targets) {
+                    // A file with other links (`ln outside/x.png inbox/`) is copied: the job's input never changes
+                    // when the file outside is rewritten.
+                    try FileMover.move(input.name, from: input.folder, to: inputsDir, as: target, expect: input.entry, copyIfLinked: true)
                     moved.append((input.folder, input.name, target))
                 }
-                try FileMover.move(name, from: inbox, to: inputsDir, as: targets.last!, expect: sidecarEntry)
-                moved.append((inbox, name, targets.last!))
                 row.folder = FolderLayout.jobFolder(gallery: config.gallery, id: id)
-                for (input, target) in zip(inputs, targets) {
+                for (input, target) in zip(files, targets) {
                     let stored = FolderLayout.inputs + "/" + target
-                    if input.field == "image" { row.image = stored } else { row.mask = stored }
+                    if input.field == "image" { row.image = stored } else if input.field == "mask" { row.mask = stored }
                 }
                 return row
             }
@@ -257,8 +325,9 @@ public final class Intake {
             throw error
         }
         if let jobFolder { IntakeManifest.remove(from: jobFolder) }
-        DaemonLog.info("queued job \(row.id!) '\(JobError.quote(stem))' (\(r.mode.rawValue), seed \(r.seed))")
-        forget([name] + inputs.map(\.relative))
+        let via = drop.preset.map { " from preset '\(JobError.quote($0))'" } ?? ""
+        DaemonLog.info("queued job \(row.id!) '\(JobError.quote(drop.name))'\(via) (\(r.mode.rawValue), seed \(r.seed))")
+        forget([drop.key] + files.map(\.relative))
         return row.id!
     }
 
@@ -276,4 +345,11 @@ public final class Intake {
               let sorted = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { return data }
         return sorted
     }
+}
+
+/// Queueing a drop failed for a reason of Darkroom's own (the database, the gallery's disk): everything went back and
+/// the drop is taken later, never rejected for it.
+struct QueueingFailed: TransientError, CustomStringConvertible {
+    var underlying: Error
+    var description: String { "could not queue it: \(underlying)" }
 }

@@ -48,10 +48,27 @@ public enum FolderLayout {
     /// A job's page relative to the gallery folder: `jobs/<id>/index.html`.
     public static func jobPage(id: Int64) -> String { "jobs/\(id)/\(JobFiles.page)" }
 
-    /// Names the daemon never treats as drops or inputs: dotfiles and partial copies (`*.tmp`, `*.part`).
-    public static func isIgnored(_ name: String) -> Bool {
-        name.hasPrefix(".") || name.hasSuffix(".tmp") || name.hasSuffix(".part")
+    /// Names the daemon never treats as drops or inputs by default: dotfiles, partial copies and what sync clients
+    /// leave behind (`IgnoreRules.defaultFilePatterns`); config.json's `"ignore"` adds to them.
+    public static func isIgnored(_ name: String) -> Bool { IgnoreRules.defaults.ignoresFile(name) }
+
+    /// A photo intake takes: `.png`, `.jpg`, `.jpeg`, any case.
+    public static func isImageName(_ name: String) -> Bool {
+        let lower = name.lowercased()
+        return [".png", ".jpg", ".jpeg"].contains { lower.hasSuffix($0) && lower.count > $0.count }
     }
+
+    /// The mask of `NAME.png` (or `NAME.jpg`) in a preset folder whose mode takes one: `NAME.mask.png`.
+    public static func maskName(forImage name: String) -> String { (name as NSString).deletingPathExtension + maskSuffix }
+    public static let maskSuffix = ".mask.png"
+    /// True for `NAME.mask.png` (any case): a mask, never a job of its own.
+    public static func isMaskName(_ name: String) -> Bool { name.lowercased().hasSuffix(maskSuffix) && name.count > maskSuffix.count }
+
+    /// The sidecar `NAME.json` that adds to a preset's fields for `NAME.png` beside it.
+    public static func sidecarName(forImage name: String) -> String { (name as NSString).deletingPathExtension + ".json" }
+
+    /// How deep below a preset folder intake looks for drops (a folder per client, per day, per album, …).
+    public static let presetFolderDepth = 8
 
     /// Darkroom's own temporaries (`.NAME….tmp`), which a killed process may leave and a start removes. Only in
     /// folders Darkroom owns (the gallery, job folders, `rejected/`, `duplicates/`), never in the inbox itself.

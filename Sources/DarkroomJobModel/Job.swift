@@ -42,6 +42,8 @@ public struct Job: Codable, Equatable, Sendable {
     public var progress: JobProgress?
     /// Someone asked the running job to stop (`darkroom cancel`).
     public var cancelRequested: Bool = false
+    /// The preset whose folder the drop came through (`inbox/<preset>/`), nil for a drop with its own sidecar.
+    public var preset: String?
     /// The worker holding a running job (`host/pid/…`), nil otherwise.
     public var worker: String?
     /// Until when the worker's claim holds; past it any process may queue the job again (the worker is presumed dead).
@@ -70,7 +72,7 @@ public struct Job: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, state, mode, model, prompt, seed, folder, image, mask, attempts, error, timings, priority, progress
-        case worker
+        case worker, preset
         case parameters, inputHash = "input_hash", cancelRequested = "cancel_requested", leaseExpiresAt = "lease_expires_at"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
@@ -100,6 +102,7 @@ public struct Job: Codable, Equatable, Sendable {
         progress = try c.decodeIfPresent(String.self, forKey: .progress).flatMap { try? JobProgress(json: $0) }
         cancelRequested = try c.decodeIfPresent(Bool.self, forKey: .cancelRequested) ?? false
         worker = try c.decodeIfPresent(String.self, forKey: .worker)
+        preset = try c.decodeIfPresent(String.self, forKey: .preset)
         leaseExpiresAt = try c.decodeIfPresent(Date.self, forKey: .leaseExpiresAt)
     }
 
@@ -127,6 +130,8 @@ public struct Job: Codable, Equatable, Sendable {
         try c.encodeIfPresent(progress?.json, forKey: .progress)
         try c.encode(cancelRequested, forKey: .cancelRequested)
         try c.encodeIfPresent(worker, forKey: .worker)
+        // Always present (null for a drop with its own sidecar): `status --json` scripts test it.
+        try c.encode(preset, forKey: .preset)
         try c.encodeIfPresent(leaseExpiresAt, forKey: .leaseExpiresAt)
     }
 

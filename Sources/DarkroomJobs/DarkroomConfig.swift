@@ -1,4 +1,5 @@
 import Foundation
+import DarkroomJobModel
 import DarkroomSupport
 
 /// `config.json`: where things live and which models exist. Relative paths are relative to the config file.
@@ -33,12 +34,17 @@ public struct DarkroomConfig: Equatable {
     public var jobStallSeconds: Double = 600
     /// A job that runs longer than this is stopped at its next step and fails (nil: no limit on a job's time).
     public var jobTimeoutSeconds: Double?
+    /// Preset name → its folder's fields (`inbox/<name>/`).
+    public var presets: [String: Preset] = [:]
+    /// What intake never takes: the defaults and config.json's `"ignore"` patterns.
+    public var ignore = IgnoreRules(patterns: [])
     /// The file this was read from.
     public var path: String
 
     static let keys: Set<String> = ["inbox", "gallery", "database", "templates", "models", "default_model", "defaults", "threads",
                                     "image_wait_seconds", "max_attempts",
-                                    "lease_seconds", "lease_renew_seconds", "poll_seconds", "job_stall_seconds", "job_timeout_seconds"]
+                                    "lease_seconds", "lease_renew_seconds", "poll_seconds", "job_stall_seconds", "job_timeout_seconds",
+                                    "presets", "ignore"]
 
     /// Reads and validates `path`; every problem names the key. A worker-only host has no inbox or gallery:
     /// `checkFolders` false skips their checks.
@@ -101,6 +107,20 @@ public struct DarkroomConfig: Equatable {
         config.pollSeconds = try f.double("poll_seconds", in: 0.05...3600) ?? 5
         config.jobStallSeconds = try f.double("job_stall_seconds", in: 1...86_400 * 7) ?? 600
         config.jobTimeoutSeconds = try f.double("job_timeout_seconds", in: 1...86_400 * 365)
+        if let raw = object["presets"] {
+            guard let presets = raw as? [String: Any] else {
+                throw JobError(field: "presets", "\(path): must map preset names to sidecar fields, e.g. {\"ladder\": {\"mode\": \"sdedit\"}}")
+            }
+            for (name, value) in presets { config.presets[name] = try Preset.read(name, value, models: rawModels, path: path) }
+        }
+        if let raw = object["ignore"] {
+            guard let list = raw as? [String], list.count <= 1_000 else {
+                throw JobError(field: "ignore", "\(path): must be a list of at most 1000 file-name patterns, e.g. [\"*.bak\", \"scan-*\"]")
+            }
+            do { config.ignore = IgnoreRules(patterns: try list.map(GlobPattern.init)) } catch {
+                throw JobError(field: "ignore", "\(path): \(error)")
+            }
+        }
         if checkFolders { try config.checkFolders(raw: object) }
         return config
     }

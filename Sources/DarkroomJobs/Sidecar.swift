@@ -58,6 +58,12 @@ public struct Sidecar: Equatable {
         guard let object = parsed as? [String: Any] else {
             throw JobError(field: nil, "the sidecar is not a JSON object (write one object, e.g. {\"mode\": \"generate\"})")
         }
+        try self.init(object: object)
+    }
+
+    /// Validates the fields of a parsed sidecar. `preset`: the fields of a preset of config.json, which leaves out
+    /// what its drops bring (the image and mask files, an anagram's or hybrid's prompts from a prompt file).
+    public init(object: [String: Any], preset: Bool = false) throws {
         try FieldReader.checkKeys(object, known: Sidecar.fields, noun: "field")
         let f = FieldReader(object)
         if let m = try f.string("mode") {
@@ -105,7 +111,7 @@ public struct Sidecar: Equatable {
         upscaleSteps = try f.int("upscale_steps", in: 1...1_000)
         upscaleGuidance = try f.double("upscale_guidance", in: 0...100)
         upscaleNoise = try f.int("upscale_noise", in: 0...999)
-        try checkModeFields()
+        try checkModeFields(preset: preset)
     }
 
     /// The image a job of this sidecar uses: the one it names, or `NAME.png` beside `NAME.json` for the modes that
@@ -121,6 +127,12 @@ public struct Sidecar: Equatable {
     /// Whether the mode starts from an image.
     public var takesImage: Bool { [.noise, .denoise, .sdedit, .inpaint].contains(resolvedMode) }
 
+    /// Whether the mode takes a mask beside its image.
+    public var takesMask: Bool { resolvedMode == .inpaint }
+
+    /// Whether the mode takes two prompts (`prompts`) rather than one.
+    public var takesTwoPrompts: Bool { [.anagram, .hybrid].contains(resolvedMode) }
+
     /// Validates one input path as the `image` and `mask` fields are (used for drops whose sidecar is otherwise bad).
     public static func inputPath(_ raw: String, field: String) throws -> String {
         try FieldReader([field: raw]).relativePath(field)!
@@ -134,7 +146,7 @@ public struct Sidecar: Equatable {
     /// The mode: as given, or `generate` (validation refuses a missing mode when an image is given).
     public var resolvedMode: EditMode { mode ?? .generate }
 
-    private func checkModeFields() throws {
+    private func checkModeFields(preset: Bool) throws {
         if mode == nil, image != nil { throw JobError(field: "mode", "is required when an image is given") }
         let m = resolvedMode
         switch m {
@@ -143,9 +155,9 @@ public struct Sidecar: Equatable {
         case .noise, .denoise, .sdedit, .inpaint:
             break
         }
-        if m == .inpaint, mask == nil { throw JobError(field: "mask", "mode 'inpaint' needs a mask") }
+        if m == .inpaint, mask == nil, !preset { throw JobError(field: "mask", "mode 'inpaint' needs a mask") }
         if m != .inpaint, mask != nil { throw JobError(field: "mask", "only mode 'inpaint' takes a mask") }
-        if [.anagram, .hybrid].contains(m), prompts == nil { throw JobError(field: "prompts", "mode '\(m.rawValue)' needs two prompts") }
+        if [.anagram, .hybrid].contains(m), prompts == nil, !preset { throw JobError(field: "prompts", "mode '\(m.rawValue)' needs two prompts") }
         if ![.anagram, .hybrid].contains(m), prompts != nil { throw JobError(field: "prompts", "only anagram and hybrid take two prompts; use prompt") }
         if [.noise, .denoise].contains(m) == false, t != nil { throw JobError(field: "t", "only noise and denoise take t") }
         if m != .sdedit, noiseLevels != nil || strength != nil {

@@ -6,7 +6,7 @@ extension Job {
     /// The `jobs` columns a `Job` holds, in the order `init(postgres:)` reads them (never the preview's bytes).
     static let postgresColumns = """
         id, name, state, mode, model, prompt, seed, parameters, input_hash, folder, image, mask, attempts, error,
-        created_at, started_at, finished_at, timings, priority, progress, cancel_requested, worker, lease_expires_at
+        created_at, started_at, finished_at, timings, priority, progress, cancel_requested, worker, lease_expires_at, preset
         """
 
     /// A job from a row of `postgresColumns`.
@@ -34,6 +34,7 @@ extension Job {
         cancelRequested = try v("cancel_requested", Bool.self)
         worker = try v("worker", String?.self)
         leaseExpiresAt = try v("lease_expires_at", Date?.self)
+        preset = try v("preset", String?.self)
     }
 }
 

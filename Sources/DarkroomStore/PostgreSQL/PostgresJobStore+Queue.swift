@@ -14,10 +14,10 @@ extension PostgresJobStore {
         let conflict = orNothing ? "ON CONFLICT (input_hash) DO NOTHING" : ""
         return try session.run(c, """
             INSERT INTO jobs (name, state, mode, model, prompt, seed, parameters, input_hash, folder, image, mask, attempts,
-                error, created_at, started_at, finished_at, timings, priority, progress, cancel_requested)
+                error, created_at, started_at, finished_at, timings, priority, progress, cancel_requested, preset)
             VALUES (\(j.name), \(j.state.rawValue), \(j.mode), \(j.model), \(j.prompt), \(j.seed), \(j.parameters.json), \(j.inputHash),
                 \(j.folder), \(j.image), \(j.mask), \(j.attempts), \(j.error), \(j.createdAt), \(j.startedAt), \(j.finishedAt),
-                \(j.timings?.json), \(j.priority), \(j.progress?.json), \(j.cancelRequested))
+                \(j.timings?.json), \(j.priority), \(j.progress?.json), \(j.cancelRequested), \(j.preset))
             \(unescaped: conflict) RETURNING id
             """).first?.decode(Int64.self)
     }

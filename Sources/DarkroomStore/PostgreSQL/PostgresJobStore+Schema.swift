@@ -78,6 +78,9 @@ extension PostgresJobStore {
         ("v2: claim tokens (a claim whose reply was lost is found again by its worker)", [
             "ALTER TABLE jobs ADD COLUMN claim_token TEXT",
         ]),
+        ("v3: presets (the inbox folder a drop came through)", [
+            "ALTER TABLE jobs ADD COLUMN preset TEXT",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, one transaction each, under an advisory lock so that processes starting

@@ -27,6 +27,9 @@ extension SQLiteJobStore {
         m.registerMigration("v6: claim tokens") { db in
             try db.alter(table: "jobs") { t in t.add(column: "claim_token", .text) }
         }
+        m.registerMigration("v7: presets") { db in
+            try db.alter(table: "jobs") { t in t.add(column: "preset", .text) }
+        }
     }
 
     /// The fencing condition every report carries: the job is running under this very claim.

@@ -1,0 +1,145 @@
+import Foundation
+import DarkroomJobs
+import DarkroomJobModel
+import DarkroomSupport
+
+/// Drops in preset folders (`inbox/<preset>/`, any depth): files without a sidecar of their own.
+///
+/// An image is its own commit marker: once it has settled it becomes a job with the preset's fields, named after the
+/// file. `NAME.json` beside it adds to and overrides those fields; for a mode that takes a mask, `NAME.mask.png` beside
+/// it is its mask, waited for `image_wait_seconds`. In a preset whose mode starts from noise, each non-empty line of a
+/// `.txt` file is a job (its prompt; for anagram and hybrid two prompts separated by ` | `), and `NAME.json` alone is
+/// one job of the preset's fields and its own.
+extension Intake {
+    /// Creates `inbox/<preset>/` for each preset, with the inbox's owner, group and mode.
+    public func createPresetFolders() {
+        var s = stat()
+        let owned = fstat(inbox.fd, &s) == 0
+        for name in config.presets.keys.sorted() where inbox.kind(of: name) == .missing {
+            do {
+                let folder = try inbox.subfolder(name, mode: inbox.accessPermissions)
+                if owned, geteuid() == 0 { fchown(folder.fd, s.st_uid, s.st_gid) }
+                DaemonLog.info("created \(folder.path) for preset '\(JobError.quote(name))'")
+            } catch {
+                DaemonLog.warning("preset '\(JobError.quote(name))': \(error)")
+            }
+        }
+    }
+
+    /// Looks at every preset folder; returns the ids of jobs queued.
+    func scanPresets(now: Date) -> [Int64] {
+        var queued: [Int64] = []
+        for name in config.presets.keys.sorted() {
+            guard let preset = config.presets[name], inbox.kind(of: name) == .directory,
+                  let folder = try? inbox.subfolder(name, create: false) else { continue }
+            walk(folder, relative: name, depth: 0) { folder, relative, names in
+                queued += scan(folder, relative: relative, names: names, preset: preset, now: now)
+            }
+        }
+        return queued
+    }
+
+    /// Calls `body` with `folder` and every real sub-folder below it (no link followed, ignored folders left out).
+    func walk(_ folder: FolderHandle, relative: String, depth: Int, _ body: (FolderHandle, String, Set<String>) -> Void) {
+        let names = Set(folder.names())
+        body(folder, relative, names)
+        guard depth < FolderLayout.presetFolderDepth else { return }
+        for name in names.sorted() where !config.ignore.ignoresFolder(name) && folder.kind(of: name) == .directory {
+            guard let sub = try? folder.subfolder(name, create: false) else { continue }
+            walk(sub, relative: relative + "/" + name, depth: depth + 1, body)
+        }
+    }
+
+    /// The drops of one folder of a preset.
+    func scan(_ folder: FolderHandle, relative: String, names: Set<String>, preset: Preset, now: Date) -> [Int64] {
+        var queued: [Int64] = []
+        for name in names.sorted() where !config.ignore.ignoresFile(name) {
+            let key = relative + "/" + name
+            guard let entry = folder.entry(name), entry.kind == .regular else { continue }
+            if let was = stuck[key] {
+                if was == entry { continue }
+                stuck[key] = nil
+            }
+            if let later = retryAfter[key], now < later { continue }
+            let lower = name.lowercased()
+            let kind: PresetDropKind
+            if FolderLayout.isMaskName(name) {
+                continue  // a mask is never a job: it waits for its image
+            } else if FolderLayout.isImageName(name) {
+                kind = .image
+            } else if lower.hasSuffix(".json") {
+                // A sidecar beside an image goes with the image.
+                if FolderLayout.impliedImages(sidecarName: name).contains(where: names.contains) { continue }
+                kind = .sidecar
+            } else if lower.hasSuffix(".txt"), !preset.takesImage {
+                kind = .promptFile
+            } else {
+                continue
+            }
+            if firstSeen[key] == nil { firstSeen[key] = now }
+            guard settled(key, entry, now: now, quiet: kind != .image) else { continue }
+            if let id = take(kind, key: key, name: name, in: folder, relative: relative, names: names, preset: preset, now: now) {
+                queued += id
+            }
+        }
+        return queued
+    }
+
+    enum PresetDropKind { case image, sidecar, promptFile }
+
+    /// Takes one drop of a preset folder: queued, rejected, set aside as a duplicate, or left to wait.
+    func take(_ kind: PresetDropKind, key: String, name: String, in folder: FolderHandle, relative: String, names: Set<String>,
+              preset: Preset, now: Date) -> [Int64]? {
+        let stem = (name as NSString).deletingPathExtension
+        var candidates = [key]
+        do {
+            if kind == .promptFile { return try takePromptFile(key: key, name: name, in: folder, preset: preset, now: now) }
+            var fields = preset.object
+            var files: [Input] = []
+            let sidecarName = kind == .sidecar ? name : FolderLayout.sidecarName(forImage: name)
+            if names.contains(sidecarName), let entry = folder.entry(sidecarName) {
+                let sidecarKey = relative + "/" + sidecarName
+                candidates.append(sidecarKey)
+                if firstSeen[sidecarKey] == nil { firstSeen[sidecarKey] = now }
+                guard settled(sidecarKey, entry, now: now, quiet: true) else { return nil }
+                let (data, read) = try folder.read(sidecarName, limit: SidecarLimits.sidecarBytes)
+                guard let own = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                    throw JobError(field: nil, "'\(JobError.quote(sidecarKey))' is not a JSON object of sidecar fields")
+                }
+                if let given = own.keys.sorted().first(where: Preset.fileFields.contains) {
+                    throw JobError(field: given, "in a preset folder the image is the file itself and its mask NAME.mask.png; leave \"\(given)\" out of '\(JobError.quote(sidecarName))'")
+                }
+                fields.merge(own) { _, theirs in theirs }
+                files.append(Input(field: "sidecar", relative: sidecarKey, folder: folder, name: sidecarName, data: data, entry: read))
+            }
+            var image: String?, mask: String?
+            let sidecar = try Sidecar(object: fields, preset: true)
+            if kind == .image {
+                guard sidecar.takesImage else {
+                    throw JobError(field: "mode", "preset '\(JobError.quote(preset.name))' runs '\(sidecar.resolvedMode.rawValue)', which starts from noise and takes no image: drop a .txt file of prompts here, or the photo into a preset that edits images")
+                }
+                image = key
+                if sidecar.takesMask {
+                    mask = relative + "/" + FolderLayout.maskName(forImage: name)
+                    candidates.append(mask!)
+                }
+            } else if sidecar.takesImage {
+                let expected = FolderLayout.impliedImages(sidecarName: name)[0]
+                if now.timeIntervalSince(firstSeen[key] ?? now) < config.imageWaitSeconds { return nil }
+                throw JobError(field: "image", "file '\(JobError.quote(relative + "/" + expected))' not found beside '\(JobError.quote(name))' (waited \(Int(config.imageWaitSeconds)) s)")
+            }
+            var complete = fields
+            if let image { complete["image"] = image }
+            if let mask { complete["mask"] = mask }
+            let checked = try Sidecar(object: complete)
+            // Hashed without the file names, as a sidecar's implied image is: the same photo again is a duplicate.
+            let data = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
+            let drop = Drop(key: key, name: stem, preset: preset.name, fields: data, sidecar: checked, image: image, mask: mask, files: files)
+            return try queue(drop, now: now).map { [$0] }
+        } catch {
+            return failed(key, error, now: now) {
+                reject(key, jobName: stem, mode: preset.sidecar.resolvedMode.rawValue, preset: preset.name, candidates: candidates, reason: error)
+            }.map { [$0] }
+        }
+    }
+}
