@@ -204,6 +204,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.send("READY=1")
         try gallery.writeIndex()
         intake.oneScan = true
+        try intake.runner.checkPresets()
         intake.createPresetFolders()
         // Files already there count as settled once they are older than the settle time.
         Thread.sleep(forTimeInterval: intake.settleSeconds)
@@ -269,6 +270,18 @@ public final class Daemon: @unchecked Sendable {
         // The watchdog follows the main loop and, while it runs, the worker's job: a stalled job stops it too.
         let heartbeat = Heartbeat(job: worker?.liveness)
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
+        // Presets are checked against their models (loading them, meanwhile the heartbeat goes on): a bad one stops
+        // the start, naming the preset and the key.
+        var presetProblem: Error?
+        heartbeat.whileBusy { do { try intake.runner.checkPresets() } catch { presetProblem = error } }
+        if let presetProblem {
+            heartbeat.stop()
+            daemonStopRequested = 1
+            wake.signal()
+            workerDone.wait()
+            exportDone.wait()
+            throw presetProblem
+        }
         if !heartbeat.whileBusy({ intake.scan() }).isEmpty { wake.signal() }
         var lastScan = Date(), lastCheck = Date()
         var fatal: String?

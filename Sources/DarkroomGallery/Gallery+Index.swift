@@ -17,7 +17,7 @@ extension Gallery {
         let thumbnails = try store.thumbnails()
         let pageCount = max(1, (jobs.count + Gallery.pageSize - 1) / Gallery.pageSize)
         let listing = Listing(total: jobs.count, modes: Array(Set(jobs.map(\.mode))).sorted(),
-                              pending: jobs.contains { !$0.state.isFinal })
+                              presets: Array(Set(jobs.compactMap(\.preset))).sorted(), pending: jobs.contains { !$0.state.isFinal })
         for k in 1...pageCount {
             let slice = Array(jobs[min(jobs.count, (k - 1) * Gallery.pageSize)..<min(jobs.count, k * Gallery.pageSize)])
             try writeIndexPage(k, of: pageCount, jobs: slice, listing: listing, thumbnails: thumbnails)
@@ -37,7 +37,7 @@ extension Gallery {
         let counts = try store.counts()
         let total = counts.values.reduce(0, +)
         let pageCount = max(1, (total + Gallery.pageSize - 1) / Gallery.pageSize)
-        let listing = Listing(total: total, modes: try store.modes(),
+        let listing = Listing(total: total, modes: try store.modes(), presets: try store.presets(),
                               pending: (counts[.queued] ?? 0) + (counts[.running] ?? 0) > 0)
         let pages = Set(try ids.map { try store.newerJobCount(than: $0) / Gallery.pageSize + 1 })
         for k in pages.sorted() {
@@ -50,6 +50,7 @@ extension Gallery {
     struct Listing {
         var total: Int
         var modes: [String]
+        var presets: [String]
         /// Some job is queued or running: pages reload themselves.
         var pending: Bool
     }
@@ -67,7 +68,7 @@ extension Gallery {
         }
         var context: [String: Any] = [
             "count": listing.total, "jobs": cards, "updated": Gallery.timestamp(Date()),
-            "modes": listing.modes.filter { $0 != "-" }, "states": JobState.allCases.map(\.rawValue), "page": k, "pages": pageCount,
+            "modes": listing.modes.filter { $0 != "-" }, "presets": listing.presets, "hasPresets": !listing.presets.isEmpty, "states": JobState.allCases.map(\.rawValue), "page": k, "pages": pageCount,
         ]
         if pageCount > 1 {
             context["paginated"] = true
@@ -88,6 +89,7 @@ extension Gallery {
                                     "created_at": iso.string(from: j.createdAt),
                                     "page": FolderLayout.jobPage(id: j.id!), "index_page": Gallery.indexPage(k / Gallery.pageSize + 1)]
             if j.state != .rejected { d["seed"] = j.seed }
+            d["preset"] = j.preset ?? NSNull()
             if let e = j.error { d["error"] = redact(e) }
             if let s = j.startedAt { d["started_at"] = iso.string(from: s) }
             if let f = j.finishedAt { d["finished_at"] = iso.string(from: f) }

@@ -45,7 +45,7 @@ public struct JobRunner {
     }
 
     /// Fills every parameter from the sidecar, the config's defaults and the model's; picks a seed if none is given.
-    public func resolve(_ s: Sidecar, for denoiser: Denoiser, model: String? = nil) throws -> EditRequest {
+    public func resolve(_ s: Sidecar, for denoiser: Denoiser, model: String? = nil, checkPrompts: Bool = true) throws -> EditRequest {
         var r = EditRequest(mode: s.resolvedMode)
         let options = config.options(forModel: model ?? config.defaultModel)
         let maxT = denoiser.schedule.maxTimestep
@@ -70,6 +70,7 @@ public struct JobRunner {
             // Resolved here, so the job records where it starts: strength → one level of the strided schedule.
             r.noiseLevels = try Editor(denoiser: denoiser).sdeditLevels(r)
         }
+        guard checkPrompts else { return r }
         let field = r.prompts.isEmpty ? "prompt" : "prompts"
         if let encoding = denoiser as? PromptEncoding {
             // Checked without encoding: intake never runs the text encoder.

@@ -84,6 +84,8 @@ public protocol JobStore: AnyObject, Sendable {
     func newerJobCount(than id: Int64) throws -> Int
     /// Every mode jobs have (for listings' filters).
     func modes() throws -> [String]
+    /// The presets jobs came through, sorted (for the gallery's filter).
+    func presets() throws -> [String]
     func results(of jobID: Int64) throws -> [JobResult]
     /// Every result row, grouped by job (one query, for gallery rebuilds).
     func allResults() throws -> [Int64: [JobResult]]

@@ -58,12 +58,16 @@ struct StatusCommand: ParsableCommand {
     /// One line per job and a summary line.
     static func table(_ store: any JobStore, filter: JobState?, limit: Int) throws -> String {
         var lines: [String] = []
-        for j in try store.jobs(state: filter, limit: limit) {
+        let jobs = try store.jobs(state: filter, limit: limit)
+        // A preset column only when a listed job came through a preset folder.
+        let presetWidth = jobs.contains { $0.preset != nil } ? 15 : 0
+        for j in jobs {
             let duration = j.duration.map { String(format: "%.1fs", $0) } ?? "-"
             let id = String(j.id ?? 0)
-            let detail = (j.state == .running ? j.progress : nil).map(StatusCommand.bar) ?? j.error.map { String($0.prefix(60)) } ?? j.prompt
+            let detail = (j.state == .running ? j.progress : nil).map(StatusCommand.bar) ?? j.error.map { shown($0, 60) } ?? shown(j.prompt, 200)
+            let preset = presetWidth > 0 ? pad(shown(j.preset ?? "-", 40), presetWidth) : ""
             lines.append(String(repeating: " ", count: max(0, 5 - id.count)) + id + "  " + pad(j.state.rawValue, 10) + pad(j.mode, 9)
-                         + pad(j.name, 24) + " " + pad(duration, 7) + " " + detail)
+                         + pad(shown(j.name, 60), 24) + " " + preset + pad(duration, 7) + " " + detail)
         }
         lines.append(try summary(store))
         return lines.joined(separator: "\n")
@@ -94,7 +98,7 @@ struct StatusCommand: ParsableCommand {
                 print("\u{1B}[H\u{1B}[2J" + (try StatusCommand.table(store, filter: filter, limit: limit)))
             } else {
                 let running = try store.jobs(state: .running).map { j in
-                    "#\(j.id!) \(j.name) " + (j.progress.map { p in "\(Int(p.fraction * 100))% \(p.step)/\(p.steps)" + (p.etaSeconds.map { " eta \(durationText($0))" } ?? "") } ?? "starting")
+                    "#\(j.id!) \(shown(j.name, 60)) " + (j.progress.map { p in "\(Int(p.fraction * 100))% \(p.step)/\(p.steps)" + (p.etaSeconds.map { " eta \(durationText($0))" } ?? "") } ?? "starting")
                 }
                 let stamp = ISO8601DateFormatter().string(from: Date())
                 print("\(stamp) " + (running.isEmpty ? "" : "running: " + running.joined(separator: "; ") + " · ") + (try StatusCommand.summary(store)))
@@ -105,5 +109,8 @@ struct StatusCommand: ParsableCommand {
         }
     }
 }
+
+/// `s` as the log shows it: control characters escaped (a file name's escape sequence never reaches the terminal).
+private func shown(_ s: String, _ limit: Int) -> String { JobError.quote(s, limit: limit) }
 
 private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }

@@ -23,6 +23,10 @@ extension PostgresJobStore {
         try session.query("SELECT DISTINCT mode FROM jobs ORDER BY mode").map { try $0.decode(String.self) }
     }
 
+    public func presets() throws -> [String] {
+        try session.query("SELECT DISTINCT preset FROM jobs WHERE preset IS NOT NULL ORDER BY preset").map { try $0.decode(String.self) }
+    }
+
     public func results(of jobID: Int64) throws -> [JobResult] {
         try session.query("SELECT id, job_id, kind, path, size, step FROM results WHERE job_id = \(jobID) ORDER BY id").map(JobResult.init(postgres:))
     }

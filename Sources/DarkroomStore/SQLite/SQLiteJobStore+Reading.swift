@@ -23,6 +23,10 @@ extension SQLiteJobStore {
         try writer.read { try String.fetchAll($0, sql: "SELECT DISTINCT mode FROM jobs ORDER BY mode") }
     }
 
+    public func presets() throws -> [String] {
+        try writer.read { try String.fetchAll($0, sql: "SELECT DISTINCT preset FROM jobs WHERE preset IS NOT NULL ORDER BY preset") }
+    }
+
     public func results(of jobID: Int64) throws -> [JobResult] {
         try writer.read { try JobResult.filter(Column("job_id") == jobID).order(Column("id")).fetchAll($0) }
     }
