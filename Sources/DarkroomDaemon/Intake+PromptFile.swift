@@ -12,8 +12,8 @@ extension Intake {
 
     /// Queues one job per non-empty line of the prompt file `name` (named `STEM-1`, `STEM-2`, …). Every line is
     /// checked, as a sidecar's prompt is, before any is queued: one bad line rejects the file, naming the line.
-    /// Lines already queued (the same prompt under the same preset) are not queued again, so that a take interrupted
-    /// part-way and tried again queues each line once; the file moves into the last new line's `inputs/`.
+    /// Lines already queued (of this same file) are not queued again, so that a take interrupted part-way and tried
+    /// again queues each line once; the file moves into the last new line's `inputs/`.
     func takePromptFile(key: String, name: String, in folder: FolderHandle, preset: Preset, now: Date) throws -> [Int64]? {
         let (data, entry) = try folder.read(name, limit: Intake.promptFileBytes)
         guard let text = String(data: data, encoding: .utf8) else {
@@ -43,7 +43,10 @@ extension Intake {
                 let sidecar = try Sidecar(object: fields)
                 let model = try runner.prepare(sidecar, image: nil, mask: nil).model
                 let canonical = try JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])
-                let drop = Drop(key: key, name: "\(stem)-\(k + 1)", preset: preset.name, fields: canonical, sidecar: sidecar, files: [])
+                // The file's bytes and the line's place are hashed too: a line repeated in the file is a job of its
+                // own, the same file dropped again is a duplicate, and a take tried again finds the lines it queued.
+                let drop = Drop(key: key, name: "\(stem)-\(k + 1)", preset: preset.name, fields: canonical, sidecar: sidecar, files: [],
+                                hashed: [data, Data("line \(k + 1)".utf8)])
                 drops.append((drop, contentHash(drop, model: model, inputs: [])))
             } catch let error as JobError {
                 throw JobError(field: error.field, "line \(index + 1) of '\(JobError.quote(name))': \(error.message)")
@@ -72,6 +75,7 @@ extension Intake {
         hasher.add(Data(model.utf8))
         hasher.add(Intake.canonical(drop.fields))
         for input in inputs { hasher.add(input.data) }
+        for data in drop.hashed { hasher.add(data) }
         return hasher.hex
     }
 }

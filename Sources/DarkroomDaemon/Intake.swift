@@ -173,8 +173,8 @@ public final class Intake {
         var mask: String?
         /// The files besides image and mask that move into the job's `inputs/` (a sidecar, a prompt file).
         var files: [Input]
-        /// Waits for image and mask are counted from this drop's first sighting (nil: `key`'s).
-        var waitKey: String?
+        /// Bytes the job's content hash covers besides fields and inputs (a prompt file's, and the line's number).
+        var hashed: [Data] = []
     }
 
     /// Queues `drop` (nil: left to wait, or set aside as a duplicate); throws what is the drop's fault.
@@ -186,7 +186,7 @@ public final class Intake {
             case .found(let input): inputs.append(input)
             case .unsettled: return nil  // still being written
             case .missing:
-                if now.timeIntervalSince(firstSeen[drop.waitKey ?? drop.key] ?? now) < config.imageWaitSeconds { return nil }  // on its way
+                if now.timeIntervalSince(firstSeen[drop.key] ?? now) < config.imageWaitSeconds { return nil }  // on its way
                 throw JobError(field: field, "file '\(JobError.quote(relative))' not found beside the \(drop.preset == nil ? "sidecar" : "image") (waited \(Int(config.imageWaitSeconds)) s)")
             }
         }
