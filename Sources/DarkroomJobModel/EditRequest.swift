@@ -1,6 +1,15 @@
 /// The edit modes of the course, by the names sidecars use.
 public enum EditMode: String, CaseIterable, Sendable, Codable {
     case noise, denoise, generate, sdedit, inpaint, anagram, hybrid
+
+    /// Whether the mode starts from an image.
+    public var takesImage: Bool { [.noise, .denoise, .sdedit, .inpaint].contains(self) }
+
+    /// Whether the mode takes a mask beside its image.
+    public var takesMask: Bool { self == .inpaint }
+
+    /// Whether the mode takes two prompts (`prompts`) rather than one.
+    public var takesTwoPrompts: Bool { [.anagram, .hybrid].contains(self) }
 }
 
 /// A fully resolved edit: every parameter has its value (defaults filled in, seed chosen).

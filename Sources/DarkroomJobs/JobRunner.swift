@@ -185,7 +185,8 @@ public struct JobRunner {
         }
         try FileManager.default.createDirectory(atPath: outFolder, withIntermediateDirectories: true)
         AtomicFile.removeLeftovers(in: outFolder)   // an earlier attempt may have been killed mid-write
-        let writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
+        var writer = ResultWriter(folder: outFolder, request: job.request, model: job.model, size: denoiser.imageSize)
+        writer.inputs = try JobRunner.keepInputs(image: job.image, mask: job.mask, in: outFolder)
         let tracker = StepTracker(editor: Editor(denoiser: denoiser), request: job.request, writer: writer, monitor: monitor, progress: progress)
         var output: EditOutput
         do {

@@ -10,10 +10,13 @@ struct ResultWriter {
     let request: EditRequest
     let model: String
     let size: Int
+    /// The inputs' paths relative to `folder`, recorded in the `darkroom` chunk for a re-run.
+    var inputs: (image: String?, mask: String?) = (nil, nil)
 
     func path(_ name: String) -> String { (folder as NSString).appendingPathComponent(name) }
 
-    /// The PNG text chunks: `parameters` in the usual prompt-then-settings form and `darkroom` with the job's JSON.
+    /// The PNG text chunks: `parameters` in the usual prompt-then-settings form and `darkroom` with the job's JSON
+    /// (`ResultChunk`).
     /// `side` is the image's (an upscaled result's is stage II's size); `upscaler` names the stage II model.
     func metadata(label: String, side: Int? = nil, upscaler: String? = nil) -> [(String, String)] {
         let prompt = request.prompts.isEmpty ? request.prompt : request.prompts.joined(separator: " | ")
@@ -26,10 +29,8 @@ struct ResultWriter {
             settings += ", Upscaler: \(upscaler), Upscale from: \(size)x\(size), Upscale steps: \(up.steps), "
                 + "Upscale CFG scale: \(up.guidance), Upscale noise level: \(up.noiseLevel)"
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = (try? encoder.encode(request)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
-        return [("parameters", prompt + "\n" + settings), ("darkroom", json)]
+        let chunk = ResultChunk(request: request, model: model, image: inputs.image, mask: inputs.mask)
+        return [("parameters", prompt + "\n" + settings), (ResultChunk.keyword, (try? chunk.text()) ?? "{}")]
     }
 
     /// `progress.gif`: x_t beside x̂₀ per frame, enlarged so that small models are viewable; nil without frames.

@@ -125,13 +125,13 @@ public struct Sidecar: Equatable {
     }
 
     /// Whether the mode starts from an image.
-    public var takesImage: Bool { [.noise, .denoise, .sdedit, .inpaint].contains(resolvedMode) }
+    public var takesImage: Bool { resolvedMode.takesImage }
 
     /// Whether the mode takes a mask beside its image.
-    public var takesMask: Bool { resolvedMode == .inpaint }
+    public var takesMask: Bool { resolvedMode.takesMask }
 
     /// Whether the mode takes two prompts (`prompts`) rather than one.
-    public var takesTwoPrompts: Bool { [.anagram, .hybrid].contains(resolvedMode) }
+    public var takesTwoPrompts: Bool { resolvedMode.takesTwoPrompts }
 
     /// Validates one input path as the `image` and `mask` fields are (used for drops whose sidecar is otherwise bad).
     public static func inputPath(_ raw: String, field: String) throws -> String {
