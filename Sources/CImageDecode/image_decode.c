@@ -121,6 +121,23 @@ static void jpeg_warn(j_common_ptr cinfo, int level) {
     if (level < 0 && cinfo->err->msg_code == JWRN_JPEG_EOF) jpeg_fail(cinfo);
 }
 
+// Pillow's a·b/255 rounded (MULDIV255 in its Convert.c).
+static inline int muldiv255(int a, int b) {
+    int t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+}
+
+// One pixel of an inverted CMYK sample (as an Adobe JPEG stores it) to RGBA, as Pillow's "CMYK;I" unpacking followed
+// by cmyk2rgb: with C = 255 - stored and K likewise, R = (255 - K) - (C (255 - K) / 255), and so on.
+static void cmyk_to_rgb(const uint8_t *stored, uint8_t *rgba) {
+    int nk = stored[3];   // 255 - K
+    for (int c = 0; c < 3; c++) {
+        int v = nk - muldiv255(255 - stored[c], nk);
+        rgba[c] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
+    }
+    rgba[3] = 255;
+}
+
 int darkroom_jpeg_decode(const uint8_t *data, size_t size, long max_pixels, darkroom_image *out, char *message, size_t message_size) {
     memset(out, 0, sizeof *out);
     struct jpeg_decompress_struct cinfo;
@@ -151,10 +168,13 @@ int darkroom_jpeg_decode(const uint8_t *data, size_t size, long max_pixels, dark
         return DARKROOM_TOO_LARGE;
     }
     out->channels = cinfo.num_components == 1 ? 1 : 3;
-    cinfo.out_color_space = JCS_RGB;
+    // CMYK and YCCK (libjpeg turns YCCK into CMYK) are read as Pillow reads them: the samples as Adobe stores them,
+    // inverted ("CMYK;I"), then Pillow's cmyk2rgb. Everything else libjpeg converts to RGB itself.
+    int cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+    cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_RGB;
     jpeg_start_decompress(&cinfo);
     int w = (int)cinfo.output_width, h = (int)cinfo.output_height;
-    rgb = malloc((size_t)w * 3);
+    rgb = malloc((size_t)w * 4);
     out->pixels8 = malloc((size_t)w * (size_t)h * 4);
     if (!rgb || !out->pixels8) {
         snprintf(message, message_size, "out of memory");
@@ -168,6 +188,10 @@ int darkroom_jpeg_decode(const uint8_t *data, size_t size, long max_pixels, dark
         JSAMPROW row = rgb;
         jpeg_read_scanlines(&cinfo, &row, 1);
         uint8_t *dst = out->pixels8 + (size_t)y * (size_t)w * 4;
+        if (cmyk) {
+            for (int x = 0; x < w; x++) cmyk_to_rgb(rgb + 4 * x, dst + 4 * x);
+            continue;
+        }
         for (int x = 0; x < w; x++) {
             dst[4 * x] = rgb[3 * x];
             dst[4 * x + 1] = rgb[3 * x + 1];

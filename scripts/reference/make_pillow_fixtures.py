@@ -1,7 +1,8 @@
 """How Pillow reads input images, as references for Darkroom's decoder (Tests/DarkroomImagingTests/Fixtures/pillow).
 
 For every PNG fixture of make_png_fixtures.py (every colour type and depth), two PNGs with a gAMA chunk, and small
-JPEGs (colour 4:2:0, gray, progressive, and the eight EXIF orientations), writes NAME.safetensors holding
+JPEGs (colour 4:2:0, gray, progressive, the eight EXIF orientations, and CMYK and YCCK as Adobe writes them, with
+inverted samples), writes NAME.safetensors holding
   gray [1,1,H,W]  = np.asarray(ImageOps.exif_transpose(Image.open(f)).convert("L")) / 255
   rgb  [1,3,H,W]  = the same with convert("RGB"), channels first.
 16-bit PNGs get the references of their 8-bit twins (Pillow itself truncates 16-bit data to 8 bits or clips it), so
@@ -11,6 +12,8 @@ the test checks that both depths read alike. Needs Pillow only (pip install pill
 import json
 import os
 import struct
+import subprocess
+import tempfile
 import zlib
 
 from PIL import Image, ImageDraw, ImageOps
@@ -60,6 +63,20 @@ def photo():
     return im
 
 
+def ycck(cmyk, path):
+    """A YCCK JPEG of a CMYK image (Pillow writes CMYK JPEGs as CMYK only): write_ycck_jpeg.c, built here, given the
+    samples as Pillow's encoder stores them (inverted, "CMYK;I")."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    with tempfile.TemporaryDirectory() as tmp:
+        tool = os.path.join(tmp, "write_ycck_jpeg")
+        subprocess.run(["cc", "-O1", "-o", tool, os.path.join(here, "write_ycck_jpeg.c"), "-ljpeg"], check=True)
+        raw = cmyk.tobytes("raw", "CMYK;I")
+        subprocess.run([tool, str(cmyk.width), str(cmyk.height), path], input=raw, check=True)
+    data = open(path, "rb").read()
+    adobe = data.find(b"Adobe")
+    assert adobe > 0 and data[adobe + 11] == 2, "expected an Adobe marker with transform 2 (YCCK)"
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     with_gamma("rgb8.png", "rgb8_gamma.png", 100000)    # gAMA 1.0: Pillow ignores it
@@ -83,6 +100,8 @@ def main():
             exif[0x0112] = k
             im.save(f, quality=90, exif=exif.tobytes())
         jpegs["orient%d" % k] = save
+    jpegs["cmyk"] = lambda f: im.convert("CMYK").save(f, quality=92)   # Adobe APP14, transform 0, inverted samples
+    jpegs["ycck"] = lambda f: ycck(im.convert("CMYK"), f)
     for stem, save in jpegs.items():
         path = os.path.join(OUT, stem + ".jpg")
         save(path)
