@@ -1,3 +1,4 @@
+import CFileOps
 import Foundation
 import DarkroomJobs
 #if canImport(Glibc)
@@ -98,21 +99,48 @@ public final class FolderHandle {
         return fstatat(fd, name, &s, 0) == 0 && s.st_mode & S_IFMT == S_IFDIR
     }
 
-    /// Every name in the folder (unsorted), `.` and `..` left out.
-    public func names() -> [String] {
+    /// Every name in the folder that is UTF-8 (unsorted), `.` and `..` left out.
+    public func names() -> [String] { listing().names }
+
+    /// One reading of the folder: the UTF-8 names, and the bytes of the names that are not UTF-8 (which a `String`
+    /// cannot hold as they are, so nothing could be opened by them).
+    public func listing() -> (names: [String], foreign: [[UInt8]]) {
         let dup = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard dup >= 0 else { return [] }
+        guard dup >= 0 else { return ([], []) }
         guard let dir = fdopendir(dup) else {
             close(dup)
-            return []
+            return ([], [])
         }
         defer { closedir(dir) }
-        var out: [String] = []
+        var names: [String] = [], foreign: [[UInt8]] = []
         while let e = readdir(dir) {
-            let name = withUnsafeBytes(of: e.pointee.d_name) { raw in String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self) }
-            if name != "." && name != ".." { out.append(name) }
+            withUnsafeBytes(of: e.pointee.d_name) { raw in
+                let bytes = raw.prefix { $0 != 0 }
+                if let name = String(validating: bytes, as: UTF8.self) {
+                    if name != "." && name != ".." { names.append(name) }
+                } else {
+                    foreign.append(Array(bytes))
+                }
+            }
         }
-        return out
+        return (names, foreign)
+    }
+
+    /// What `lstat` says of the entry whose name is `raw` (bytes that need not be UTF-8).
+    public func entry(raw: [UInt8]) -> Entry? {
+        var s = stat()
+        let found = (raw + [0]).withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { fstatat(fd, $0, &s, AT_SYMLINK_NOFOLLOW) == 0 }
+        }
+        return found ? Entry(s) : nil
+    }
+
+    /// Renames the entry `raw` to `name` in this folder unless `name` is taken; returns 0 or the errno.
+    public func rename(raw: [UInt8], to name: String) -> Int32 {
+        let result = (raw + [0]).withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { darkroom_rename_noreplace(fd, $0, fd, name) }
+        }
+        return result == 0 ? 0 : errno
     }
 
     /// Reads the regular file `name` (at most `limit` bytes), refusing links, FIFOs, devices and folders.

@@ -41,7 +41,9 @@ extension Intake {
 
     /// Calls `body` with `folder` and every real sub-folder below it (no link followed, ignored folders left out).
     func walk(_ folder: FolderHandle, relative: String, depth: Int, _ body: (FolderHandle, String, Set<String>) -> Void) {
-        let names = Set(folder.names())
+        let (listed, foreign) = folder.listing()
+        if !foreign.isEmpty { renameForeignNames(in: folder, foreign, relative: relative, folders: true) }
+        let names = Set(listed)
         body(folder, relative, names)
         guard depth < FolderLayout.presetFolderDepth else { return }
         for name in names.sorted() where !config.ignore.ignoresFolder(name) && folder.kind(of: name) == .directory {

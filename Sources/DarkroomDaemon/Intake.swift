@@ -34,6 +34,10 @@ public final class Intake {
     public var oneScan = false
     /// Images that did not decode while still young (being written, presumably): waited for, not rejected.
     var waitingToDecode: Set<String> = []
+    /// Names intake gave files itself (from names that were not UTF-8): their rename events do not mean complete.
+    var selfRenamed: Set<String> = []
+    /// Names that are not UTF-8 and could not be renamed, logged once.
+    var failedRenames: Set<[UInt8]> = []
     /// Photos without a sidecar already logged, so that each is logged once.
     var loggedLoose: Set<String> = []
     /// Moves to `rejected/` or `duplicates/` that stopped part-way, finished by a later scan.
@@ -55,14 +59,15 @@ public final class Intake {
 
     /// Records watcher events (complete files need no settling).
     public func note(_ event: InboxWatcher.Event) {
-        if case .complete(let name) = event { confirmed.insert(name) }
+        if case .complete(let name) = event, selfRenamed.remove(name) == nil { confirmed.insert(name) }
     }
 
     /// Looks at every sidecar in the inbox; returns the ids of jobs queued.
     @discardableResult
     public func scan(now: Date = Date()) -> [Int64] {
         finishPendingSetAsides(now: now)
-        let names = inbox.names()
+        let (names, foreign) = inbox.listing()
+        if !foreign.isEmpty { renameForeignNames(in: inbox, foreign, relative: nil, folders: false) }
         var queued: [Int64] = []
         for name in names.sorted() where Intake.isSidecarName(name) && !config.ignore.ignoresFile(name) {
             guard let entry = inbox.entry(name) else { continue }
@@ -91,6 +96,7 @@ public final class Intake {
         confirmed = confirmed.filter { !gone($0) }
         waitingToDecode = waitingToDecode.filter { !gone($0) }
         loggedLoose = loggedLoose.filter { !gone($0) }
+        selfRenamed = selfRenamed.filter { !gone($0) }
         return queued
     }
 

@@ -67,6 +67,36 @@ public enum FolderLayout {
     /// The sidecar `NAME.json` that adds to a preset's fields for `NAME.png` beside it.
     public static func sidecarName(forImage name: String) -> String { (name as NSString).deletingPathExtension + ".json" }
 
+    /// The name a file whose name is not UTF-8 is renamed to (`caf\xE9.png` → `caf%E9.png`): the UTF-8 runs kept, each
+    /// other byte as `%XX`; cut to the file system's 255 bytes with a hash of the whole when escaping makes it longer.
+    /// `suffix` (before the extension) tells apart two names that escape alike.
+    public static func utf8Name(raw: [UInt8], suffix: String = "") -> String {
+        var out = "", i = 0
+        while i < raw.count {
+            let run = (1...4).lazy.compactMap { n -> (String, Int)? in
+                i + n <= raw.count ? String(validating: raw[i..<(i + n)], as: UTF8.self).map { ($0, n) } : nil
+            }.first
+            if let (text, n) = run, text.unicodeScalars.allSatisfy({ $0.value >= 0x20 && $0 != "%" && $0 != "/" }) {
+                out += text
+                i += n
+            } else {
+                out += String(format: "%%%02X", raw[i])
+                i += 1
+            }
+        }
+        let ext = (out as NSString).pathExtension, stem = (out as NSString).deletingPathExtension + suffix
+        let tail = ext.isEmpty ? "" : "." + ext
+        if stem.utf8.count + tail.utf8.count <= 255 { return stem + tail }
+        var hash = ContentHash()
+        hash.add(out)
+        var prefix = ""
+        for c in stem {
+            if prefix.utf8.count + String(c).utf8.count > 255 - tail.utf8.count - 17 { break }
+            prefix.append(c)
+        }
+        return prefix + "-" + hash.hex + tail
+    }
+
     /// How deep below a preset folder intake looks for drops (a folder per client, per day, per album, …).
     public static let presetFolderDepth = 8
 

@@ -37,4 +37,14 @@ final class IgnoreRulesTests: XCTestCase {
         XCTAssertFalse(rules.ignoresFolder("phone"))
         XCTAssertTrue(IgnoreRules(patterns: []).ignoresFile(".DS_Store"), "config.json's patterns add to the defaults, never replace them")
     }
+
+    func testANameThatIsNotUTF8GetsAUTF8NameThatFitsTheFileSystem() {
+        XCTAssertEqual(FolderLayout.utf8Name(raw: Array("caf".utf8) + [0xE9] + Array(".png".utf8)), "caf%E9.png")
+        XCTAssertEqual(FolderLayout.utf8Name(raw: Array("100% é".utf8) + [0xFF]), "100%25 é%FF", "UTF-8 runs kept, % escaped")
+        XCTAssertEqual(FolderLayout.utf8Name(raw: [0xE9] + Array(".png".utf8), suffix: "-2"), "%E9-2.png")
+        let long = FolderLayout.utf8Name(raw: [UInt8](repeating: 0xE9, count: 200) + Array(".jpg".utf8))
+        XCTAssertLessThanOrEqual(long.utf8.count, 255)
+        XCTAssertTrue(long.hasPrefix("%E9%E9") && long.hasSuffix(".jpg"), long)
+        XCTAssertNotEqual(long, FolderLayout.utf8Name(raw: [UInt8](repeating: 0xE9, count: 201) + Array(".jpg".utf8)))
+    }
 }
