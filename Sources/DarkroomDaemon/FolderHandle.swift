@@ -99,6 +99,13 @@ public final class FolderHandle {
         return fstatat(fd, name, &s, 0) == 0 && s.st_mode & S_IFMT == S_IFDIR
     }
 
+    /// The folder's own modification time (changed by every entry added, removed or renamed in it); nil if unknown.
+    public var modified: Date? {
+        var s = stat()
+        guard fstat(fd, &s) == 0 else { return nil }
+        return Date(timeIntervalSince1970: Double(s.st_mtim.tv_sec) + Double(s.st_mtim.tv_nsec) / 1e9)
+    }
+
     /// Every name in the folder that is UTF-8 (unsorted), `.` and `..` left out.
     public func names() -> [String] { listing().names }
 

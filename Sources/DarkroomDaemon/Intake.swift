@@ -36,6 +36,15 @@ public final class Intake {
     var waitingToDecode: Set<String> = []
     /// Names intake gave files itself (from names that were not UTF-8): their rename events do not mean complete.
     var selfRenamed: Set<String> = []
+    /// Top-level names the watcher's events touched since the last scan.
+    var touched: Set<String> = []
+    /// When the inbox was last listed whole, and its modification time then.
+    var lastListing: (modified: Date, listedAt: Date)?
+    /// Set when the last listing left something to look at again by time (a photo too young to be logged as loose).
+    var listingNeeded = false
+    /// How much later than a folder's modification time a listing must be to stand for every later state with the same
+    /// time: well above the file system's timestamp granularity (a clock tick, on Linux at most 10 ms).
+    static let listingTick: Double = 1
     /// Names that are not UTF-8 and could not be renamed, logged once.
     var failedRenames: Set<[UInt8]> = []
     /// Photos without a sidecar already logged, so that each is logged once.
@@ -57,20 +66,52 @@ public final class Intake {
         jobs = try FolderHandle(path: config.gallery).subfolder("jobs")
     }
 
-    /// Records watcher events (complete files need no settling).
+    /// Records watcher events (complete files need no settling) and the names they touched, for the next scan.
     public func note(_ event: InboxWatcher.Event) {
-        if case .complete(let name) = event, selfRenamed.remove(name) == nil { confirmed.insert(name) }
+        switch event {
+        case .complete(let name):
+            touched.insert(name)
+            if selfRenamed.remove(name) == nil { confirmed.insert(name) }
+        case .created(let name): touched.insert(name)
+        case .overflow: break
+        }
     }
 
-    /// Looks at every sidecar in the inbox; returns the ids of jobs queued.
+    /// How often the whole inbox is listed; between two listings a scan looks only at the names events touched and
+    /// at the drops still settling or waiting (an inbox of 20,000 unrelated files is listed every 5 s, not twice a
+    /// second). A file that arrives with no event at all (NFS, some FUSE mounts) is seen by the next listing.
+    public static let fullScanEvery: Double = 5
+
+    /// Looks at the sidecars in the inbox (`full`: every one; otherwise those the watcher's events touched and those
+    /// still settling or waiting) and at every preset folder; returns the ids of jobs queued.
     @discardableResult
-    public func scan(now: Date = Date()) -> [Int64] {
+    public func scan(now: Date = Date(), full: Bool = true) -> [Int64] {
         finishPendingSetAsides(now: now)
-        let (names, foreign) = inbox.listing()
-        if !foreign.isEmpty { renameForeignNames(in: inbox, foreign, relative: nil, folders: false) }
+        var full = full
+        if full, !listingNeeded, let last = lastListing, let modified = inbox.modified,
+           modified == last.modified, last.listedAt.timeIntervalSince(modified) >= Intake.listingTick {
+            // No entry was added, removed or renamed since a listing made well after the folder's last change (the
+            // time would have moved on): that listing still holds, and events and pending drops are all there is.
+            full = false
+        }
+        let names: [String]
+        if full {
+            let modified = inbox.modified
+            let (listed, foreign) = inbox.listing()
+            if !foreign.isEmpty { renameForeignNames(in: inbox, foreign, relative: nil, folders: false) }
+            names = listed
+            lastListing = modified.map { ($0, now) }
+            listingNeeded = false
+        } else {
+            names = pendingNames()
+        }
+        touched.removeAll()
         var queued: [Int64] = []
-        for name in names.sorted() where Intake.isSidecarName(name) && !config.ignore.ignoresFile(name) {
-            guard let entry = inbox.entry(name) else { continue }
+        for name in names.filter(Intake.isSidecarName).sorted() where !config.ignore.ignoresFile(name) {
+            guard let entry = inbox.entry(name) else {
+                if !full { forget(name) }
+                continue
+            }
             if let was = stuck[name] {
                 if was == entry { continue }
                 stuck[name] = nil
@@ -83,11 +124,12 @@ public final class Intake {
             if let id = take(name, entry, now: now) { queued.append(id) }
         }
         queued += scanPresets(now: now)
+        guard full else { return queued }
         noteLoosePhotos(names, now: now)
         // Forget what is gone (temporary names that were closed and renamed, above all), so nothing grows.
         let present = Set(names)
         func gone(_ key: String) -> Bool {
-            key.contains("/") ? entry(relative: key) == nil : !present.contains(key)
+            Intake.isNested(key) ? entry(relative: key) == nil : !present.contains(key)
         }
         firstSeen = firstSeen.filter { !gone($0.key) }
         stuck = stuck.filter { !gone($0.key) }
@@ -100,19 +142,61 @@ public final class Intake {
         return queued
     }
 
+    /// The top-level names a scan between two listings looks at: those events touched (and the sidecar of a touched
+    /// image), and the drops seen before that are not taken yet.
+    func pendingNames() -> [String] {
+        var names = touched
+        for name in touched where FolderLayout.isImageName(name) { names.insert(FolderLayout.sidecarName(forImage: name)) }
+        for name in firstSeen.keys where !Intake.isNested(name) { names.insert(name) }
+        for name in retryAfter.keys where !Intake.isNested(name) { names.insert(name) }
+        return Array(names)
+    }
+
+    /// True for a key below the top level (`ladder/a.png`); a byte test, since it is asked of every remembered name.
+    static func isNested(_ key: String) -> Bool { key.utf8.contains(UInt8(ascii: "/")) }
+
+    /// Drops what intake remembers of a top-level name that is gone.
+    func forget(_ name: String) {
+        firstSeen[name] = nil
+        stuck[name] = nil
+        retryAfter[name] = nil
+        observed[name] = nil
+        confirmed.remove(name)
+        waitingToDecode.remove(name)
+        loggedLoose.remove(name)
+        selfRenamed.remove(name)
+    }
+
     /// Logs, once each, photos at the inbox's top level that no sidecar has named for a while: they wait for one.
+    /// The first few of a listing are named; the rest are counted in one line.
     func noteLoosePhotos(_ names: [String], now: Date) {
-        let present = Set(names)
-        for name in names.sorted() where FolderLayout.isImageName(name) && !FolderLayout.isMaskName(name) && !loggedLoose.contains(name) {
-            guard !config.ignore.ignoresFile(name), !present.contains(FolderLayout.sidecarName(forImage: name)),
-                  let e = inbox.entry(name), e.kind == .regular, now.timeIntervalSince(e.modified) >= Intake.looseAfter else { continue }
-            loggedLoose.insert(name)
-            let presets = config.presets.keys.sorted().prefix(3).map { "inbox/\($0)/" }
-            let how = presets.isEmpty ? "add a preset to config.json and drop photos into its folder"
-                : "drop it into a preset folder (\(presets.joined(separator: ", ")))"
+        var loose: [String] = []
+        var present: Set<String>?
+        for name in names where FolderLayout.isImageName(name) && !loggedLoose.contains(name) && !FolderLayout.isMaskName(name) {
+            if present == nil { present = Set(names) }
+            guard !config.ignore.ignoresFile(name), present?.contains(FolderLayout.sidecarName(forImage: name)) == false,
+                  let e = inbox.entry(name), e.kind == .regular else { continue }
+            guard now.timeIntervalSince(e.modified) >= Intake.looseAfter else {
+                listingNeeded = true  // logged by a later listing, once it is old enough
+                continue
+            }
+            loose.append(name)
+        }
+        guard !loose.isEmpty else { return }
+        loose.sort()
+        loggedLoose.formUnion(loose)
+        let presets = config.presets.keys.sorted().prefix(3).map { "inbox/\($0)/" }
+        let how = presets.isEmpty ? "add a preset to config.json and drop photos into its folder"
+            : "drop it into a preset folder (\(presets.joined(separator: ", ")))"
+        for name in loose.prefix(Intake.looseNamed) {
             DaemonLog.info("'\(JobError.quote(name))' has no sidecar, so it waits: drop \(JobError.quote(FolderLayout.sidecarName(forImage: name))) beside it (e.g. {\"mode\": \"sdedit\", \"prompt\": \"…\"}), or \(how)")
         }
+        if loose.count > Intake.looseNamed {
+            DaemonLog.info("\(loose.count - Intake.looseNamed) more photos have no sidecar and wait, from '\(JobError.quote(loose[Intake.looseNamed]))' to '\(JobError.quote(loose[loose.count - 1]))'")
+        }
     }
+    /// How many photos without a sidecar one listing names in the log.
+    static let looseNamed = 10
     /// How long a photo without a sidecar waits before it is logged.
     static let looseAfter: Double = 2
 

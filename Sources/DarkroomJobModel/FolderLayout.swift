@@ -54,15 +54,31 @@ public enum FolderLayout {
 
     /// A photo intake takes: `.png`, `.jpg`, `.jpeg`, any case.
     public static func isImageName(_ name: String) -> Bool {
-        let lower = name.lowercased()
-        return [".png", ".jpg", ".jpeg"].contains { lower.hasSuffix($0) && lower.count > $0.count }
+        hasSuffixIgnoringCase(name, ".png") || hasSuffixIgnoringCase(name, ".jpg") || hasSuffixIgnoringCase(name, ".jpeg")
+    }
+
+    /// `name` is longer than `suffix` (lowercase ASCII) and ends with it in any case; no allocation, since intake asks
+    /// this of every name in a listing.
+    static func hasSuffixIgnoringCase(_ name: String, _ suffix: StaticString) -> Bool {
+        let tail = UnsafeBufferPointer(start: suffix.utf8Start, count: suffix.utf8CodeUnitCount)
+        func test(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+            guard bytes.count > tail.count else { return false }
+            let start = bytes.count - tail.count
+            for k in 0..<tail.count {
+                let a = bytes[start + k], b = tail[k]
+                if a != b && !(a >= 0x41 && a <= 0x5A && a + 0x20 == b) { return false }
+            }
+            return true
+        }
+        if let answer = name.utf8.withContiguousStorageIfAvailable(test) { return answer }
+        return Array(name.utf8).withUnsafeBufferPointer(test)
     }
 
     /// The mask of `NAME.png` (or `NAME.jpg`) in a preset folder whose mode takes one: `NAME.mask.png`.
     public static func maskName(forImage name: String) -> String { (name as NSString).deletingPathExtension + maskSuffix }
     public static let maskSuffix = ".mask.png"
     /// True for `NAME.mask.png` (any case): a mask, never a job of its own.
-    public static func isMaskName(_ name: String) -> Bool { name.lowercased().hasSuffix(maskSuffix) && name.count > maskSuffix.count }
+    public static func isMaskName(_ name: String) -> Bool { hasSuffixIgnoringCase(name, ".mask.png") }
 
     /// The sidecar `NAME.json` that adds to a preset's fields for `NAME.png` beside it.
     public static func sidecarName(forImage name: String) -> String { (name as NSString).deletingPathExtension + ".json" }

@@ -38,6 +38,10 @@ struct BenchCommand: ParsableCommand {
     var postgres: String?
     @Option(help: "With --queue: jobs per end-to-end case (default: a tenth of --queue, at least 50).")
     var endToEnd: Int?
+    @Option(help: "Time an idle darkroom watch (worker included) over an inbox holding this many unrelated files, then with one more arriving per second: CPU in percent of one core.")
+    var idle: Int?
+    @Option(help: "With --idle: seconds of idling to measure.")
+    var idleSeconds = 30.0
     @Flag(help: "Skip the conv and sgemm throughput measurements (with --machine: sgemm's peak).")
     var skipKernels = false
     @Flag(help: "Time the small UNet's 3×3 convolution shapes by im2col, both Winograd algorithms and the direct kernels, gradients included (batch from --batch, first value).")
@@ -66,6 +70,23 @@ struct BenchCommand: ParsableCommand {
         if !json { print(MachineReport.shared.text) }
         if let jobs = queue {
             try QueueBenchReport(jobs: jobs, endToEnd: endToEnd ?? max(50, jobs / 10), postgres: postgres).run()
+            return
+        }
+        if let files = idle {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-idle-\(getpid())")
+            defer { try? FileManager.default.removeItem(at: folder) }
+            let binary = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+            let f = try IdleBench.run(files: files, seconds: idleSeconds, binary: binary, folder: folder)
+            if json {
+                try MachineReport.printJSON(["idle_files": f.files, "idle_seconds": f.seconds, "idle_cpu_seconds": f.cpuSeconds,
+                                             "idle_percent_of_core": f.percentOfCore, "arriving_percent_of_core": f.churnPercentOfCore,
+                                             "arriving_cpu_seconds": f.churnCPUSeconds])
+            } else {
+                print(String(format: "idle darkroom watch, %d unrelated files in the inbox: %.2f%% of a core (%.3f s of CPU in %.1f s)",
+                             f.files, f.percentOfCore, f.cpuSeconds, f.seconds))
+                print(String(format: "  with one more unrelated file arriving per second: %.2f%% of a core (%.3f s of CPU in %.1f s)",
+                             f.churnPercentOfCore, f.churnCPUSeconds, f.churnSeconds))
+            }
             return
         }
         if let jobs = outputs {
