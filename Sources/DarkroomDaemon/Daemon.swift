@@ -227,6 +227,7 @@ public final class Daemon: @unchecked Sendable {
     public func run(pollEvery: Double = 0.5) throws {
         intake.createPresetFolders()
         let watcher = try InboxWatcher(folder: config.inbox)
+        intake.watcher = watcher
         try gallery.writeIndex()
         let workerDone = DispatchSemaphore(value: 0)
         if let worker {

@@ -26,21 +26,46 @@ extension Intake {
         }
     }
 
-    /// Looks at every preset folder; returns the ids of jobs queued.
-    func scanPresets(now: Date) -> [Int64] {
+    /// Looks at the preset folders (`full`: all of them; otherwise those the watcher's events touched, those holding
+    /// drops still settling or waiting, and those without a watch); returns the ids of jobs queued.
+    func scanPresets(now: Date, full: Bool = true) -> [Int64] {
         var queued: [Int64] = []
+        var pending = Set<String>()
+        for key in firstSeen.keys where Intake.isNested(key) { pending.insert(Intake.preset(of: key)) }
+        for key in retryAfter.keys where Intake.isNested(key) { pending.insert(Intake.preset(of: key)) }
+        var walked = Set<String>()
         for name in config.presets.keys.sorted() {
+            guard full || touchedPresets.contains(name) || pending.contains(name) || unwatchedPresets.contains(name) else { continue }
             guard let preset = config.presets[name], inbox.kind(of: name) == .directory,
                   let folder = try? inbox.subfolder(name, create: false) else { continue }
+            walked.insert(name)
             walk(folder, relative: name, depth: 0) { folder, relative, names in
                 queued += scan(folder, relative: relative, names: names, preset: preset, now: now)
+            }
+        }
+        touchedPresets.removeAll()
+        // What is gone from the folders just walked is forgotten (a full scan forgets the rest).
+        if !full {
+            for key in Set(firstSeen.keys).union(retryAfter.keys).union(observed.keys).union(stuck.keys).union(waitingToDecode)
+            where Intake.isNested(key) && walked.contains(Intake.preset(of: key)) && entry(relative: key) == nil {
+                forget(key)
             }
         }
         return queued
     }
 
+    /// The preset folder a nested key is in: its first component.
+    static func preset(of key: String) -> String { String(key.prefix { $0 != "/" }) }
+
     /// Calls `body` with `folder` and every real sub-folder below it (no link followed, ignored folders left out).
+    /// Each folder walked is watched, so that later drops into it wake a scan of its preset.
     func walk(_ folder: FolderHandle, relative: String, depth: Int, _ body: (FolderHandle, String, Set<String>) -> Void) {
+        if let watcher, !watcher.watch(folder, relative: relative) {
+            let preset = Intake.preset(of: relative)
+            if unwatchedPresets.insert(preset).inserted {
+                DaemonLog.warning("cannot watch \(folder.path) (\(String(cString: strerror(errno))); raise fs.inotify.max_user_watches): preset '\(JobError.quote(preset))' is scanned twice a second instead")
+            }
+        }
         let (listed, foreign) = folder.listing()
         if !foreign.isEmpty { renameForeignNames(in: folder, foreign, relative: relative, folders: true) }
         let names = Set(listed)

@@ -38,6 +38,12 @@ public final class Intake {
     var selfRenamed: Set<String> = []
     /// Top-level names the watcher's events touched since the last scan.
     var touched: Set<String> = []
+    /// Preset folders the watcher's events touched since the last scan.
+    var touchedPresets: Set<String> = []
+    /// Preset folders with a folder the kernel would not watch: scanned at every scan.
+    var unwatchedPresets: Set<String> = []
+    /// The inbox's watcher, which intake asks to watch each preset folder it walks (nil: `watch --once`, tests).
+    public var watcher: InboxWatcher?
     /// When the inbox was last listed whole, and its modification time then.
     var lastListing: (modified: Date, listedAt: Date)?
     /// Set when the last listing left something to look at again by time (a photo too young to be logged as loose).
@@ -69,10 +75,15 @@ public final class Intake {
     /// Records watcher events (complete files need no settling) and the names they touched, for the next scan.
     public func note(_ event: InboxWatcher.Event) {
         switch event {
+        case .complete(let name) where Intake.isNested(name), .created(let name) where Intake.isNested(name):
+            // In a preset folder the file is its own commit marker: it settles by time, the event only wakes a scan.
+            touchedPresets.insert(Intake.preset(of: name))
         case .complete(let name):
             touched.insert(name)
             if selfRenamed.remove(name) == nil { confirmed.insert(name) }
-        case .created(let name): touched.insert(name)
+        case .created(let name):
+            touched.insert(name)
+            if config.presets[name] != nil { touchedPresets.insert(name) }   // a preset folder made anew
         case .overflow: break
         }
     }
@@ -87,6 +98,7 @@ public final class Intake {
     @discardableResult
     public func scan(now: Date = Date(), full: Bool = true) -> [Int64] {
         finishPendingSetAsides(now: now)
+        let periodic = full
         var full = full
         if full, !listingNeeded, let last = lastListing, let modified = inbox.modified,
            modified == last.modified, last.listedAt.timeIntervalSince(modified) >= Intake.listingTick {
@@ -123,7 +135,9 @@ public final class Intake {
             guard settled(name, entry, now: now, quiet: true) else { continue }
             if let id = take(name, entry, now: now) { queued.append(id) }
         }
-        queued += scanPresets(now: now)
+        // Preset folders are walked whole at every periodic look (their own modification times say nothing of
+        // their sub-folders'), and in between when events or pending drops call for it.
+        queued += scanPresets(now: now, full: periodic)
         guard full else { return queued }
         noteLoosePhotos(names, now: now)
         // Forget what is gone (temporary names that were closed and renamed, above all), so nothing grows.
@@ -155,7 +169,7 @@ public final class Intake {
     /// True for a key below the top level (`ladder/a.png`); a byte test, since it is asked of every remembered name.
     static func isNested(_ key: String) -> Bool { key.utf8.contains(UInt8(ascii: "/")) }
 
-    /// Drops what intake remembers of a top-level name that is gone.
+    /// Drops what intake remembers of a name that is gone.
     func forget(_ name: String) {
         firstSeen[name] = nil
         stuck[name] = nil
