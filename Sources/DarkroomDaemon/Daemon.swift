@@ -222,8 +222,8 @@ public final class Daemon: @unchecked Sendable {
     }
 
     /// Watches until SIGTERM/SIGINT: the watch is added before the first scan; the inbox is scanned on every event
-    /// and every `pollEvery` seconds (files that arrive without a close event settle by time), and listed whole every
-    /// `Intake.fullScanEvery` seconds and after the kernel dropped events.
+    /// and every `pollEvery` seconds (files that arrive without a close event settle by time), looked at whole every
+    /// `Intake.fullScanEvery` seconds (`Intake+Listing`), and listed after the kernel dropped events.
     public func run(pollEvery: Double = 0.5) throws {
         intake.createPresetFolders()
         let watcher = try InboxWatcher(folder: config.inbox)
@@ -285,7 +285,7 @@ public final class Daemon: @unchecked Sendable {
             throw presetProblem
         }
         if !heartbeat.whileBusy({ intake.scan() }).isEmpty { wake.signal() }
-        var lastScan = Date(), lastCheck = Date(), lastListing = Date()
+        var lastScan = Date(), lastCheck = Date(), lastPeriodicLook = Date()
         var fatal: String?
         while daemonStopRequested == 0 {
             logIgnoredSignal()
@@ -305,11 +305,11 @@ public final class Daemon: @unchecked Sendable {
                 if case .overflow = e { rescan = true }
             }
             let now = Date()
-            let full = rescan || now.timeIntervalSince(lastListing) >= Intake.fullScanEvery
+            let full = rescan || now.timeIntervalSince(lastPeriodicLook) >= Intake.fullScanEvery
             if full || !events.isEmpty || now.timeIntervalSince(lastScan) >= pollEvery {
                 // Taking a drop may load a model first (a large one for minutes): the heartbeat goes on meanwhile.
-                let queued = heartbeat.whileBusy { intake.scan(now: now, full: full) }
-                if full { lastListing = now }
+                let queued = heartbeat.whileBusy { intake.scan(now: now, full: full, relist: rescan) }
+                if full { lastPeriodicLook = now }
                 if !queued.isEmpty {
                     wake.signal()
                     notifier.send("STATUS=" + idleStatus())

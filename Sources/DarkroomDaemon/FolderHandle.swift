@@ -142,12 +142,18 @@ public final class FolderHandle {
         return found ? Entry(s) : nil
     }
 
-    /// Renames the entry `raw` to `name` in this folder unless `name` is taken; returns 0 or the errno.
+    /// Renames the entry `raw` to `name` in this folder unless `name` is taken; returns 0 or the errno (EEXIST when
+    /// taken). Where the file system cannot rename without replacing (NFS), the name is checked first, as `FileMover`
+    /// does.
     public func rename(raw: [UInt8], to name: String) -> Int32 {
-        let result = (raw + [0]).withUnsafeBufferPointer { p in
-            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { darkroom_rename_noreplace(fd, $0, fd, name) }
+        (raw + [0]).withUnsafeBufferPointer { p in
+            p.baseAddress!.withMemoryRebound(to: CChar.self, capacity: p.count) { old -> Int32 in
+                if darkroom_rename_noreplace(fd, old, fd, name) == 0 { return 0 }
+                guard errno == EINVAL || errno == ENOSYS else { return errno }
+                if entry(name) != nil { return EEXIST }
+                return renameat(fd, old, fd, name) == 0 ? 0 : errno
+            }
         }
-        return result == 0 ? 0 : errno
     }
 
     /// Reads the regular file `name` (at most `limit` bytes), refusing links, FIFOs, devices and folders.

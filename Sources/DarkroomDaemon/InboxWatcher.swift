@@ -43,20 +43,21 @@ public final class InboxWatcher {
 
     deinit { close(fd) }
 
-    /// Watches `folder` (opened at `relative` below the inbox) unless it is watched already; false when the kernel
-    /// refused (`fs.inotify.max_user_watches` reached), in which case its changes are found by scanning.
+    /// Watches `folder` (opened at `relative` below the inbox) unless it is watched already; returns nil, or the
+    /// errno when the kernel refused (ENOSPC: `fs.inotify.max_user_watches` reached), in which case its changes are
+    /// found by scanning.
     @discardableResult
-    public func watch(_ folder: FolderHandle, relative: String) -> Bool {
+    public func watch(_ folder: FolderHandle, relative: String) -> Int32? {
         var s = stat()
-        guard fstat(folder.fd, &s) == 0 else { return false }
+        guard fstat(folder.fd, &s) == 0 else { return errno }
         let key = FolderKey(device: UInt64(s.st_dev), inode: UInt64(s.st_ino))
-        if watched[key] != nil { return true }
+        if watched[key] != nil { return nil }
         // The descriptor's own path: the folder intake opened, whatever its path names by now.
         let wd = inotify_add_watch(fd, "/proc/self/fd/\(folder.fd)", InboxWatcher.folderMask)
-        guard wd >= 0 else { return false }
+        guard wd >= 0 else { return errno }
         watched[key] = wd
         folders[wd] = relative
-        return true
+        return nil
     }
 
     /// Waits up to `timeout` seconds for events and returns them (empty on timeout).

@@ -7,8 +7,11 @@ import DarkroomSupport
 extension Intake {
     /// Renames the entries of `folder` named by `foreign` (bytes that are not UTF-8), files and, in preset folders
     /// (`folders`), sub-folders. Names that would be ignored once renamed (a client's temporary, `.NAME.XXXXXX`) are
-    /// left to their client. Logged once per file; a rename that fails is logged once and tried again at each scan.
-    func renameForeignNames(in folder: FolderHandle, _ foreign: [[UInt8]], relative: String?, folders: Bool) {
+    /// left to their client. Logged once per file; a rename that fails is logged once and tried again at the next
+    /// periodic look. Returns the new names.
+    @discardableResult
+    func renameForeignNames(in folder: FolderHandle, _ foreign: [[UInt8]], relative: String?, folders: Bool) -> [String] {
+        var renamed: [String] = []
         for raw in foreign {
             guard let entry = folder.entry(raw: raw), entry.kind == .regular || (folders && entry.kind == .directory) else { continue }
             let shown = FolderLayout.utf8Name(raw: raw)
@@ -21,13 +24,17 @@ extension Intake {
                 result = folder.rename(raw: raw, to: name)
             }
             if result == 0 {
+                renamed.append(name)
                 // Not a finished file because it was renamed: the rename's own event must not vouch for it.
                 if relative == nil { selfRenamed.insert(name) }
                 failedRenames.remove(raw)
                 DaemonLog.info("renamed '\(place)\(shown)' to '\(place)\(name)': its name was not UTF-8 (bytes \(raw.map { String(format: "%02x", $0) }.joined(separator: " "))), which Darkroom cannot record")
-            } else if failedRenames.insert(raw).inserted {
+            } else {
+                listingNeeded = true
+                guard failedRenames.insert(raw).inserted else { continue }
                 DaemonLog.warning("'\(place)\(shown)' has a name that is not UTF-8 and cannot be renamed (\(String(cString: strerror(result)))): rename it to drop it")
             }
         }
+        return renamed
     }
 }

@@ -39,6 +39,7 @@ extension Intake {
             guard let preset = config.presets[name], inbox.kind(of: name) == .directory,
                   let folder = try? inbox.subfolder(name, create: false) else { continue }
             walked.insert(name)
+            unwatchedPresets.remove(name)   // until a watch is refused again
             walk(folder, relative: name, depth: 0) { folder, relative, names in
                 queued += scan(folder, relative: relative, names: names, preset: preset, now: now)
             }
@@ -48,7 +49,7 @@ extension Intake {
         if !full {
             for key in Set(firstSeen.keys).union(retryAfter.keys).union(observed.keys).union(stuck.keys).union(waitingToDecode)
             where Intake.isNested(key) && walked.contains(Intake.preset(of: key)) && entry(relative: key) == nil {
-                forget(key)
+                forgetGone(key)
             }
         }
         return queued
@@ -60,10 +61,11 @@ extension Intake {
     /// Calls `body` with `folder` and every real sub-folder below it (no link followed, ignored folders left out).
     /// Each folder walked is watched, so that later drops into it wake a scan of its preset.
     func walk(_ folder: FolderHandle, relative: String, depth: Int, _ body: (FolderHandle, String, Set<String>) -> Void) {
-        if let watcher, !watcher.watch(folder, relative: relative) {
+        if let watcher, let error = watcher.watch(folder, relative: relative) {
             let preset = Intake.preset(of: relative)
-            if unwatchedPresets.insert(preset).inserted {
-                DaemonLog.warning("cannot watch \(folder.path) (\(String(cString: strerror(errno))); raise fs.inotify.max_user_watches): preset '\(JobError.quote(preset))' is scanned twice a second instead")
+            unwatchedPresets.insert(preset)
+            if warnedUnwatched.insert(preset).inserted {
+                DaemonLog.warning("cannot watch \(folder.path) (\(String(cString: strerror(error))); raise fs.inotify.max_user_watches): preset '\(JobError.quote(preset))' is scanned twice a second instead")
             }
         }
         let (listed, foreign) = folder.listing()

@@ -49,7 +49,7 @@ extension Intake {
         if setAside(name, as: .duplicate, candidates: inputs.map(\.relative), known: hashed, note: note, record: nil) {
             DaemonLog.info("'\(JobError.quote(name))' has the same content as job \(original.id!); moved to inbox/duplicates")
         }
-        forget(inputs.map(\.relative))
+        forgetSettling(inputs.map(\.relative))
     }
 
     /// Decides the move (a manifest in the target folder names every file by device and inode), then does it.
@@ -58,7 +58,7 @@ extension Intake {
     /// `known`: entries of candidates as they were read (a duplicate's hashed inputs), kept over what is there now.
     func setAside(_ name: String, as kind: SetAsideManifest.Kind, candidates: [String], known: [String: FolderHandle.Entry] = [:],
                   note: SetAsideNote, record: Job?) -> Bool {
-        defer { forget([name]) }
+        defer { forgetSettling([name]) }
         let target = kind == .rejected ? FolderLayout.rejected : FolderLayout.duplicates
         let folder: FolderHandle, manifest: SetAsideManifest, manifestName = FolderLayout.setAsideManifestName()
         do {
@@ -76,7 +76,7 @@ extension Intake {
             record?.folder = folder.path
             manifest = SetAsideManifest(kind: kind, sidecar: name, files: files, note: note, record: record)
             try manifest.write(manifestName, in: folder)
-            forget(files.map(\.from))
+            forgetSettling(files.map(\.from))
         } catch {
             DaemonLog.error("could not move '\(JobError.quote(name))' to inbox/\(target): \(error)")
             stuck[name] = entry(relative: name)

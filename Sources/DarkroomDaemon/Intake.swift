@@ -42,15 +42,15 @@ public final class Intake {
     var touchedPresets: Set<String> = []
     /// Preset folders with a folder the kernel would not watch: scanned at every scan.
     var unwatchedPresets: Set<String> = []
+    /// Presets whose refused watch was logged (once each).
+    var warnedUnwatched: Set<String> = []
     /// The inbox's watcher, which intake asks to watch each preset folder it walks (nil: `watch --once`, tests).
     public var watcher: InboxWatcher?
     /// When the inbox was last listed whole, and its modification time then.
     var lastListing: (modified: Date, listedAt: Date)?
-    /// Set when the last listing left something to look at again by time (a photo too young to be logged as loose).
+    /// Set when the last listing left something to look at again by time (a photo too young to be logged as loose, a
+    /// name that could not be renamed).
     var listingNeeded = false
-    /// How much later than a folder's modification time a listing must be to stand for every later state with the same
-    /// time: well above the file system's timestamp granularity (a clock tick, on Linux at most 10 ms).
-    static let listingTick: Double = 1
     /// Names that are not UTF-8 and could not be renamed, logged once.
     var failedRenames: Set<[UInt8]> = []
     /// Photos without a sidecar already logged, so that each is logged once.
@@ -88,40 +88,21 @@ public final class Intake {
         }
     }
 
-    /// How often the whole inbox is listed; between two listings a scan looks only at the names events touched and
-    /// at the drops still settling or waiting (an inbox of 20,000 unrelated files is listed every 5 s, not twice a
-    /// second). A file that arrives with no event at all (NFS, some FUSE mounts) is seen by the next listing.
-    public static let fullScanEvery: Double = 5
-
-    /// Looks at the sidecars in the inbox (`full`: every one; otherwise those the watcher's events touched and those
-    /// still settling or waiting) and at every preset folder; returns the ids of jobs queued.
+    /// Looks at the sidecars in the inbox and at the preset folders; returns the ids of jobs queued.
+    ///
+    /// `full` (a periodic look, `watch --once`, a test): the inbox's whole listing, unless the folder has not changed
+    /// since the last one (`inboxNames`), and every preset folder. Otherwise the names the watcher's events touched
+    /// and the drops still settling or waiting, and the preset folders events touched. `relist` forces a listing
+    /// (the kernel dropped events).
     @discardableResult
-    public func scan(now: Date = Date(), full: Bool = true) -> [Int64] {
+    public func scan(now: Date = Date(), full: Bool = true, relist: Bool = false) -> [Int64] {
         finishPendingSetAsides(now: now)
-        let periodic = full
-        var full = full
-        if full, !listingNeeded, let last = lastListing, let modified = inbox.modified,
-           modified == last.modified, last.listedAt.timeIntervalSince(modified) >= Intake.listingTick {
-            // No entry was added, removed or renamed since a listing made well after the folder's last change (the
-            // time would have moved on): that listing still holds, and events and pending drops are all there is.
-            full = false
-        }
-        let names: [String]
-        if full {
-            let modified = inbox.modified
-            let (listed, foreign) = inbox.listing()
-            if !foreign.isEmpty { renameForeignNames(in: inbox, foreign, relative: nil, folders: false) }
-            names = listed
-            lastListing = modified.map { ($0, now) }
-            listingNeeded = false
-        } else {
-            names = pendingNames()
-        }
+        let (names, listed) = inboxNames(now: now, periodic: full, forced: relist)
         touched.removeAll()
         var queued: [Int64] = []
         for name in names.filter(Intake.isSidecarName).sorted() where !config.ignore.ignoresFile(name) {
             guard let entry = inbox.entry(name) else {
-                if !full { forget(name) }
+                if !listed { forgetGone(name) }
                 continue
             }
             if let was = stuck[name] {
@@ -137,82 +118,13 @@ public final class Intake {
         }
         // Preset folders are walked whole at every periodic look (their own modification times say nothing of
         // their sub-folders'), and in between when events or pending drops call for it.
-        queued += scanPresets(now: now, full: periodic)
-        guard full else { return queued }
-        noteLoosePhotos(names, now: now)
-        // Forget what is gone (temporary names that were closed and renamed, above all), so nothing grows.
-        let present = Set(names)
-        func gone(_ key: String) -> Bool {
-            Intake.isNested(key) ? entry(relative: key) == nil : !present.contains(key)
+        queued += scanPresets(now: now, full: full)
+        if listed {
+            noteLoosePhotos(names, now: now)
+            forgetAllGone(present: Set(names))
         }
-        firstSeen = firstSeen.filter { !gone($0.key) }
-        stuck = stuck.filter { !gone($0.key) }
-        retryAfter = retryAfter.filter { !gone($0.key) }
-        observed = observed.filter { !gone($0.key) }
-        confirmed = confirmed.filter { !gone($0) }
-        waitingToDecode = waitingToDecode.filter { !gone($0) }
-        loggedLoose = loggedLoose.filter { !gone($0) }
-        selfRenamed = selfRenamed.filter { !gone($0) }
         return queued
     }
-
-    /// The top-level names a scan between two listings looks at: those events touched (and the sidecar of a touched
-    /// image), and the drops seen before that are not taken yet.
-    func pendingNames() -> [String] {
-        var names = touched
-        for name in touched where FolderLayout.isImageName(name) { names.insert(FolderLayout.sidecarName(forImage: name)) }
-        for name in firstSeen.keys where !Intake.isNested(name) { names.insert(name) }
-        for name in retryAfter.keys where !Intake.isNested(name) { names.insert(name) }
-        return Array(names)
-    }
-
-    /// True for a key below the top level (`ladder/a.png`); a byte test, since it is asked of every remembered name.
-    static func isNested(_ key: String) -> Bool { key.utf8.contains(UInt8(ascii: "/")) }
-
-    /// Drops what intake remembers of a name that is gone.
-    func forget(_ name: String) {
-        firstSeen[name] = nil
-        stuck[name] = nil
-        retryAfter[name] = nil
-        observed[name] = nil
-        confirmed.remove(name)
-        waitingToDecode.remove(name)
-        loggedLoose.remove(name)
-        selfRenamed.remove(name)
-    }
-
-    /// Logs, once each, photos at the inbox's top level that no sidecar has named for a while: they wait for one.
-    /// The first few of a listing are named; the rest are counted in one line.
-    func noteLoosePhotos(_ names: [String], now: Date) {
-        var loose: [String] = []
-        var present: Set<String>?
-        for name in names where FolderLayout.isImageName(name) && !loggedLoose.contains(name) && !FolderLayout.isMaskName(name) {
-            if present == nil { present = Set(names) }
-            guard !config.ignore.ignoresFile(name), present?.contains(FolderLayout.sidecarName(forImage: name)) == false,
-                  let e = inbox.entry(name), e.kind == .regular else { continue }
-            guard now.timeIntervalSince(e.modified) >= Intake.looseAfter else {
-                listingNeeded = true  // logged by a later listing, once it is old enough
-                continue
-            }
-            loose.append(name)
-        }
-        guard !loose.isEmpty else { return }
-        loose.sort()
-        loggedLoose.formUnion(loose)
-        let presets = config.presets.keys.sorted().prefix(3).map { "inbox/\($0)/" }
-        let how = presets.isEmpty ? "add a preset to config.json and drop photos into its folder"
-            : "drop it into a preset folder (\(presets.joined(separator: ", ")))"
-        for name in loose.prefix(Intake.looseNamed) {
-            DaemonLog.info("'\(JobError.quote(name))' has no sidecar, so it waits: drop \(JobError.quote(FolderLayout.sidecarName(forImage: name))) beside it (e.g. {\"mode\": \"sdedit\", \"prompt\": \"…\"}), or \(how)")
-        }
-        if loose.count > Intake.looseNamed {
-            DaemonLog.info("\(loose.count - Intake.looseNamed) more photos have no sidecar and wait, from '\(JobError.quote(loose[Intake.looseNamed]))' to '\(JobError.quote(loose[loose.count - 1]))'")
-        }
-    }
-    /// How many photos without a sidecar one listing names in the log.
-    static let looseNamed = 10
-    /// How long a photo without a sidecar waits before it is logged.
-    static let looseAfter: Double = 2
 
     /// A top-level name intake treats as a sidecar.
     static func isSidecarName(_ name: String) -> Bool {
@@ -431,11 +343,12 @@ public final class Intake {
         if let jobFolder { IntakeManifest.remove(from: jobFolder) }
         let via = drop.preset.map { " from preset '\(JobError.quote($0))'" } ?? ""
         DaemonLog.info("queued job \(row.id!) '\(JobError.quote(drop.name))'\(via) (\(r.mode.rawValue), seed \(r.seed))")
-        forget([drop.key] + files.map(\.relative))
+        forgetSettling([drop.key] + files.map(\.relative))
         return row.id!
     }
 
-    func forget(_ keys: [String]) {
+    /// Forgets how these files were settling: they were taken or set aside (what is stuck or waiting stays known).
+    func forgetSettling(_ keys: [String]) {
         for k in keys {
             confirmed.remove(k)
             firstSeen[k] = nil

@@ -104,7 +104,7 @@ public enum FolderLayout {
         let tail = ext.isEmpty ? "" : "." + ext
         if stem.utf8.count + tail.utf8.count <= 255 { return stem + tail }
         var hash = ContentHash()
-        hash.add(out)
+        hash.add(out + suffix)   // the suffix may be cut off below: the hash still tells the names apart
         var prefix = ""
         for c in stem {
             if prefix.utf8.count + String(c).utf8.count > 255 - tail.utf8.count - 17 { break }

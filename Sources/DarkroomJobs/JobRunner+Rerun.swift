@@ -11,11 +11,17 @@ extension JobRunner {
     public func prepare(resultPNG path: String, seed: UInt64? = nil, note: (String) -> Void = { _ in }) throws -> Prepared {
         let chunk = try ResultChunk.read(pngAt: path)
         var request = chunk.request
+        if chunk.isLegacy, ([request.prompt] + request.prompts).contains(where: { $0.contains("?") }) {
+            note("\(path) was written before results kept their prompts exactly: a '?' in its prompt may stand for a character beyond Latin-1")
+        }
         if let seed { request.seed = seed }
         let model = chunk.model ?? config.defaultModel
         let folder = (path as NSString).deletingLastPathComponent
         func locate(_ recorded: String?, copy: String, field: String, needed: Bool) throws -> String? {
             if let recorded {
+                guard JobFile.isSafeRelativeName(recorded) else {
+                    throw JobError(field: field, "\(path) names its \(field) '\(JobError.quote(recorded))', which is not a path inside its folder")
+                }
                 let full = (folder as NSString).appendingPathComponent(recorded)
                 guard FileManager.default.fileExists(atPath: full) else {
                     throw JobError(field: field, "the job's \(field) '\(JobError.quote(recorded))' is not beside \(path) any more; a re-run needs the result's job folder as the job left it")

@@ -19,6 +19,8 @@ public struct ResultChunk: Codable, Equatable {
     public var model: String?
     public var image: String?
     public var mask: String?
+    /// Read from a result written before the chunk recorded its model (and kept prompts beyond Latin-1 exactly).
+    public private(set) var isLegacy = false
 
     public init(request: EditRequest, model: String?, image: String?, mask: String?) {
         self.request = request
@@ -70,8 +72,11 @@ public struct ResultChunk: Codable, Equatable {
             throw JobError(field: nil, "\(path): its '\(keyword)' chunk does not decode as a job (\(error)); written by another Darkroom version?")
         }
         if chunk.model == nil, let parameters = text["parameters"] {
-            // Older results: the model is only in the settings line ("…, Model: fashion, Mode: sdedit").
-            chunk.model = parameters.components(separatedBy: ", ").first { $0.hasPrefix("Model: ") }.map { String($0.dropFirst(7)) }
+            chunk.isLegacy = true
+            // Older results: the model is only in the settings line, the last ("…, Model: fashion, Mode: sdedit"); the
+            // prompt above it may say anything.
+            let settings = parameters.split(separator: "\n", omittingEmptySubsequences: false).last.map(String.init) ?? ""
+            chunk.model = settings.components(separatedBy: ", ").first { $0.hasPrefix("Model: ") }.map { String($0.dropFirst(7)) }
         }
         return chunk
     }

@@ -40,7 +40,7 @@ struct RunCommand: ParsableCommand {
             var job = isResult
                 ? try runner.prepare(resultPNG: sidecar, seed: seed) { FileHandle.standardError.write(Data("darkroom: \($0)\n".utf8)) }
                 : try runner.prepare(sidecarPath: sidecar)
-            if let seed { job.request.seed = seed }
+            if let seed, !isResult { job.request.seed = seed }
             let result = try runner.execute(job, outFolder: folder)
             bar.finish()
             summary["status"] = "done"
@@ -63,12 +63,11 @@ struct RunCommand: ParsableCommand {
 
 extension RunCommand {
     /// The run's name (its folder under GALLERY/runs): a sidecar's stem; for a result PNG its job folder's name and its
-    /// own (`12-result`), and the seed when it is changed.
+    /// own (`12-result`); and the seed when `--seed` gives one.
     func runName(isResult: Bool) -> String {
         let stem = ((sidecar as NSString).lastPathComponent as NSString).deletingPathExtension
-        guard isResult else { return stem }
         let parent = (URL(fileURLWithPath: sidecar).standardized.deletingLastPathComponent().lastPathComponent)
-        let base = parent.isEmpty || parent == "/" ? stem : parent + "-" + stem
+        let base = !isResult || parent.isEmpty || parent == "/" ? stem : parent + "-" + stem
         return seed.map { base + "-seed-\($0)" } ?? base
     }
 }

@@ -73,5 +73,32 @@ final class RerunTests: DaemonTestCase {
         let (s2, o2) = try command(["run", alone.path, "--config", config])
         XCTAssertNotEqual(s2, 0)
         XCTAssertTrue(o2.contains("image: the job's image 'inputs/p.png' is not beside"), o2)
+
+        // A chunk naming a file outside its folder is refused, not read.
+        var chunk = try ResultChunk.read(pngAt: alone.path)
+        chunk.image = "../../etc/p.png"
+        let foreign = dir.appendingPathComponent("foreign.png")
+        try PNGWriter.write(try ImageDecoder.read(path: alone.path, channels: 1), to: foreign.path, text: [(ResultChunk.keyword, try chunk.text())])
+        let (s3, o3) = try command(["run", foreign.path, "--config", config])
+        XCTAssertNotEqual(s3, 0)
+        XCTAssertTrue(o3.contains("which is not a path inside its folder"), o3)
+    }
+
+    func testARunOfASidecarKeepsItsInputsSoThatItsResultRunsAgainAlike() throws {
+        let dir = try workspace()
+        let config = dir.appendingPathComponent("config.json").path
+        let here = dir.appendingPathComponent("here")
+        try FileManager.default.createDirectory(at: here, withIntermediateDirectories: true)
+        try pngData(seed: 4).write(to: here.appendingPathComponent("cat.png"))
+        try #"{"mode": "sdedit", "prompt": "cat", "noise_levels": [1], "seed": 8}"#.write(to: here.appendingPathComponent("cat.json"), atomically: true, encoding: .utf8)
+        // The results go beside the photo: the photo is still kept in inputs/, as a job folder keeps it.
+        let (s1, o1) = try command(["run", here.appendingPathComponent("cat.json").path, "--config", config, "--out", here.path])
+        XCTAssertEqual(s1, 0, o1)
+        XCTAssertEqual(try ResultChunk.read(pngAt: here.appendingPathComponent("result.png").path).image, "inputs/cat.png")
+        XCTAssertEqual(try Data(contentsOf: here.appendingPathComponent("inputs/cat.png")), try pngData(seed: 4))
+        let again = dir.appendingPathComponent("again")
+        let (s2, o2) = try command(["run", here.appendingPathComponent("result.png").path, "--config", config, "--out", again.path])
+        XCTAssertEqual(s2, 0, o2)
+        XCTAssertEqual(try Data(contentsOf: again.appendingPathComponent("result.png")), try Data(contentsOf: here.appendingPathComponent("result.png")))
     }
 }

@@ -46,5 +46,7 @@ final class IgnoreRulesTests: XCTestCase {
         XCTAssertLessThanOrEqual(long.utf8.count, 255)
         XCTAssertTrue(long.hasPrefix("%E9%E9") && long.hasSuffix(".jpg"), long)
         XCTAssertNotEqual(long, FolderLayout.utf8Name(raw: [UInt8](repeating: 0xE9, count: 201) + Array(".jpg".utf8)))
+        XCTAssertNotEqual(long, FolderLayout.utf8Name(raw: [UInt8](repeating: 0xE9, count: 200) + Array(".jpg".utf8), suffix: "-2"),
+                          "a name shortened with a hash still takes the suffix that tells two apart")
     }
 }
