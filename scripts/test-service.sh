@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# First installs dist/darkroom_*.deb into a plain chroot of that root (no /proc, no systemd: how image builders install
+# packages), which must leave it configured, its user made and its unit enabled.
 # Proof under a real systemd: boots a bare Debian bookworm (debootstrap minbase + systemd) with systemd-nspawn, installs
 # dist/darkroom_*.deb with apt-get and checks, inside: the service is active (Type=notify reached READY) and runs a
 # dropped job; StatusText names a running job and its step; after kill -9 systemd restarts it and the interrupted
@@ -42,6 +44,23 @@ if [ ! -x "$cache/bookworm/lib/systemd/systemd" ]; then
         || { tail -20 "$work/debootstrap.log" >&2; fail "debootstrap could not build the root (network or mirror $mirror?)"; }
     mv "$cache/bookworm.partial" "$cache/bookworm"
 fi
+
+step "install into a plain chroot (no /proc, no systemd), as debootstrap, mmdebstrap and live-build do"
+cp -a "$cache/bookworm" "$work/chroot"
+cp "$deb" "$work/chroot/root/"
+cp /etc/resolv.conf "$work/chroot/etc/resolv.conf"
+[ ! -e "$work/chroot/proc/self" ] || fail "the chroot has a /proc"
+in_chroot() { chroot "$work/chroot" env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive "$@"; }
+in_chroot apt-get update -q >"$work/chroot-apt.log" 2>&1 || { tail -5 "$work/chroot-apt.log" >&2; fail "apt-get update failed in the chroot (network?)"; }
+in_chroot apt-get install -y -q "/root/$(basename "$deb")" >>"$work/chroot-apt.log" 2>&1 \
+    || { tail -20 "$work/chroot-apt.log" >&2; fail "apt-get install of the package failed in a chroot without /proc"; }
+[ "$(in_chroot dpkg-query -W -f='${Status}' darkroom)" = "install ok installed" ] \
+    || { tail -20 "$work/chroot-apt.log" >&2; fail "dpkg left darkroom unconfigured in the chroot: $(in_chroot dpkg-query -W -f='${Status}' darkroom)"; }
+in_chroot getent passwd darkroom >/dev/null || fail "the chroot install created no darkroom user"
+grep "created at first boot" "$work/chroot-apt.log" >/dev/null || { tail -20 "$work/chroot-apt.log" >&2; fail "postinst did not say the folders come at first boot"; }
+[ -L "$work/chroot/etc/systemd/system/multi-user.target.wants/darkroom.service" ] || fail "the chroot install did not enable darkroom.service"
+rm -rf "$work/chroot"
+
 cp -a "$cache/bookworm" "$work/root"
 cp "$deb" "$work/root/root/"
 echo "darkroom-test" > "$work/root/etc/hostname"
@@ -165,5 +184,12 @@ inside systemctl stop darkroom-worker@1.service
 [ "$(inside systemctl show -p Result --value darkroom-worker@1.service)" = success ] || fail "the worker stopped with Result=$(inside systemctl show -p Result --value darkroom-worker@1.service)"
 inside systemctl start darkroom.service
 wait_for 60 "job 3's results in the gallery" inside test -f /srv/darkroom/gallery/jobs/3/result-64.png
+
+step "a photo dropped alone into a shipped preset folder (inbox/ladder/) becomes a job with the preset's fields"
+inside test -d /srv/darkroom/inbox/ladder || fail "watch did not create inbox/ladder/ for the shipped preset"
+inside sh -c "cp /srv/darkroom/gallery/jobs/1/result-1.png /srv/darkroom/inbox/ladder/.coat.png.part && mv /srv/darkroom/inbox/ladder/.coat.png.part /srv/darkroom/inbox/ladder/coat.png"
+wait_for 240 "the preset's job to be done" done_is 4
+status --json | tr -d ' \n' | grep '"name":"coat"' | grep '"preset":"ladder"' >/dev/null || fail "job 4 is not 'coat' from preset 'ladder': $(status --json | head -c 600)"
+[ "$(inside sh -c 'ls /srv/darkroom/gallery/jobs/4/ | grep -c "^result-"')" = 6 ] || fail "the ladder preset's job does not have its 6 results"
 
 echo "test-service: passed: package $(du -h "$deb" | cut -f1), installed in ${install_seconds}s, stopped in ${stop_seconds}s, exposure $exposure"
