@@ -11,7 +11,7 @@ extension Gallery {
     /// The file of index page `k` (1-based).
     public static func indexPage(_ k: Int) -> String { k == 1 ? JobFiles.page : "page-\(k).html" }
 
-    /// Writes every index page, `jobs.json` and the stylesheet, and removes pages beyond the last.
+    /// Writes every index page, `jobs.json`, the search index and the stylesheet, and removes pages beyond the last.
     public func writeIndex() throws {
         let jobs = try store.jobs()
         let thumbnails = try store.thumbnails()
@@ -28,6 +28,7 @@ extension Gallery {
             k += 1
         }
         try write(try jobsJSON(jobs, thumbnails: thumbnails), to: (folder as NSString).appendingPathComponent("jobs.json"))
+        try write(try searchScript(jobs, thumbnails: thumbnails), to: (folder as NSString).appendingPathComponent(Gallery.searchIndex))
         try write(style, to: (folder as NSString).appendingPathComponent("style.css"))
     }
 

@@ -73,6 +73,12 @@ public final class Gallery {
         context["results"] = results.filter { $0.kind == .result }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
         context["stage1"] = results.filter { $0.kind == .stageOne }.map { ["file": name($0), "label": ($0.path as NSString).lastPathComponent] }
         context["inputs"] = results.filter { $0.kind == .input || $0.kind == .mask }.map { ["file": name($0), "label": $0.kind.rawValue] }
+        // Each result beside the input it came from, under one before/after slider.
+        if let input = results.first(where: { $0.kind == .input }) {
+            context["compare"] = results.filter { $0.kind == .result }.map {
+                ["input": name(input), "file": name($0), "label": ($0.path as NSString).lastPathComponent]
+            }
+        }
         if let gif = results.first(where: { $0.kind == .gif }) { context["gif"] = name(gif) }
         if let cmp = results.first(where: { $0.kind == .comparison }) { context["comparison"] = name(cmp) }
         context["attempts"] = j.attempts

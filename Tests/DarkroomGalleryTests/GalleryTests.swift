@@ -36,6 +36,33 @@ final class GalleryTests: XCTestCase {
         return store
     }
 
+    func testAJobPageShowsEachResultBesideItsInputUnderABeforeAfterSlider() throws {
+        let dir = try temporaryFolder(self)
+        let store = try SQLiteJobStore(path: dir.appendingPathComponent("db.sqlite").path)
+        var j = Job(name: "coat", mode: "sdedit", model: "fashion", prompt: "a coat", seed: 1, parameters: .edit(Self.request(prompt: "a coat")),
+                    inputHash: "h", folder: dir.appendingPathComponent("gallery/jobs/1").path)
+        j.state = .queued
+        _ = try store.enqueue(j)
+        let claimed = try XCTUnwrap(try store.claimNext())
+        try FileManager.default.createDirectory(atPath: claimed.folder, withIntermediateDirectories: true)
+        let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAAAAABX3VL4AAAADklEQVR4nGP4z8DA8B8ABfsC/mZ5o4QAAAAASUVORK5CYII=")!
+        var records: [JobResult] = []
+        for (k, (name, kind)) in [("result-1.png", ResultKind.result), ("result-2.png", .result), ("input.png", .input), ("mask.png", .mask)].enumerated() {
+            try png.write(to: URL(fileURLWithPath: claimed.folder + "/" + name))
+            records.append(JobResult(jobID: 0, kind: kind, path: claimed.folder + "/" + name, size: Int64(png.count), index: k + 1))
+        }
+        try store.finish(Claim(claimed), results: records, timings: ["sample": 0.5])
+        try Gallery(folder: dir.appendingPathComponent("gallery").path, store: store).rebuild()
+        let page = try String(contentsOf: dir.appendingPathComponent("gallery/jobs/1/index.html"), encoding: .utf8)
+        XCTAssertEqual(page.components(separatedBy: #"<figure class="compare">"#).count - 1, 2, "one slider per result")
+        for name in ["result-1.png", "result-2.png"] {
+            XCTAssertTrue(page.contains(#"<img src="input.png" alt="input"><img class="after" src="\#(name)""#), page)
+        }
+        XCTAssertTrue(page.contains(#"<input type="range""#) && page.contains("--cut"), "the slider moves the cut, no server needed")
+        let css = try String(contentsOf: dir.appendingPathComponent("gallery/style.css"), encoding: .utf8)
+        XCTAssertTrue(css.contains("clip-path: inset(0 0 0 var(--cut))"), css)
+    }
+
     func testUserTextIsEscapedEverywhere() throws {
         let dir = try temporaryFolder(self)
         let store = try populated(dir)
@@ -178,5 +205,51 @@ final class GalleryTests: XCTestCase {
         XCTAssertEqual(dom.components(separatedBy: "class=\"card\"").count - 1, 1, "one visible card")
         XCTAssertEqual(dom.components(separatedBy: "class=\"card hidden\"").count - 1, 99)
         XCTAssertTrue(dom.contains("style=\"width: 25%\""), "the progress bar")
+
+        // The search box finds a job of another page by a word of its prompt, from file://.
+        let many = dir.appendingPathComponent("many")
+        try FileManager.default.createDirectory(at: many, withIntermediateDirectories: true)
+        let searched = try SQLiteJobStore(path: many.appendingPathComponent("db.sqlite").path)
+        for k in 1...300 {
+            var j = Job(name: "job\(k)", mode: "generate", model: "fashion", prompt: k == 7 ? "a zebra coat" : "a bag \(k)", seed: Int64(k),
+                        parameters: .edit(Self.request(prompt: "a bag")), inputHash: "h\(k)", folder: many.appendingPathComponent("gallery/jobs/\(k)").path)
+            j.state = .done
+            _ = try searched.enqueue(j)
+        }
+        try Gallery(folder: many.appendingPathComponent("gallery").path, store: searched).rebuild()
+        let found = try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#q=Zebra")
+        let foundCards = found.components(separatedBy: #"<div id="found" class="cards">"#).last?.components(separatedBy: "</div></div>")
+        XCTAssertTrue(found.contains("1 of 300 jobs match"), found.suffix(3000).description)
+        XCTAssertTrue(foundCards?.first?.contains(#"href="jobs/7/index.html""#) == true, found.suffix(3000).description)
+        XCTAssertTrue(found.contains(#"<div class="cards" id="listed" hidden="">"#), "the page's own cards give way to the matches")
+    }
+
+    /// The DOM of `url` after Chromium loaded it (scripts run).
+    func dumpDOM(_ chromium: String, _ url: String) throws -> String {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: chromium)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", url]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitForExit()
+        return dom
+    }
+
+    func testTheSearchIndexHoldsEveryJobWithWhatASearchMatches() throws {
+        let dir = try temporaryFolder(self)
+        try Gallery(folder: dir.appendingPathComponent("gallery").path, store: try large(dir)).rebuild()
+        let script = try String(contentsOf: dir.appendingPathComponent("gallery/search.js"), encoding: .utf8)
+        XCTAssertTrue(script.contains("window.darkroomJobs = ["), script.prefix(200).description)
+        let json = String(script.drop { $0 != "[" }.dropLast(2))
+        let rows = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[Any]])
+        XCTAssertEqual(rows.count, 250, "every job, not one page")
+        XCTAssertEqual(rows.first?[0] as? Int, 250, "newest first")
+        let text = try XCTUnwrap(rows.first { ($0[0] as? Int) == 123 }?[6] as? String)
+        for word in ["job123", "a bag 123", "generate", "fashion", "done", "seed 861", "\"guidance\":5"] { XCTAssertTrue(text.contains(word), "\(word) in \(text)") }
+        let index = try String(contentsOf: dir.appendingPathComponent("gallery/index.html"), encoding: .utf8)
+        XCTAssertTrue(index.contains(#"<input type="search" id="search""#) && index.contains("s.src = 'search.js'"), "the box loads the index by a script tag")
     }
 }
