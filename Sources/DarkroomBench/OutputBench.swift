@@ -10,7 +10,7 @@ import DarkroomJobModel
 /// Benchmarks of what people look at: the gallery and the progress GIFs.
 public enum OutputBench {
     /// Seconds to rebuild the gallery (every page, and the index alone) for `count` synthetic jobs.
-    public static func gallery(jobs count: Int) throws -> (rebuild: Double, again: Double, index: Double) {
+    public static func gallery(jobs count: Int) throws -> (rebuild: Double, again: Double, index: Double, search: SearchFigure?) {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("darkroom-bench-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -43,7 +43,35 @@ public enum OutputBench {
         let again = Date().timeIntervalSince(start)
         start = Date()
         try gallery.writeIndex()
-        return (rebuild, again, Date().timeIntervalSince(start))
+        let index = Date().timeIntervalSince(start)
+        return (rebuild, again, index, try search(dir.appendingPathComponent("gallery")))
+    }
+
+    /// The search box in headless Chromium (nil without one): the index's size, and the time of a search for a word
+    /// of one job's prompt as the page reports it.
+    public struct SearchFigure {
+        public var indexBytes: Int
+        public var milliseconds: Int
+        public var matches: String
+    }
+
+    static func search(_ gallery: URL) throws -> SearchFigure? {
+        guard let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].first(where: FileManager.default.isExecutableFile) else { return nil }
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: chromium)
+        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", gallery.appendingPathComponent("index.html").absoluteString + "#q=sneaker%20%23777"]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try p.run()
+        let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        // <p id="found-count" class="meta">N of M jobs match · T ms</p>
+        guard let line = dom.components(separatedBy: "id=\"found-count\"").dropFirst().first?.components(separatedBy: "</p>").first,
+              let text = line.components(separatedBy: ">").last, let ms = text.components(separatedBy: " · ").last?.components(separatedBy: " ").first.flatMap({ Int($0) })
+        else { return nil }
+        let size = (try? FileManager.default.attributesOfItem(atPath: gallery.appendingPathComponent("search.js").path)[.size] as? Int) ?? 0
+        return SearchFigure(indexBytes: size, milliseconds: ms, matches: text.components(separatedBy: " · ").first ?? "")
     }
 
     /// Seconds to encode `frames` colour frames of `size`×`size` into a GIF (palette fitting included).

@@ -93,6 +93,11 @@ struct BenchCommand: ParsableCommand {
             let g = try OutputBench.gallery(jobs: jobs)
             print(String(format: "gallery for %d jobs: first full rebuild %.2f s (every job page + index), rebuild with nothing changed %.2f s, index alone %.2f s",
                          jobs, g.rebuild, g.again, g.index))
+            if let s = g.search {
+                print(String(format: "search box in headless Chromium: search.js %.1f MB, a two-word search %d ms (%@)", Double(s.indexBytes) / 1e6, s.milliseconds, s.matches))
+            } else {
+                print("search box: not timed (no Chromium)")
+            }
             print(String(format: "GIF: 60 frames of 256x256 colour encoded in %.3f s (median-cut palette included)", try OutputBench.gif()))
             return
         }
