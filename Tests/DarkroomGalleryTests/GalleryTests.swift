@@ -222,6 +222,13 @@ final class GalleryTests: XCTestCase {
         XCTAssertTrue(found.contains("1 of 300 jobs match"), found.suffix(3000).description)
         XCTAssertTrue(foundCards?.first?.contains(#"href="jobs/7/index.html""#) == true, found.suffix(3000).description)
         XCTAssertTrue(found.contains(#"<div class="cards" id="listed" hidden="">"#), "the page's own cards give way to the matches")
+        // A number is a whole word (#7 is job 7, not 70–79 or 170), and the filters apply to the matches.
+        XCTAssertTrue(try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#q=%237").contains("1 of 300 jobs match"))
+        XCTAssertTrue(try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#status=failed&q=zebra").contains("0 of 300 jobs match"))
+        // Without its index the page says so and shows its own cards again.
+        try FileManager.default.removeItem(at: many.appendingPathComponent("gallery/search.js"))
+        let missing = try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#q=zebra")
+        XCTAssertTrue(missing.contains("search.js) could not be loaded") && missing.contains(#"<div class="cards" id="listed">"#), missing.suffix(2000).description)
     }
 
     /// The DOM of `url` after Chromium loaded it (scripts run).
