@@ -193,15 +193,7 @@ final class GalleryTests: XCTestCase {
             XCTAssertGreaterThan(data.count, 5000, "\(page): screenshot shows content")
         }
         // The filters run in the browser and live in the URL: only the running job's card stays visible.
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: chromium)
-        p.arguments = ["--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", big.appendingPathComponent("gallery/index.html").absoluteString + "#status=running"]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try p.run()
-        let dom = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitForExit()
+        let dom = try dumpDOM(chromium, big.appendingPathComponent("gallery/index.html").absoluteString + "#status=running")
         XCTAssertEqual(dom.components(separatedBy: "class=\"card\"").count - 1, 1, "one visible card")
         XCTAssertEqual(dom.components(separatedBy: "class=\"card hidden\"").count - 1, 99)
         XCTAssertTrue(dom.contains("style=\"width: 25%\""), "the progress bar")
