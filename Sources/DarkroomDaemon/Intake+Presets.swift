@@ -46,7 +46,7 @@ extension Intake {
         }
         touchedPresets.removeAll()
         // What is gone from the folders just walked is forgotten (a full scan forgets the rest).
-        if !full {
+        if !full, !walked.isEmpty {
             for key in Set(firstSeen.keys).union(retryAfter.keys).union(observed.keys).union(stuck.keys).union(waitingToDecode)
             where Intake.isNested(key) && walked.contains(Intake.preset(of: key)) && entry(relative: key) == nil {
                 forgetGone(key)
