@@ -35,6 +35,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.30.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev).
@@ -75,8 +76,13 @@ let package = Package(
         // The static HTML gallery rendered from the database with Mustache templates.
         .target(name: "DarkroomGallery", dependencies: ["DarkroomSupport", "DarkroomStore", "DarkroomJobModel", "DarkroomJobs", "DarkroomTensor", .product(name: "Mustache", package: "swift-mustache")],
                 resources: [.copy("Templates")]),
+        // Notices of ended jobs: the event, its formats (json, ntfy, a command's stdin), and the one sender that
+        // delivers the database's outbox with retries (async-http-client).
+        .target(name: "DarkroomNotify", dependencies: ["DarkroomSupport", "DarkroomJobModel", "DarkroomStore",
+                                                      .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                      .product(name: "Logging", package: "swift-log")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
-        .target(name: "DarkroomDaemon", dependencies: ["CFileOps", "DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomJobModel", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "DarkroomDaemon", dependencies: ["CFileOps", "DarkroomNotify", "DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomJobModel", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),
         // Training from scratch: backward passes, Adam, IDX data, objectives, checkpoints, reports and sample evaluation.
         .target(name: "DarkroomTraining", dependencies: ["DarkroomSupport", "DarkroomJobModel", "DarkroomTensor", "DarkroomModels", "DarkroomDiffusion", "DarkroomImaging", "CZlib"], swiftSettings: vectorSettings),
         // Benchmarks that print the figures issues ask for: forward, generate, training, outputs, DeepFloyd IF.

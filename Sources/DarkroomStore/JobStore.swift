@@ -109,6 +109,20 @@ public protocol JobStore: AnyObject, Sendable {
     /// was in flight) is left to export once more.
     func markExported(_ id: Int64, endedAt: Date?) throws
 
+    // MARK: Notices (the outbox)
+
+    /// Gives every notice not yet fanned out one pending delivery per subscription that wants its state, due `now`,
+    /// in one transaction; a notice no subscription wants is settled with none. Returns how many deliveries it added.
+    func fanOutNotices(to subscriptions: [NoticeSubscription], now: Date) throws -> Int
+    /// Pending deliveries due at `now`, oldest notice first, with their notices.
+    func dueDeliveries(now: Date, limit: Int) throws -> [(notice: Notice, delivery: NoticeDelivery)]
+    /// Records an attempt at one delivery (the attempt count goes up by one).
+    func recordDelivery(notice: Int64, target: String, _ outcome: DeliveryOutcome, now: Date) throws
+    /// Deliveries, newest notice first: pending and failed ones, and delivered ones too when `includeDelivered`.
+    func deliveries(includeDelivered: Bool, limit: Int) throws -> [(notice: Notice, delivery: NoticeDelivery)]
+    /// The notices of one job, oldest first (tests, `status --notices`).
+    func notices(of jobID: Int64) throws -> [Notice]
+
     // MARK: Prompt embeddings
 
     func promptEmbedding(encoder: String, prompt: String) throws -> StoredEmbedding?

@@ -81,6 +81,48 @@ extension PostgresJobStore {
         ("v3: presets (the inbox folder a drop came through)", [
             "ALTER TABLE jobs ADD COLUMN preset TEXT",
         ]),
+        ("v4: notices outbox (a trigger writes a notice in the transaction that ends or rejects a job)", [
+            """
+            CREATE TABLE notices (
+                id BIGSERIAL PRIMARY KEY,
+                event_id TEXT NOT NULL UNIQUE,
+                job_id BIGINT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+                state TEXT NOT NULL,
+                error TEXT,
+                created_at TIMESTAMPTZ NOT NULL,
+                fanned_out BOOLEAN NOT NULL DEFAULT false
+            )
+            """,
+            "CREATE INDEX notices_by_job ON notices (job_id)",
+            "CREATE INDEX notices_to_fan_out ON notices (id) WHERE NOT fanned_out",
+            """
+            CREATE TABLE notice_deliveries (
+                notice_id BIGINT NOT NULL REFERENCES notices (id) ON DELETE CASCADE,
+                target TEXT NOT NULL,
+                status TEXT NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+                attempts INTEGER NOT NULL DEFAULT 0,
+                first_attempt_at TIMESTAMPTZ NOT NULL,
+                next_attempt_at TIMESTAMPTZ,
+                last_error TEXT,
+                delivered_at TIMESTAMPTZ,
+                PRIMARY KEY (notice_id, target)
+            )
+            """,
+            "CREATE INDEX notice_deliveries_due ON notice_deliveries (next_attempt_at) WHERE status = 'pending'",
+            """
+            CREATE FUNCTION darkroom_job_notice() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.state IN ('done', 'failed', 'cancelled', 'rejected')
+                   AND (TG_OP = 'INSERT' OR OLD.state IS DISTINCT FROM NEW.state) THEN
+                    INSERT INTO notices (event_id, job_id, state, error, created_at)
+                    VALUES (replace(gen_random_uuid()::text, '-', ''), NEW.id, NEW.state, NEW.error, COALESCE(NEW.finished_at, now()));
+                END IF;
+                RETURN NULL;
+            END
+            $$
+            """,
+            "CREATE TRIGGER jobs_notice AFTER INSERT OR UPDATE OF state ON jobs FOR EACH ROW EXECUTE FUNCTION darkroom_job_notice()",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, one transaction each, under an advisory lock so that processes starting

@@ -121,6 +121,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         registerIdentityMigration(&m)
         registerControlMigration(&m)
         registerLeaseMigration(&m)
+        registerNoticesMigration(&m)
         return m
     }
 }
