@@ -80,6 +80,7 @@ let package = Package(
         // delivers the database's outbox with retries (async-http-client).
         .target(name: "DarkroomNotify", dependencies: ["DarkroomSupport", "DarkroomJobModel", "DarkroomStore",
                                                       .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                                                      .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
                                                       .product(name: "Logging", package: "swift-log")]),
         // The inbox daemon: inotify watcher, intake, worker, systemd notification.
         .target(name: "DarkroomDaemon", dependencies: ["CFileOps", "DarkroomNotify", "DarkroomSupport", "DarkroomTensor", "DarkroomModels", "DarkroomJobModel", "DarkroomJobs", "DarkroomStore", "DarkroomGallery", .product(name: "Logging", package: "swift-log")]),

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import DarkroomGallery
+import DarkroomNotify
 import DarkroomJobs
 import DarkroomStore
 import DarkroomSupport
@@ -34,6 +35,9 @@ public final class Daemon: @unchecked Sendable {
     /// The HTML gallery, re-rendered after every job and rejection.
     public let gallery: Gallery
     private let wake = DispatchSemaphore(value: 0)
+    /// Delivers the outbox's notices (`Daemon+Notices`), woken by `noticeWake` when a job ends.
+    let noticeSender: NoticeSender
+    let noticeWake = DispatchSemaphore(value: 0)
     private let galleryLock = NSLock()
     private var indexDirty = false
     private var lastIndexWrite = Date.distantPast
@@ -51,6 +55,8 @@ public final class Daemon: @unchecked Sendable {
     }
     public init(config: DarkroomConfig, runner: JobRunner? = nil, runsWorker: Bool = true) throws {
         self.config = config
+        // Notices to URLs under a unit that denies the network: said now, with the fix, not once per delivery for a day.
+        if let problem = NetworkAccess.problem(for: config.notify) { throw JobFolderError(problem) }
         let store = try openJobStore(config.database)
         lock = try lockDatabase(config.database, store: store)
         (store as? PostgresJobStore)?.onConnectionChange = { DaemonLog.warning($0) }
@@ -64,6 +70,7 @@ public final class Daemon: @unchecked Sendable {
             }
         }
         self.store = store
+        noticeSender = NoticeSender(store: store, targets: config.notify, galleryURL: config.galleryURL)
         if store.engine == .sqlite {
             guard let file = Daemon.identity(of: config.database) else { throw JobFolderError("database: \(config.database) vanished while opening") }
             databaseFile = file
@@ -92,6 +99,7 @@ public final class Daemon: @unchecked Sendable {
             galleryLock.lock(); defer { galleryLock.unlock() }
             do { try gallery.export(job.id!) } catch { DaemonLog.error("gallery: \(error)") }
             indexDirty = true
+            noticeWake.signal()
         }
         // A running job's page, its index page and systemd's status follow its progress (reports come at most once a second).
         let notifier = self.notifier
@@ -109,6 +117,7 @@ public final class Daemon: @unchecked Sendable {
             galleryLock.lock(); defer { galleryLock.unlock() }
             do { try gallery.writeJobPage(job) } catch { DaemonLog.error("gallery: \(error)") }
             indexDirty = true
+            noticeWake.signal()
         }
         // Repairs after a kill -9, before anything else touches the inbox or the queue.
         let stale = Daemon.removeStaleTemporaries(gallery: try FolderHandle(path: config.gallery), jobs: intake.jobs, inbox: intake.inbox)
@@ -135,7 +144,10 @@ public final class Daemon: @unchecked Sendable {
     func exportEnded() {
         galleryLock.lock(); defer { galleryLock.unlock() }
         do {
-            if !(try gallery.exportEnded()).isEmpty { indexDirty = true }
+            if !(try gallery.exportEnded()).isEmpty {
+                indexDirty = true
+                noticeWake.signal()
+            }
         } catch { DaemonLog.error("gallery: \(error)") }
     }
 
@@ -218,6 +230,7 @@ public final class Daemon: @unchecked Sendable {
         }
         exportEnded()
         refreshIndex(force: true)
+        deliverNotices()
         notifier.send("STOPPING=1")
     }
 
@@ -263,6 +276,7 @@ public final class Daemon: @unchecked Sendable {
             exportDone.signal()
         }
         exportThread.start()
+        let noticesDone = startNoticeSender()
         // READY before the first scan: taking a drop may load a large model for minutes, which must count against
         // the watchdog (fed meanwhile), not against the start timeout.
         notifier.send("READY=1")
@@ -282,6 +296,8 @@ public final class Daemon: @unchecked Sendable {
             wake.signal()
             workerDone.wait()
             exportDone.wait()
+            noticeWake.signal()
+            noticesDone.wait()
             throw presetProblem
         }
         if !heartbeat.whileBusy({ intake.scan() }).isEmpty { wake.signal() }
@@ -325,6 +341,8 @@ public final class Daemon: @unchecked Sendable {
         wake.signal()
         workerDone.wait()
         exportDone.wait()
+        noticeWake.signal()
+        noticesDone.wait()
         if let fatal { throw JobFolderError(fatal) }
         refreshIndex(force: true)
     }

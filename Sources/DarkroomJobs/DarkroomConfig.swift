@@ -38,13 +38,17 @@ public struct DarkroomConfig: Equatable {
     public var presets: [String: Preset] = [:]
     /// What intake never takes: the defaults and config.json's `"ignore"` patterns.
     public var ignore = IgnoreRules(patterns: [])
+    /// Where notices of ended jobs go (`"notify"`; none by default).
+    public var notify: [NotifyTarget] = []
+    /// Where the gallery is served (`"gallery_url"`), so that notices carry links; nil: they carry paths only.
+    public var galleryURL: URL?
     /// The file this was read from.
     public var path: String
 
     static let keys: Set<String> = ["inbox", "gallery", "database", "templates", "models", "default_model", "defaults", "threads",
                                     "image_wait_seconds", "max_attempts",
                                     "lease_seconds", "lease_renew_seconds", "poll_seconds", "job_stall_seconds", "job_timeout_seconds",
-                                    "presets", "ignore"]
+                                    "presets", "ignore", "notify", "gallery_url"]
 
     /// Reads and validates `path`; every problem names the key. A worker-only host has no inbox or gallery:
     /// `checkFolders` false skips their checks.
@@ -120,6 +124,14 @@ public struct DarkroomConfig: Equatable {
             do { config.ignore = IgnoreRules(patterns: try list.map(GlobPattern.init)) } catch {
                 throw JobError(field: "ignore", "\(path): \(error)")
             }
+        }
+        if let raw = object["notify"] { config.notify = try NotifyTarget.readList(raw, path: path, base: base) }
+        if let raw = try f.string("gallery_url") {
+            guard let url = URL(string: raw.hasSuffix("/") ? raw : raw + "/"), ["http", "https", "file"].contains(url.scheme?.lowercased() ?? ""),
+                  url.scheme == "file" || !(url.host ?? "").isEmpty else {
+                throw JobError(field: "gallery_url", "\(path): must be the http(s):// URL the gallery folder is served at, e.g. \"https://photos.example.org/darkroom/\"")
+            }
+            config.galleryURL = url
         }
         if checkFolders { try config.checkFolders(raw: object) }
         return config

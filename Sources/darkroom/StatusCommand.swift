@@ -21,6 +21,8 @@ struct StatusCommand: ParsableCommand {
     var follow = false
     @Option(help: "Seconds between lines of --follow when the output is not a terminal.")
     var interval = 5.0
+    @Flag(help: "List the notices not yet delivered (pending, with their next attempt, and failed) instead of jobs.")
+    var notices = false
 
     func run() throws {
         let config = try configOption.load()
@@ -32,7 +34,10 @@ struct StatusCommand: ParsableCommand {
             }
             filter = s
         }
-        if json {
+        if notices {
+            print(json ? try StatusCommand.noticesJSON(store, targets: config.notify, limit: limit)
+                       : try StatusCommand.noticesTable(store, targets: config.notify, limit: limit))
+        } else if json {
             print(try StatusCommand.json(try store.jobs(state: filter, limit: limit)))
         } else if follow {
             try followQueue(store, filter: filter)
@@ -111,6 +116,6 @@ struct StatusCommand: ParsableCommand {
 }
 
 /// `s` as the log shows it: control characters escaped (a file name's escape sequence never reaches the terminal).
-private func shown(_ s: String, _ limit: Int) -> String { JobError.quote(s, limit: limit) }
+func shown(_ s: String, _ limit: Int) -> String { JobError.quote(s, limit: limit) }
 
 private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? String(s.prefix(n)) : s + String(repeating: " ", count: n - s.count) }
