@@ -114,6 +114,7 @@ let package = Package(
         .testTarget(name: "DarkroomStoreTests", dependencies: ["DarkroomStore", "DarkroomJobModel", "DarkroomSupport", "DarkroomTestSupport", .product(name: "GRDB", package: "GRDB.swift")],
                     exclude: ["Fixtures"]),
         .testTarget(name: "DarkroomDaemonTests", dependencies: ["DarkroomDaemon", "DarkroomJobModel", "DarkroomSupport", "DarkroomStore", "DarkroomTraining", "DarkroomImaging", "DarkroomTestSupport", "DarkroomJobs", "DarkroomModels", "DarkroomTensor", .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "DarkroomNotifyTests", dependencies: ["DarkroomNotify", "DarkroomJobModel", "DarkroomStore"]),
         .testTarget(name: "DarkroomGalleryTests", dependencies: ["DarkroomGallery", "DarkroomJobModel", "DarkroomSupport", "DarkroomStore", "DarkroomTestSupport", "DarkroomDiffusion"]),
         .testTarget(name: "DarkroomTrainingTests", dependencies: ["DarkroomTraining", "DarkroomJobModel", "DarkroomSupport", "DarkroomTestSupport", "DarkroomModels", "DarkroomTensor"],
                     exclude: ["Fixtures"]),

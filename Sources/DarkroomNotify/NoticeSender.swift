@@ -52,7 +52,9 @@ public final class NoticeSender {
                                          .failed(error: "the target is no longer in config.json", retryAt: nil), now: now)
                 continue
             }
+            TestHooks.killIfAt("notice-before-send")
             let outcome = try attempt(notice, delivery, to: target)
+            TestHooks.killIfAt("notice-after-send")
             tried += 1
             let at = Date()
             switch outcome {
