@@ -42,9 +42,19 @@ public enum NetworkAccess {
         host == "localhost" || host.hasPrefix("127.") || host == "::1" || host == "[::1]"
     }
 
-    /// True when the only network interface is `lo` (a private network namespace).
+    /// True when every network interface of this process's namespace is a loopback one (a private network namespace;
+    /// getifaddrs asks the kernel, where /sys/class/net shows the namespace that mounted /sys).
     static func onlyLoopbackInterfaces() -> Bool {
-        guard let names = try? FileManager.default.contentsOfDirectory(atPath: "/sys/class/net") else { return false }
-        return !names.isEmpty && names.allSatisfy { $0 == "lo" }
+        var list: UnsafeMutablePointer<ifaddrs>?
+        guard getifaddrs(&list) == 0, let first = list else { return false }
+        defer { freeifaddrs(list) }
+        var any = false, onlyLoopback = true
+        var cursor: UnsafeMutablePointer<ifaddrs>? = first
+        while let entry = cursor {
+            any = true
+            if entry.pointee.ifa_flags & UInt32(IFF_LOOPBACK) == 0 { onlyLoopback = false }
+            cursor = entry.pointee.ifa_next
+        }
+        return any && onlyLoopback
     }
 }
