@@ -41,6 +41,7 @@ install -m 0644 systemd/darkroom.service "$stage/lib/systemd/system/darkroom.ser
 install -m 0644 systemd/darkroom-worker@.service "$stage/lib/systemd/system/darkroom-worker@.service"
 install -d "$stage/usr/share/doc/darkroom/examples"
 install -m 0644 systemd/darkroom.service.d/postgresql.conf "$stage/usr/share/doc/darkroom/examples/darkroom.service.d-postgresql.conf"
+install -m 0644 systemd/darkroom.service.d/notify.conf "$stage/usr/share/doc/darkroom/examples/darkroom.service.d-notify.conf"
 install -m 0644 packaging/darkroom.sysusers "$stage/usr/lib/sysusers.d/darkroom.conf"
 install -m 0644 packaging/darkroom.tmpfiles "$stage/usr/lib/tmpfiles.d/darkroom.conf"
 install -m 0644 packaging/copyright "$stage/usr/share/doc/darkroom/copyright"

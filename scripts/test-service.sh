@@ -5,7 +5,9 @@
 # dist/darkroom_*.deb with apt-get and checks, inside: the service is active (Type=notify reached READY) and runs a
 # dropped job; StatusText names a running job and its step; after kill -9 systemd restarts it and the interrupted
 # job completes exactly once; a SIGSTOPped daemon is killed by the watchdog and restarted; `systemctl stop` exits
-# cleanly within the timeout; `systemd-analyze security` scores the unit at most 2.0.
+# cleanly within the timeout; `systemd-analyze security` scores the unit at most 2.0; a preset folder takes a photo
+# alone; a webhook target stops watch at start under the strict unit (naming the drop-in) and, with the shipped
+# drop-in, receives a job's end from inside the container (python3 on the host plays the receiver).
 #
 # Needs root, debootstrap, systemd-container and network access to the Debian mirror (or a cached root).
 # The root is cached in $DARKROOM_TEST_CACHE (default /var/cache/darkroom-test); each run boots a fresh copy.
@@ -194,5 +196,54 @@ wait_for 240 "the preset's job to be done" done_is 4
 inside grep '<h1>#4 coat ' /srv/darkroom/gallery/jobs/4/index.html >/dev/null || fail "job 4 is not 'coat'"
 inside grep '<th>preset</th><td>ladder</td>' /srv/darkroom/gallery/jobs/4/index.html >/dev/null || fail "job 4's page does not name preset 'ladder'"
 [ "$(inside sh -c 'ls /srv/darkroom/gallery/jobs/4/ | grep -c "^result-"')" = 6 ] || fail "the ladder preset's job does not have its 6 results"
+
+step "notices: under the strict unit a URL target stops watch at start, naming the drop-in"
+receiver_pid=""
+stop_receiver() { if [ -n "$receiver_pid" ]; then kill "$receiver_pid" 2>/dev/null || true; fi; }
+trap 'status=$?; stop_receiver; if [ $status -ne 0 ]; then echo "test-service: FAILED at step '"'"'$current'"'"' (command: $BASH_COMMAND, status $status)" >&2; fi; cleanup' EXIT
+command -v python3 >/dev/null || fail "python3 is needed on the host for the webhook receiver"
+# The receiver runs on the host's loopback, which the container shares (no --private-network): one line per POST.
+python3 - "$work/hook.port" "$work/hook.log" <<'PY' &
+import http.server, json, sys
+class Hook(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        with open(sys.argv[2], "a") as f:
+            f.write(json.dumps({"key": self.headers.get("Idempotency-Key"), "event": json.loads(body)}) + "\n")
+        self.send_response(200)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+server = http.server.HTTPServer(("127.0.0.1", 0), Hook)
+open(sys.argv[1], "w").write(str(server.server_port))
+server.serve_forever()
+PY
+receiver_pid=$!
+for _ in $(seq 40); do [ -s "$work/hook.port" ] && break; sleep 0.25; done
+port=$(cat "$work/hook.port")
+inside sed -i "0,/{/s//{\"notify\": [{\"url\": \"http:\/\/127.0.0.1:$port\/hook\", \"on\": [\"done\"]}],/" /etc/darkroom/config.json
+inside grep '"notify"' /etc/darkroom/config.json >/dev/null || fail "could not add a notify target to config.json"
+inside systemctl restart darkroom.service || true
+names_dropin() { inside journalctl -u darkroom.service --no-pager | grep "darkroom.service.d-notify.conf" >/dev/null; }
+wait_for 30 "watch to say which drop-in to install" names_dropin
+inside systemctl stop darkroom.service
+inside systemctl reset-failed darkroom.service 2>/dev/null || true
+
+step "notices: with the shipped drop-in, a job's end is posted to the webhook from inside the container"
+inside install -D -m 0644 /usr/share/doc/darkroom/examples/darkroom.service.d-notify.conf /etc/systemd/system/darkroom.service.d/notify.conf
+inside systemctl daemon-reload
+inside systemctl start darkroom.service
+wait_for 30 "darkroom.service to be active with the drop-in" inside systemctl is-active --quiet darkroom.service
+drop fifth.json '{"prompt": "a dress", "count": 2, "seed": 5}'
+wait_for 240 "job 5 to be done" done_is 5
+hook_has_job5() { grep '"event": "job.done"' "$work/hook.log" | grep '"id": 5,' >/dev/null; }
+wait_for 60 "the webhook to receive job 5's job.done" hook_has_job5
+[ "$(grep -c . "$work/hook.log")" = 1 ] || fail "expected one POST (job 5's; jobs before the target was added are not sent): $(cat "$work/hook.log")"
+grep '"outputs": \["jobs/5/result-1.png"' "$work/hook.log" >/dev/null || fail "the event does not list job 5's results: $(cat "$work/hook.log")"
+key=$(sed -n 's/.*"key": "\([0-9a-f]*\)".*/\1/p' "$work/hook.log")
+grep "\"event_id\": \"$key\"" "$work/hook.log" >/dev/null || fail "the Idempotency-Key is not the event_id: $(cat "$work/hook.log")"
+inside runuser -u darkroom -- darkroom status --notices --config /etc/darkroom/config.json | grep "notices: 0 pending, 0 failed" >/dev/null \
+    || fail "status --notices shows deliveries left: $(inside runuser -u darkroom -- darkroom status --notices --config /etc/darkroom/config.json)"
+stop_receiver
 
 echo "test-service: passed: package $(du -h "$deb" | cut -f1), installed in ${install_seconds}s, stopped in ${stop_seconds}s, exposure $exposure"
