@@ -48,6 +48,8 @@ public struct Job: Codable, Equatable, Sendable {
     public var worker: String?
     /// Until when the worker's claim holds; past it any process may queue the job again (the worker is presumed dead).
     public var leaseExpiresAt: Date?
+    /// Kept whatever the retention (`darkroom star`), shown and filtered in the gallery.
+    public var starred: Bool = false
 
     public init(name: String, mode: String, model: String, prompt: String, seed: Int64, parameters: JobParameters,
                 inputHash: String, folder: String, state: JobState = .queued, createdAt: Date = Date()) {
@@ -72,7 +74,7 @@ public struct Job: Codable, Equatable, Sendable {
 
     enum CodingKeys: String, CodingKey {
         case id, name, state, mode, model, prompt, seed, folder, image, mask, attempts, error, timings, priority, progress
-        case worker, preset
+        case worker, preset, starred
         case parameters, inputHash = "input_hash", cancelRequested = "cancel_requested", leaseExpiresAt = "lease_expires_at"
         case createdAt = "created_at", startedAt = "started_at", finishedAt = "finished_at"
     }
@@ -104,6 +106,7 @@ public struct Job: Codable, Equatable, Sendable {
         worker = try c.decodeIfPresent(String.self, forKey: .worker)
         preset = try c.decodeIfPresent(String.self, forKey: .preset)
         leaseExpiresAt = try c.decodeIfPresent(Date.self, forKey: .leaseExpiresAt)
+        starred = try c.decodeIfPresent(Bool.self, forKey: .starred) ?? false
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -133,6 +136,7 @@ public struct Job: Codable, Equatable, Sendable {
         // Always present (null for a drop with its own sidecar): `status --json` scripts test it.
         try c.encode(preset, forKey: .preset)
         try c.encodeIfPresent(leaseExpiresAt, forKey: .leaseExpiresAt)
+        try c.encode(starred, forKey: .starred)
     }
 
     /// Wall time from start to finish, when both are known.

@@ -42,13 +42,15 @@ public struct DarkroomConfig: Equatable {
     public var notify: [NotifyTarget] = []
     /// Where the gallery is served (`"gallery_url"`), so that notices carry links; nil: they carry paths only.
     public var galleryURL: URL?
+    /// What the daemon and `darkroom prune` remove (`"retention"`; absent: nothing).
+    public var retention = RetentionPolicy()
     /// The file this was read from.
     public var path: String
 
     static let keys: Set<String> = ["inbox", "gallery", "database", "templates", "models", "default_model", "defaults", "threads",
                                     "image_wait_seconds", "max_attempts",
                                     "lease_seconds", "lease_renew_seconds", "poll_seconds", "job_stall_seconds", "job_timeout_seconds",
-                                    "presets", "ignore", "notify", "gallery_url"]
+                                    "presets", "ignore", "notify", "gallery_url", "retention"]
 
     /// Reads and validates `path`; every problem names the key. A worker-only host has no inbox or gallery:
     /// `checkFolders` false skips their checks.
@@ -125,6 +127,7 @@ public struct DarkroomConfig: Equatable {
                 throw JobError(field: "ignore", "\(path): \(error)")
             }
         }
+        if let raw = object["retention"] { config.retention = try RetentionPolicy.read(raw, path: path) }
         if let raw = object["notify"] { config.notify = try NotifyTarget.readList(raw, path: path, base: base) }
         if let raw = try f.string("gallery_url") {
             guard let url = URL(string: raw.hasSuffix("/") ? raw : raw + "/"), ["http", "https", "file"].contains(url.scheme?.lowercased() ?? ""),

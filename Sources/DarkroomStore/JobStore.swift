@@ -109,6 +109,18 @@ public protocol JobStore: AnyObject, Sendable {
     /// was in flight) is left to export once more.
     func markExported(_ id: Int64, endedAt: Date?) throws
 
+    // MARK: Retention
+
+    /// Stars or unstars job `id`; false when there is no such job.
+    func setStarred(_ id: Int64, _ starred: Bool) throws -> Bool
+    /// The jobs `policy` removes at `now`, oldest first: ended (done, failed, cancelled, rejected), ended before its
+    /// cutoff or older than the newest `maxJobs` jobs, and not starred unless the policy says so. Never a queued or
+    /// running one.
+    func jobsPastRetention(_ policy: RetentionPolicy, now: Date) throws -> [Job]
+    /// Deletes the jobs of `ids` that are still ended (and not starred, when `keepStarred`), with their results,
+    /// inputs and notices, in one transaction; returns the ids it deleted.
+    func deleteEndedJobs(_ ids: [Int64], keepStarred: Bool) throws -> [Int64]
+
     // MARK: Notices (the outbox)
 
     /// Gives every notice not yet fanned out one pending delivery per subscription that wants its state, due `now`,

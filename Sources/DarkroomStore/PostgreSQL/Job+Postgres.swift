@@ -6,7 +6,7 @@ extension Job {
     /// The `jobs` columns a `Job` holds, in the order `init(postgres:)` reads them (never the preview's bytes).
     static let postgresColumns = """
         id, name, state, mode, model, prompt, seed, parameters, input_hash, folder, image, mask, attempts, error,
-        created_at, started_at, finished_at, timings, priority, progress, cancel_requested, worker, lease_expires_at, preset
+        created_at, started_at, finished_at, timings, priority, progress, cancel_requested, worker, lease_expires_at, preset, starred
         """
 
     /// A job from a row of `postgresColumns`.
@@ -35,6 +35,7 @@ extension Job {
         worker = try v("worker", String?.self)
         leaseExpiresAt = try v("lease_expires_at", Date?.self)
         preset = try v("preset", String?.self)
+        starred = try v("starred", Bool.self)
     }
 }
 

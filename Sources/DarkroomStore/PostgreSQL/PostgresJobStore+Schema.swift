@@ -123,6 +123,9 @@ extension PostgresJobStore {
             """,
             "CREATE TRIGGER jobs_notice AFTER INSERT OR UPDATE OF state ON jobs FOR EACH ROW EXECUTE FUNCTION darkroom_job_notice()",
         ]),
+        ("v5: starred jobs (kept whatever the retention)", [
+            "ALTER TABLE jobs ADD COLUMN starred BOOLEAN NOT NULL DEFAULT false",
+        ]),
     ]
 
     /// Applies the migrations not yet applied, one transaction each, under an advisory lock so that processes starting

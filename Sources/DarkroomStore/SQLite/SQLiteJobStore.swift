@@ -122,6 +122,7 @@ public final class SQLiteJobStore: JobStore, @unchecked Sendable {
         registerControlMigration(&m)
         registerLeaseMigration(&m)
         registerNoticesMigration(&m)
+        registerRetentionMigration(&m)
         return m
     }
 }
