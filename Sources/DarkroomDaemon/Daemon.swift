@@ -38,7 +38,9 @@ public final class Daemon: @unchecked Sendable {
     /// Delivers the outbox's notices (`Daemon+Notices`), woken by `noticeWake` when a job ends.
     let noticeSender: NoticeSender
     let noticeWake = DispatchSemaphore(value: 0)
-    private let galleryLock = NSLock()
+    let galleryLock = NSLock()
+    /// When `watch` prunes next (`Daemon+Retention`): a minute after the start, then daily.
+    var nextPrune = Date().addingTimeInterval(min(60, Daemon.pruneEvery))
     private var indexDirty = false
     private var lastIndexWrite = Date.distantPast
     private var workerIdle = true
@@ -272,6 +274,7 @@ public final class Daemon: @unchecked Sendable {
                 _ = store.waitForChange(.ended, timeout: min(0.5, config.pollSeconds))
                 exportEnded()
                 refreshRemoteRunningPages()
+                pruneIfDue()
             }
             exportDone.signal()
         }

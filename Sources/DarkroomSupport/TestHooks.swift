@@ -13,12 +13,14 @@ import Foundation
 ///   outage longer than the retries, in seconds instead of minutes).
 /// - `DARKROOM_TEST_NOTICE_RETRY_SECONDS=S`: a failed notice is first tried again after S seconds instead of 10 (the
 ///   backoff doubles from there as it does from 10).
+/// - `DARKROOM_TEST_PRUNE_SECONDS=S`: `watch` prunes S seconds after it starts and every S seconds, not daily.
 public enum TestHooks {
     public static let stepSeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_STEP_SECONDS"].flatMap(Double.init)
     public static let hangAtStep: Int? = ProcessInfo.processInfo.environment["DARKROOM_TEST_HANG_AT_STEP"].flatMap(Int.init)
     public static let killAt: String? = ProcessInfo.processInfo.environment["DARKROOM_TEST_KILL_AT"]
     public static let lostClaimReplies: Int = ProcessInfo.processInfo.environment["DARKROOM_TEST_LOSE_CLAIM_REPLIES"].flatMap(Int.init) ?? 0
     public static let reconnectSeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_RECONNECT_SECONDS"].flatMap(Double.init)
+    public static let pruneSeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_PRUNE_SECONDS"].flatMap(Double.init)
     public static let noticeRetrySeconds: Double? = ProcessInfo.processInfo.environment["DARKROOM_TEST_NOTICE_RETRY_SECONDS"].flatMap(Double.init)
 
     /// Kills the process (SIGKILL, nothing flushed or cleaned up) when `DARKROOM_TEST_KILL_AT` names `point`.

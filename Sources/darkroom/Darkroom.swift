@@ -7,7 +7,7 @@ struct Darkroom: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "darkroom",
         abstract: "A folder-driven diffusion image studio on the CPU.",
-        subcommands: [WatchCommand.self, WorkerCommand.self, RunCommand.self, StatusCommand.self, PresetsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self, RetryCommand.self, ReconcileCommand.self, GalleryCommand.self, TrainCommand.self, EvalCommand.self, ForwardCommand.self, EncodeCommand.self, BenchCommand.self]
+        subcommands: [WatchCommand.self, WorkerCommand.self, RunCommand.self, StatusCommand.self, PresetsCommand.self, CancelCommand.self, PauseCommand.self, ResumeCommand.self, RetryCommand.self, ReconcileCommand.self, StarCommand.self, UnstarCommand.self, PruneCommand.self, GalleryCommand.self, TrainCommand.self, EvalCommand.self, ForwardCommand.self, EncodeCommand.self, BenchCommand.self]
     )
 
     /// Runs with the widest OpenBLAS kernels the CPU allows (the process may be executed again for that, before
