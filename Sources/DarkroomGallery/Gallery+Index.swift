@@ -91,6 +91,7 @@ extension Gallery {
                                     "page": FolderLayout.jobPage(id: j.id!), "index_page": Gallery.indexPage(k / Gallery.pageSize + 1)]
             if j.state != .rejected { d["seed"] = j.seed }
             d["preset"] = j.preset ?? NSNull()
+            d["starred"] = j.starred
             if let e = j.error { d["error"] = redact(e) }
             if let s = j.startedAt { d["started_at"] = iso.string(from: s) }
             if let f = j.finishedAt { d["finished_at"] = iso.string(from: f) }

@@ -105,6 +105,7 @@ public final class Gallery {
         if j.state == .rejected { d["rejected"] = true } else { d["seed"] = j.seed; d["ran"] = true }
         if j.priority != 0 { d["priority"] = j.priority }
         if let p = j.preset { d["preset"] = p }
+        if j.starred { d["starred"] = true }
         if let e = j.error { d["error"] = redact(e) }
         if let s = j.duration { d["duration"] = String(format: "%.1f s", s) }
         if let p = j.progress, j.state == .running { d["progress"] = Gallery.progressContext(p) }
