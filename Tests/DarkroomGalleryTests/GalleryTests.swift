@@ -208,6 +208,7 @@ final class GalleryTests: XCTestCase {
             j.state = .done
             _ = try searched.enqueue(j)
         }
+        for id: Int64 in [7, 250] { XCTAssertTrue(try searched.setStarred(id, true)) }
         try Gallery(folder: many.appendingPathComponent("gallery").path, store: searched).rebuild()
         let found = try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#q=Zebra")
         let foundCards = found.components(separatedBy: #"<div id="found" class="cards">"#).last?.components(separatedBy: "</div></div>")
@@ -217,6 +218,14 @@ final class GalleryTests: XCTestCase {
         // A number is a whole word (#7 is job 7, not 70–79 or 170), and the filters apply to the matches.
         XCTAssertTrue(try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#q=%237").contains("1 of 300 jobs match"))
         XCTAssertTrue(try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#status=failed&q=zebra").contains("0 of 300 jobs match"))
+        // Starred jobs carry a star and the "starred only" box keeps them alone, on the page and among the matches.
+        let starred = try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#starred=1")
+        XCTAssertEqual(starred.components(separatedBy: "class=\"card\"").count - 1, 1, "job 250 alone on the first page")
+        XCTAssertTrue(starred.contains(#"<span class="star" title="starred: kept whatever the retention">★</span> <a href="jobs/250/index.html">"#))
+        XCTAssertTrue(starred.contains(#"<input type="checkbox" id="starred""#))
+        let starredHits = try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#starred=1&q=bag")
+        XCTAssertTrue(starredHits.contains("2 of 300 jobs match"), starredHits.suffix(2000).description)
+        XCTAssertTrue(try String(contentsOf: many.appendingPathComponent("gallery/jobs/7/index.html"), encoding: .utf8).contains("★"), "the job page shows the star")
         // Without its index the page says so and shows its own cards again.
         try FileManager.default.removeItem(at: many.appendingPathComponent("gallery/search.js"))
         let missing = try dumpDOM(chromium, many.appendingPathComponent("gallery/index.html").absoluteString + "#q=zebra")
