@@ -45,6 +45,11 @@ install -m 0644 systemd/darkroom.service.d/notify.conf "$stage/usr/share/doc/dar
 install -m 0644 packaging/darkroom.sysusers "$stage/usr/lib/sysusers.d/darkroom.conf"
 install -m 0644 packaging/darkroom.tmpfiles "$stage/usr/lib/tmpfiles.d/darkroom.conf"
 install -m 0644 packaging/copyright "$stage/usr/share/doc/darkroom/copyright"
+# async-http-client's response decompression (swift-nio-extras' CNIOExtrasZlib) compiles its own copy of zlib, with
+# prefixed symbols, into the binary; nothing links Debian's libz for it to use instead.
+install -d "$stage/usr/share/lintian/overrides"
+printf '%s\n' "darkroom: embedded-library zlib [usr/lib/darkroom/darkroom]" > "$stage/usr/share/lintian/overrides/darkroom"
+chmod 0644 "$stage/usr/share/lintian/overrides/darkroom"
 gzip -9n -c README.md > "$stage/usr/share/doc/darkroom/README.md.gz"
 install -d "$stage/usr/share/man/man1"
 gzip -9n -c "$manual" > "$stage/usr/share/man/man1/darkroom.1.gz"

@@ -22,7 +22,14 @@ public final class NoticeSender {
     /// The first retry's delay; each next one doubles, up to `maxRetryDelay`.
     public var firstRetryDelay: TimeInterval = TestHooks.noticeRetrySeconds ?? 10
     public var maxRetryDelay: TimeInterval = 3600
-    let http = HTTPDelivery()
+    /// Made on the first URL delivery: a daemon with command targets only, or none, starts no HTTP client.
+    private var httpClient: HTTPDelivery?
+    var http: HTTPDelivery {
+        if let httpClient { return httpClient }
+        let made = HTTPDelivery()
+        httpClient = made
+        return made
+    }
     let logger = Logger(label: "darkroom")
     let userAgent: String
 
@@ -33,7 +40,7 @@ public final class NoticeSender {
         userAgent = "darkroom/\(version)"
     }
 
-    deinit { http.shutdown() }
+    deinit { httpClient?.shutdown() }
 
     /// The subscriptions the outbox fans out to (one per target).
     public var subscriptions: [NoticeSubscription] { targets.map { NoticeSubscription(target: $0.key, states: $0.on) } }

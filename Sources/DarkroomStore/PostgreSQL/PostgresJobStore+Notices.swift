@@ -6,7 +6,9 @@ import PostgresNIO
 /// (schema v4); the gallery host fans each out to the targets and records every attempt.
 extension PostgresJobStore {
     public func fanOutNotices(to subscriptions: [NoticeSubscription], now: Date) throws -> Int {
-        try session.transaction { c in
+        // Looked at every second or so: one statement, no transaction, when there is nothing to fan out.
+        guard try session.query("SELECT EXISTS (SELECT 1 FROM notices WHERE NOT fanned_out)").first?.decode(Bool.self) == true else { return 0 }
+        return try session.transaction { c in
             let rows = try session.run(c, "SELECT id, state FROM notices WHERE NOT fanned_out ORDER BY id LIMIT 1000 FOR UPDATE")
             var added = 0
             for row in rows {

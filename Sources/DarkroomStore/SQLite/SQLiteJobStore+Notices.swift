@@ -49,7 +49,9 @@ extension SQLiteJobStore {
     }
 
     public func fanOutNotices(to subscriptions: [NoticeSubscription], now: Date) throws -> Int {
-        try writer.write { db in
+        // Looked at every second or so: a read (no write lock) when there is nothing to fan out.
+        guard try writer.read({ try Bool.fetchOne($0, sql: "SELECT EXISTS (SELECT 1 FROM notices WHERE fanned_out = 0)") ?? false }) else { return 0 }
+        return try writer.write { db in
             let rows = try Row.fetchAll(db, sql: "SELECT id, state FROM notices WHERE fanned_out = 0 ORDER BY id LIMIT 1000")
             var added = 0
             for row in rows {
