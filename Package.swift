@@ -38,11 +38,13 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev).
+        // System libraries (Debian: libopenblas-dev, libpng-dev, libgif-dev, zlib1g-dev, libdnnl-dev).
         .systemLibrary(name: "CBLAS", path: "Sources/CBLAS", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
+        // oneDNN, the JIT-generated kernels PyTorch's CPU path runs on (Debian: libdnnl-dev, OpenMP threading).
+        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // File operations Swift's Glibc does not expose (renameat2 with RENAME_NOREPLACE).
         .target(name: "CFileOps"),
         // PNG and JPEG decoding with libpng's and libjpeg's error exits caught (setjmp), in C (libjpeg62-turbo-dev).
@@ -55,7 +57,7 @@ let package = Package(
         // Engine kernels built for AVX-512, called only on CPUs that have it.
         .target(name: "DarkroomTensorAVX512", swiftSettings: avx512Settings),
         // The Float32 NCHW tensor engine on OpenBLAS, and safetensors I/O.
-        .target(name: "DarkroomTensor", dependencies: ["CBLAS", "DarkroomSupport", "DarkroomTensorAVX512"], swiftSettings: vectorSettings),
+        .target(name: "DarkroomTensor", dependencies: ["CBLAS", "CDNNL", "DarkroomSupport", "DarkroomTensorAVX512"], swiftSettings: vectorSettings),
         // Prompts to token ids: SentencePiece unigram models, and T5's tokenizer as transformers runs it.
         .target(name: "DarkroomText"),
         // Neural networks built on the engine: the small UNet, DeepFloyd IF's UNet and its T5 text encoder.

@@ -4,7 +4,7 @@ set -euo pipefail
 # postgresql and iproute2: the tests' throwaway PostgreSQL cluster and their second host in a network namespace;
 # qemu-user: the process test that runs darkroom as an older CPU (Nehalem, Haswell) would; faketime: the one that gives
 # a worker a clock two minutes fast.
-packages=(libopenblas-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist postgresql iproute2 qemu-user faketime rsync)
+packages=(libopenblas-dev libdnnl-dev libpng-dev libgif-dev libjpeg62-turbo-dev zlib1g-dev libsqlite3-dev dataset-fashion-mnist postgresql iproute2 qemu-user faketime rsync)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -3,18 +3,17 @@ extension Conv2d {
     /// Back-propagates `dy` [B,Co,Ho,Wo] through the convolution of `x` with `weight`.
     ///
     /// Adds dL/dW into `weightGrad` [Co,Ci,kh,kw] and dL/db into `biasGrad` [Co] (when given), and returns dL/dx
-    /// (nil when `inputGrad` is false, for a first layer). The layers `Conv2d.forward` runs directly get direct
-    /// gradients; the others go through columns (`backwardByColumns`).
+    /// (nil when `inputGrad` is false, for a first layer). 3×3 stride-1 layers get each gradient from oneDNN or the
+    /// direct kernels, whichever measured fastest (`backward3x3`); the others go through columns (`backwardByColumns`).
     public static func backward(
         _ dy: Tensor, x: Tensor, weight: Tensor, stride: Int, padding: Int,
         weightGrad: Tensor, biasGrad: Tensor?, inputGrad: Bool = true
     ) throws -> Tensor? {
         // A direct 3×3 layer needs no columns: its input gradient is itself a direct convolution (of dy with the
         // flipped kernel) and its weight gradient a direct correlation of dy with x.
-        if runsDirectly(x, weight: weight, stride: stride, padding: padding) {
-            try DirectConv3x3.weightGradient(dy, x: x, into: weightGrad)
-            if let biasGrad { try Reduction.addChannelSums(dy, into: biasGrad) }
-            return inputGrad ? try DirectConv3x3.inputGradient(dy, weight: weight) : nil
+        if isSame3x3(x, weight: weight, stride: stride, padding: padding) {
+            return try backward3x3(dy, x: x, weight: weight, weightGrad: weightGrad, biasGrad: biasGrad, inputGrad: inputGrad,
+                                   direct: runsDirectly(x, weight: weight, stride: stride, padding: padding))
         }
         return try backwardByColumns(dy, x: x, weight: weight, stride: stride, padding: padding, weightGrad: weightGrad,
                                      biasGrad: biasGrad, inputGrad: inputGrad)

@@ -9,13 +9,18 @@ public enum Conv2d {
     /// Convolves `x` [B,Ci,H,W] with `weight` [Co,Ci,kh,kw] plus `bias` [Co].
     ///
     /// A 1×1 kernel with stride 1 and no padding multiplies straight through GEMM; a 3×3 kernel with stride 1 and
-    /// padding 1 of at most 256 channels runs directly (`DirectConv3x3`) where the CPU has AVX-512; every other shape
+    /// padding 1 runs by oneDNN or by Darkroom's own kernel (directly, `DirectConv3x3`, at most 256 channels where the
+    /// CPU has AVX-512, else im2col), whichever measured fastest for its shape (`ConvolutionChoice`); every other shape
     /// goes through im2col, gathering several samples into one wide GEMM while the column buffer stays small.
     public static func forward(
         _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0
     ) throws -> Tensor {
-        if runsDirectly(x, weight: weight, stride: stride, padding: padding) {
-            return try DirectConv3x3.forward(x, weight: weight, bias: bias)
+        if isSame3x3(x, weight: weight, stride: stride, padding: padding) {
+            let direct = runsDirectly(x, weight: weight, stride: stride, padding: padding)
+            return try forward3x3(x, weight: weight, bias: bias) {
+                direct ? try DirectConv3x3.forward(x, weight: weight, bias: bias)
+                       : try forwardByColumns(x, weight: weight, bias: bias, stride: stride, padding: padding)
+            }
         }
         return try forwardByColumns(x, weight: weight, bias: bias, stride: stride, padding: padding)
     }

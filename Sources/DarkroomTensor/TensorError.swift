@@ -6,6 +6,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
     case malformedFile(path: String, tensor: String?, reason: String)
     /// A tensor that a file or checkpoint does not contain.
     case missingTensor(path: String, name: String)
+    /// A library the engine calls (oneDNN) refused or failed an operation; says which and why.
+    case library(String)
 
     public var description: String {
         switch self {
@@ -16,6 +18,8 @@ public enum TensorError: Error, CustomStringConvertible, Equatable {
             return "\(path): \(reason)"
         case .missingTensor(let path, let name):
             return "\(path): no tensor named '\(name)'"
+        case .library(let message):
+            return message
         }
     }
 }
