@@ -38,14 +38,15 @@ public struct MachineReport: Sendable {
         var blasObject: [String: Any] = ["core": blas.core, "config": blas.config, "chosen_by": blas.chooser.rawValue, "threads": threads]
         if let sgemmPeakGflops { blasObject["sgemm_peak_gflops"] = sgemmPeakGflops }
         if let own = blas.openBLASChoice { blasObject["openblas_own_choice"] = own }
-        return ["cpu": ["name": cpu.name, "vendor": cpu.vendor, "family": cpu.family, "model": cpu.model, "stepping": cpu.stepping,
+        let oneDNN: [String: Any] = ["library": OneDNN.summary, "available": OneDNN.isAvailable, "convolutions": ConvolutionChoice.mode]
+        return ["onednn": oneDNN, "cpu": ["name": cpu.name, "vendor": cpu.vendor, "family": cpu.family, "model": cpu.model, "stepping": cpu.stepping,
                         "features": cpu.features.sorted().map(\.rawValue)] as [String: Any],
                 "blas": blasObject]
     }
 
-    /// Three lines: CPU, BLAS kernel, sgemm peak.
+    /// Four lines: CPU, BLAS kernel, oneDNN and how convolutions are chosen, sgemm peak.
     public var text: String {
-        "CPU:  \(cpu.summary)\nBLAS: \(blas.summary)"
+        "CPU:  \(cpu.summary)\nBLAS: \(blas.summary)\nDNN:  \(OneDNN.summary); 3x3 convolutions \(ConvolutionChoice.mode)"
             + (sgemmPeakGflops.map { String(format: "\n      sgemm 1024^3 peak %.1f GFLOP/s at %d threads", $0, threads) } ?? "")
     }
 
@@ -53,6 +54,15 @@ public struct MachineReport: Sendable {
     public static func printJSON(_ object: [String: Any], report: MachineReport = shared) throws {
         var object = object
         object["machine"] = report.json
+        let choices = ConvolutionChoice.taken
+        if !choices.isEmpty {
+            object["convolution_choices"] = choices.map { d -> [String: Any] in
+                var entry: [String: Any] = ["pass": d.pass, "shape": d.shape, "one_thread": d.serial, "own": d.own, "backend": d.backend.rawValue,
+                                            "seconds": Dictionary(uniqueKeysWithValues: d.seconds.map { ($0.key.rawValue, $0.value) })]
+                if let implementation = d.implementation { entry["implementation"] = implementation }
+                return entry
+            }
+        }
         print(String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self))
     }
 }

@@ -61,7 +61,10 @@ struct ConvNormGELU {
         switch kind {
         case .conv(let stride, let padding):
             if let direct {
-                y = try DirectConv3x3.forward(x, packed: direct, bias: nil)
+                // The packed weights are Darkroom's own kernel; oneDNN takes the layer where it measured faster.
+                y = try Conv2d.forward3x3(x, weight: WeightTensor(weight), bias: nil, ownKernel: "direct") {
+                    try DirectConv3x3.forward(x, packed: direct, bias: nil)
+                }
             } else {
                 y = try Conv2d.forward(x, weight: weight, bias: nil, stride: stride, padding: padding)
             }

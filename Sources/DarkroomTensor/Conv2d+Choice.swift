@@ -11,24 +11,28 @@ extension Conv2d {
         OneDNNConv3x3.Shape(batch: x.shape[0], inputs: x.shape[1], outputs: outputs, height: x.shape[2], width: x.shape[3], bias: bias)
     }
 
-    /// `forward` of a 3×3 stride-1 layer: oneDNN's kernel where it measured fastest, else `own`.
-    static func forward3x3(_ x: Tensor, weight: Tensor, bias: Tensor?, own: () throws -> Tensor) throws -> Tensor {
+    /// A 3×3, stride-1, padding-1 convolution of `x` with `weight` plus `bias`: oneDNN's kernel where it measured
+    /// fastest for this shape, else `own`, Darkroom's kernel at the call site (named by `ownKernel`, e.g. "direct"
+    /// or "winograd 4x4", so that call sites with different own kernels are measured apart). A half-precision
+    /// weight is widened only when oneDNN runs.
+    public static func forward3x3(_ x: Tensor, weight: WeightTensor, bias: Tensor?, ownKernel: String,
+                                  own: () throws -> Tensor) throws -> Tensor {
+        guard x.rank == 4, weight.shape.count == 4, weight.shape[1] == x.shape[1], weight.shape[2] == 3, weight.shape[3] == 3 else {
+            throw TensorError.shapeMismatch("3x3 conv input \(x.shape) with weight \(weight.shape)")
+        }
         if let bias, bias.count != weight.shape[0] {
             throw TensorError.shapeMismatch("conv2d bias \(bias.shape) for \(weight.shape[0]) output channels")
         }
         let shape = choiceShape(x, outputs: weight.shape[0], bias: bias != nil)
-        let chosen = try ConvolutionChoice.convolution(for: .forward, shape: shape) { candidate in
-            if let candidate {
-                let out = Tensor(uninitialized: [shape.batch, shape.outputs, shape.height, shape.width])
-                try withExtendedLifetime(out) { try candidate.run(x.pointer, weight.pointer, into: out.pointer, bias: bias?.pointer) }
-            } else {
-                _ = try own()
-            }
+        func run(_ conv: OneDNNConv3x3) throws -> Tensor {
+            let out = Tensor(uninitialized: [shape.batch, shape.outputs, shape.height, shape.width])
+            try weight.withFloat { w in try conv.run(x.pointer, w.pointer, into: out.pointer, bias: bias?.pointer) }
+            return out
         }
-        guard let chosen else { return try own() }
-        let out = Tensor(uninitialized: [shape.batch, shape.outputs, shape.height, shape.width])
-        try chosen.run(x.pointer, weight.pointer, into: out.pointer, bias: bias?.pointer)
-        return out
+        let chosen = try ConvolutionChoice.convolution(for: .forward, shape: shape, own: ownKernel) { candidate in
+            _ = try candidate.map(run) ?? own()
+        }
+        return try chosen.map(run) ?? own()
     }
 
     /// `backward` of a 3×3 stride-1 layer: each gradient by oneDNN where it measured fastest, else by the direct
@@ -42,7 +46,8 @@ extension Conv2d {
         func byColumns(weightGrad: Tensor, inputGrad: Bool) throws -> Tensor? {
             try backwardByColumns(dy, x: x, weight: weight, stride: 1, padding: 1, weightGrad: weightGrad, biasGrad: nil, inputGrad: inputGrad)
         }
-        let forWeights = try ConvolutionChoice.convolution(for: .weightGradient, shape: shape) { candidate in
+        let ownKernel = direct ? "direct" : "im2col"
+        let forWeights = try ConvolutionChoice.convolution(for: .weightGradient, shape: shape, own: ownKernel) { candidate in
             let scratch = Tensor(zeros: weight.shape)
             try withExtendedLifetime(scratch) {
                 if let candidate { try candidate.run(x.pointer, dy.pointer, into: scratch.pointer) }
@@ -50,7 +55,7 @@ extension Conv2d {
                 else { _ = try byColumns(weightGrad: scratch, inputGrad: false) }
             }
         }
-        let forInput = !inputGrad ? nil : try ConvolutionChoice.convolution(for: .inputGradient, shape: shape) { candidate in
+        let forInput = !inputGrad ? nil : try ConvolutionChoice.convolution(for: .inputGradient, shape: shape, own: ownKernel) { candidate in
             if let candidate {
                 let out = Tensor(uninitialized: x.shape)
                 try withExtendedLifetime(out) { try candidate.run(dy.pointer, weight.pointer, into: out.pointer) }

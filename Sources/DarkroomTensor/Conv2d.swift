@@ -17,7 +17,7 @@ public enum Conv2d {
     ) throws -> Tensor {
         if isSame3x3(x, weight: weight, stride: stride, padding: padding) {
             let direct = runsDirectly(x, weight: weight, stride: stride, padding: padding)
-            return try forward3x3(x, weight: weight, bias: bias) {
+            return try forward3x3(x, weight: WeightTensor(weight), bias: bias, ownKernel: direct ? "direct" : "im2col") {
                 direct ? try DirectConv3x3.forward(x, weight: weight, bias: bias)
                        : try forwardByColumns(x, weight: weight, bias: bias, stride: stride, padding: padding)
             }

@@ -30,6 +30,8 @@ public enum ConvolutionChoice {
         public let pass: String
         public let shape: String
         public let serial: Bool
+        /// Darkroom's own kernel at the call site ("direct", "winograd 4x4", "im2col").
+        public let own: String
         public let backend: Backend
         /// oneDNN's kernel name when a oneDNN backend won.
         public let implementation: String?
@@ -39,7 +41,7 @@ public enum ConvolutionChoice {
 
         public var description: String {
             let times = Backend.allCases.compactMap { b in seconds[b].map { "\(b.rawValue) \(String(format: "%.3f", $0 * 1e3)) ms" } }
-            return "\(pass) \(shape)\(serial ? " (one thread)" : ""): \(backend.rawValue)\(implementation.map { " [\($0)]" } ?? "") — \(times.joined(separator: ", "))"
+            return "\(pass) \(shape)\(serial ? " (one thread)" : ""), own \(own): \(backend.rawValue)\(implementation.map { " [\($0)]" } ?? "") — \(times.joined(separator: ", "))"
         }
     }
 
@@ -47,6 +49,7 @@ public enum ConvolutionChoice {
         let pass: OneDNNConv3x3.Pass
         let shape: OneDNNConv3x3.Shape
         let serial: Bool
+        let own: String
     }
 
     private static let lock = NSLock()
@@ -63,6 +66,12 @@ public enum ConvolutionChoice {
         }
     }()
 
+    /// "auto", or the backends `DARKROOM_CONV` forces, for reports.
+    public static var mode: String {
+        guard let wanted = override ?? forced else { return "auto (measured per shape)" }
+        return "forced: " + wanted.map(\.rawValue).joined(separator: ", then ")
+    }
+
     /// Overrides `DARKROOM_CONV` for tests: candidates in order of preference, the first available wins; nil measures.
     nonisolated(unsafe) public static var override: [Backend]?
 
@@ -70,6 +79,14 @@ public enum ConvolutionChoice {
     public static var taken: [Decision] {
         lock.lock(); defer { lock.unlock() }
         return decisions.values.sorted { ($0.pass, $0.shape) < ($1.pass, $1.shape) }
+    }
+
+    /// Whether `backend` can run here: Darkroom's own kernels always; oneDNN's where it has a kernel of that algorithm
+    /// for this CPU (its Winograd needs AVX-512).
+    public static func isAvailable(_ backend: Backend) -> Bool {
+        guard let algorithm = backend.algorithm else { return true }
+        let probe = OneDNNConv3x3.Shape(batch: 1, inputs: 16, outputs: 16, height: 8, width: 8, bias: true)
+        return OneDNN.isAvailable && ((try? OneDNNConv3x3(pass: .forward, algorithm: algorithm, shape: probe)) ?? nil) != nil
     }
 
     /// Forgets every decision (tests and benchmarks that change `override`).
@@ -83,9 +100,9 @@ public enum ConvolutionChoice {
     /// On the first call for a key, `trial(nil)` runs the own kernel and `trial(conv)` a oneDNN candidate; each runs
     /// three times and the best of the last two counts. Trials must leave the caller's result untouched (a weight
     /// gradient's trial adds into a scratch buffer, not into the gradient).
-    static func convolution(for pass: OneDNNConv3x3.Pass, shape: OneDNNConv3x3.Shape,
+    static func convolution(for pass: OneDNNConv3x3.Pass, shape: OneDNNConv3x3.Shape, own: String,
                             trial: (OneDNNConv3x3?) throws -> Void) throws -> OneDNNConv3x3? {
-        let key = Key(pass: pass, shape: shape, serial: isSerialThread)
+        let key = Key(pass: pass, shape: shape, serial: isSerialThread, own: own)
         lock.lock()
         let known = decisions[key]
         lock.unlock()
@@ -110,7 +127,7 @@ public enum ConvolutionChoice {
         if let wanted, wanted.count > 0 {
             // Forced: the first available in the order given, unmeasured.
             let (backend, conv) = candidates[0]
-            return Decision(pass: key.pass.rawValue, shape: key.shape.description, serial: key.serial, backend: backend,
+            return Decision(pass: key.pass.rawValue, shape: key.shape.description, serial: key.serial, own: key.own, backend: backend,
                             implementation: conv?.implementation, seconds: [:], convolution: conv)
         }
         var seconds: [Backend: Double] = [:]
@@ -125,7 +142,7 @@ public enum ConvolutionChoice {
             seconds[backend] = best
         }
         let (backend, conv) = candidates.min { seconds[$0.0]! < seconds[$1.0]! }!
-        return Decision(pass: key.pass.rawValue, shape: key.shape.description, serial: key.serial, backend: backend,
+        return Decision(pass: key.pass.rawValue, shape: key.shape.description, serial: key.serial, own: key.own, backend: backend,
                         implementation: conv?.implementation, seconds: seconds, convolution: conv)
     }
 }

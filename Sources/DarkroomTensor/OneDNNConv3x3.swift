@@ -6,6 +6,10 @@ import CDNNL
 /// oneDNN's fastest kernels want channel-blocked layouts (nChw16c and its blocked weights), so the primitive is made
 /// with layouts of its own choosing, and each call reorders the plain tensors into per-thread scratch buffers and the
 /// result back. The reorders are part of what a measurement of this class times (`ConvolutionChoice`).
+///
+/// Every primitive has its scratchpad in user mode, in a per-thread buffer: Debian's oneDNN is built without
+/// concurrent execution, so its library-managed scratchpad is shared by all threads, and two shard threads running
+/// one primitive at once would overwrite each other's.
 final class OneDNNConv3x3: @unchecked Sendable {
     /// Which of the convolution's three computations.
     enum Pass: String, Sendable { case forward, inputGradient, weightGradient }
@@ -28,6 +32,8 @@ final class OneDNNConv3x3: @unchecked Sendable {
         var plain: dnnl_memory_desc_t
         var chosen: dnnl_memory_desc_t
         let reorder: dnnl_primitive_t?
+        /// The reorder's scratchpad (zero bytes for most).
+        var reorderScratchpad: dnnl_memory_desc_t
         let slot: ScratchBuffer.Slot
     }
 
@@ -40,6 +46,7 @@ final class OneDNNConv3x3: @unchecked Sendable {
     private let inputs: [Operand]
     private let output: Operand
     private var biasDescriptor = dnnl_memory_desc_t()
+    private var scratchpad = dnnl_memory_desc_t()
 
     /// The primitive for `pass` of `shape` by `algorithm`; nil when oneDNN has no kernel for it on this CPU (Winograd
     /// needs AVX-512, for one).
@@ -70,8 +77,12 @@ final class OneDNNConv3x3: @unchecked Sendable {
             dnnl_convolution_forward_desc_init(&forward, kind, alg, &anySource, &anyWeights, withBias ? bias : nil,
                                                &anyDestination, &strides, &padding, &padding)
         }, "describing a convolution")
+        var userScratchpad: dnnl_primitive_attr_t?
+        try OneDNN.check(dnnl_primitive_attr_create(&userScratchpad), "primitive attributes")
+        defer { dnnl_primitive_attr_destroy(userScratchpad) }
+        try OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(userScratchpad, dnnl_scratchpad_mode_user), "a user scratchpad")
         var forwardPD: dnnl_primitive_desc_t?
-        guard dnnl_primitive_desc_create(&forwardPD, &forward, nil, engine, nil) == dnnl_success, let forwardPD else { return nil }
+        guard dnnl_primitive_desc_create(&forwardPD, &forward, userScratchpad, engine, nil) == dnnl_success, let forwardPD else { return nil }
         var pd = forwardPD
         defer { if pd != forwardPD { dnnl_primitive_desc_destroy(forwardPD) } }
         switch pass {
@@ -81,7 +92,7 @@ final class OneDNNConv3x3: @unchecked Sendable {
             try OneDNN.check(dnnl_convolution_backward_data_desc_init(&backward, alg, &anySource, &anyWeights, &anyDestination,
                                                                       &strides, &padding, &padding), "describing an input gradient")
             var backwardPD: dnnl_primitive_desc_t?
-            guard dnnl_primitive_desc_create(&backwardPD, &backward, nil, engine, forwardPD) == dnnl_success, let backwardPD else {
+            guard dnnl_primitive_desc_create(&backwardPD, &backward, userScratchpad, engine, forwardPD) == dnnl_success, let backwardPD else {
                 dnnl_primitive_desc_destroy(forwardPD)
                 return nil
             }
@@ -91,7 +102,7 @@ final class OneDNNConv3x3: @unchecked Sendable {
             try OneDNN.check(dnnl_convolution_backward_weights_desc_init(&backward, alg, &anySource, &anyWeights, nil, &anyDestination,
                                                                          &strides, &padding, &padding), "describing a weight gradient")
             var backwardPD: dnnl_primitive_desc_t?
-            guard dnnl_primitive_desc_create(&backwardPD, &backward, nil, engine, forwardPD) == dnnl_success, let backwardPD else {
+            guard dnnl_primitive_desc_create(&backwardPD, &backward, userScratchpad, engine, forwardPD) == dnnl_success, let backwardPD else {
                 dnnl_primitive_desc_destroy(forwardPD)
                 return nil
             }
@@ -102,15 +113,18 @@ final class OneDNNConv3x3: @unchecked Sendable {
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info)
         implementation = info.map { String(cString: $0) } ?? "?"
         func chosen(_ query: dnnl_query_t) -> dnnl_memory_desc_t { dnnl_primitive_desc_query_md(pd, query, 0).pointee }
+        scratchpad = chosen(dnnl_query_scratchpad_md)
         func operand(_ argument: Int32, plain: dnnl_memory_desc_t, query: dnnl_query_t, slot: ScratchBuffer.Slot,
                      writes: Bool = false, accumulates: Bool = false) throws -> Operand {
             var plain = plain, picked = chosen(query)
             var reorder: dnnl_primitive_t?
+            var reorderScratchpad = dnnl_memory_desc_t()
             if accumulates || dnnl_memory_desc_equal(&plain, &picked) == 0 {
                 var attr: dnnl_primitive_attr_t?
                 var postOps: dnnl_post_ops_t?
+                try OneDNN.check(dnnl_primitive_attr_create(&attr), "reorder attributes")
+                try OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user), "a user scratchpad")
                 if accumulates {
-                    try OneDNN.check(dnnl_primitive_attr_create(&attr), "reorder attributes")
                     try OneDNN.check(dnnl_post_ops_create(&postOps), "reorder post-ops")
                     try OneDNN.check(dnnl_post_ops_append_sum(postOps, 1), "a sum post-op")
                     try OneDNN.check(dnnl_primitive_attr_set_post_ops(attr, postOps), "setting post-ops")
@@ -122,9 +136,10 @@ final class OneDNNConv3x3: @unchecked Sendable {
                     : dnnl_reorder_primitive_desc_create(&reorderPD, &plain, engine, &picked, engine, attr)
                 try OneDNN.check(status, "a reorder for the \(pass.rawValue) of \(shape)")
                 defer { dnnl_primitive_desc_destroy(reorderPD) }
+                reorderScratchpad = dnnl_primitive_desc_query_md(reorderPD, dnnl_query_scratchpad_md, 0).pointee
                 try OneDNN.check(dnnl_primitive_create(&reorder, reorderPD), "a reorder")
             }
-            return Operand(argument: argument, plain: plain, chosen: picked, reorder: reorder, slot: slot)
+            return Operand(argument: argument, plain: plain, chosen: picked, reorder: reorder, reorderScratchpad: reorderScratchpad, slot: slot)
         }
         switch pass {
         case .forward:
@@ -167,21 +182,24 @@ final class OneDNNConv3x3: @unchecked Sendable {
             made.append(m!)
             return m!
         }
-        func scratch(_ operand: Operand) throws -> dnnl_memory_t {
-            var desc = operand.chosen
-            let floats = (dnnl_memory_desc_get_size(&desc) + 3) / 4
-            return try memory(desc, ScratchBuffer.forCurrentThread(count: floats, slot: operand.slot).pointer)
+        func scratch(_ desc: dnnl_memory_desc_t, _ slot: ScratchBuffer.Slot) throws -> dnnl_memory_t? {
+            var desc = desc
+            let bytes = dnnl_memory_desc_get_size(&desc)
+            guard bytes > 0 else { return nil }
+            return try memory(desc, ScratchBuffer.forCurrentThread(count: (bytes + 3) / 4, slot: slot).pointer)
         }
-        func reorder(_ r: dnnl_primitive_t, from: dnnl_memory_t, to: dnnl_memory_t) throws {
+        func scratch(_ operand: Operand) throws -> dnnl_memory_t { try scratch(operand.chosen, operand.slot)! }
+        func reorder(_ operand: Operand, from: dnnl_memory_t, to: dnnl_memory_t) throws {
             var args = [dnnl_exec_arg_t(arg: DNNL_ARG_FROM, memory: from), dnnl_exec_arg_t(arg: DNNL_ARG_TO, memory: to)]
-            try OneDNN.check(dnnl_primitive_execute(r, stream, 2, &args), "a reorder")
+            if let pad = try scratch(operand.reorderScratchpad, .oneDNNScratchpad) { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pad)) }
+            try OneDNN.check(dnnl_primitive_execute(operand.reorder, stream, Int32(args.count), &args), "a reorder")
         }
         var args: [dnnl_exec_arg_t] = []
         for (operand, pointer) in zip(inputs, [first, second]) {
             let user = try memory(operand.plain, UnsafeMutableRawPointer(mutating: pointer))
-            if let r = operand.reorder {
+            if operand.reorder != nil {
                 let inside = try scratch(operand)
-                try reorder(r, from: user, to: inside)
+                try reorder(operand, from: user, to: inside)
                 args.append(dnnl_exec_arg_t(arg: operand.argument, memory: inside))
             } else {
                 args.append(dnnl_exec_arg_t(arg: operand.argument, memory: user))
@@ -194,8 +212,9 @@ final class OneDNNConv3x3: @unchecked Sendable {
             guard let bias else { throw TensorError.library("oneDNN: the forward of \(shape) was made with a bias and given none") }
             args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: try memory(biasDescriptor, UnsafeMutableRawPointer(mutating: bias))))
         }
+        if let pad = try scratch(scratchpad, .oneDNNScratchpad) { args.append(dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: pad)) }
         try OneDNN.check(dnnl_primitive_execute(primitive, stream, Int32(args.count), &args), "the \(pass.rawValue) of \(shape)")
-        if let r = output.reorder { try reorder(r, from: written, to: target) }
+        if output.reorder != nil { try reorder(output, from: written, to: target) }
         try OneDNN.check(dnnl_stream_wait(stream), "waiting for the \(pass.rawValue) of \(shape)")
     }
 }

@@ -131,7 +131,7 @@ final class ScratchBuffer {
     /// What a buffer holds; each use has its own, as one layer may need several at once.
     enum Slot: Int, CaseIterable {
         case widening, winogradWeights, winogradInput, winogradOutput, directInput, directOutput
-        case oneDNNInput, oneDNNSecondInput, oneDNNOutput
+        case oneDNNInput, oneDNNSecondInput, oneDNNOutput, oneDNNScratchpad
     }
 
     private(set) var pointer: UnsafeMutablePointer<Float>

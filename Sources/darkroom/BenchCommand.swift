@@ -68,6 +68,8 @@ struct BenchCommand: ParsableCommand {
             return
         }
         if !json { print(MachineReport.shared.text) }
+        // Which kernel each 3×3 convolution shape ran with, after the figures (the JSON carries the same).
+        defer { if !json { for decision in ConvolutionChoice.taken { print("conv: \(decision)") } } }
         if let jobs = queue {
             try QueueBenchReport(jobs: jobs, endToEnd: endToEnd ?? max(50, jobs / 10), postgres: postgres).run()
             return

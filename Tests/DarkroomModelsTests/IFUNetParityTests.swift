@@ -7,7 +7,14 @@ import DarkroomTestSupport
 /// DeepFloyd IF stage I's UNet against diffusers on small random IF-shaped models
 /// (scripts/reference/make_if_fixtures.py).
 final class IFUNetParityTests: XCTestCase {
+    /// The fixture's forward, once per convolution backend this machine can run.
     func check(_ name: String, unet given: IFUNet? = nil, _ label: String = "", file: StaticString = #filePath, line: UInt = #line) throws {
+        try ConvolutionBackends.each { backend in
+            try checkForward(name, unet: given, "\(label) \(backend.rawValue)", file: file, line: line)
+        }
+    }
+
+    func checkForward(_ name: String, unet given: IFUNet?, _ label: String, file: StaticString, line: UInt) throws {
         let folder = Fixtures.path(name)
         let unet = try given ?? IFUNet(folder: folder)
         let io = try SafeTensorsFile(path: (folder as NSString).appendingPathComponent("io.safetensors"))

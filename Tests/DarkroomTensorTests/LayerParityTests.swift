@@ -11,13 +11,15 @@ final class LayerParityTests: XCTestCase {
     private func intMeta(_ f: SafeTensorsFile, _ key: String) -> Int { Int(f.metadata[key]!)! }
 
     func testConv2dMatchesPyTorch() throws {
-        for name in ["conv2d_3x3_s1_p1", "conv2d_3x3_s2_p1", "conv2d_1x1", "conv2d_5x3_s2_p2",
-                     "conv2d_batch6_nobias", "conv2d_3x3_s1_p0"] {
-            let f = try fixture(name)
-            let bias = f.contains("bias") ? try f.tensor("bias") : nil
-            let out = try Conv2d.forward(try f.tensor("x"), weight: try f.tensor("weight"), bias: bias,
-                                         stride: intMeta(f, "stride"), padding: intMeta(f, "padding"))
-            assertClose(out, try f.tensor("out"), name)
+        try ConvolutionBackends.each { backend in
+            for name in ["conv2d_3x3_s1_p1", "conv2d_3x3_s2_p1", "conv2d_1x1", "conv2d_5x3_s2_p2",
+                         "conv2d_batch6_nobias", "conv2d_3x3_s1_p0"] {
+                let f = try fixture(name)
+                let bias = f.contains("bias") ? try f.tensor("bias") : nil
+                let out = try Conv2d.forward(try f.tensor("x"), weight: try f.tensor("weight"), bias: bias,
+                                             stride: intMeta(f, "stride"), padding: intMeta(f, "padding"))
+                assertClose(out, try f.tensor("out"), "\(name) \(backend.rawValue)")
+            }
         }
     }
 

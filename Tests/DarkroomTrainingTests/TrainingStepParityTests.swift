@@ -42,7 +42,12 @@ final class TrainingStepParityTests: XCTestCase {
         XCTAssertLessThanOrEqual(noisy, a.count / 20 + 1, "\(what): too many vanishing gradients for a meaningful check")
     }
 
+    /// Two steps from the fixture's weights, once per convolution backend this machine can run.
     private func check(_ name: String) throws {
+        try ConvolutionBackends.each { _ in try checkSteps(name) }
+    }
+
+    private func checkSteps(_ name: String) throws {
         let folder = Fixtures.path(name)
         let config = try TinyUNetConfig.load(path: folder + "/config.json")
         let model = try TrainableUNet(config: config, weights: folder + "/model.safetensors")

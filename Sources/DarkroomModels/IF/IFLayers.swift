@@ -43,8 +43,8 @@ struct NormLayer {
 /// nothing kept). Kept F(2×2) weights were slower (IF-I-M at 64², 192 channels: 10.0 ms against 7.8 ms per conv) and
 /// held 16/9 of the weights in Float32.
 struct ConvLayer {
-    /// The weight for im2col (half precision when the file has it); nil when Winograd's transformed copy replaces it.
-    let weight: WeightTensor?
+    /// The weight as stored (half precision when the file has it), for im2col and oneDNN; Winograd transforms it.
+    let weight: WeightTensor
     let bias: Tensor
     let padding: Int
     let winograd: (any WinogradConvolution)?
@@ -62,14 +62,20 @@ struct ConvLayer {
         } else {
             winograd = nil
         }
-        weight = winograd == nil ? w : nil
+        weight = w
     }
 
-    /// How this convolution runs, for profiles.
-    var kind: String { winograd == nil ? "conv 3x3 (im2col + GEMM)" : "conv 3x3 (Winograd 4x4)" }
+    /// How this convolution runs, for profiles: Darkroom's own kernel at this layer (a 3×3 layer runs oneDNN's instead
+    /// where it measured faster, `Conv2d.forward3x3`).
+    var kind: String { winograd == nil ? (padding == 1 ? "conv 3x3 (im2col + GEMM or oneDNN)" : "conv 1x1") : "conv 3x3 (Winograd 4x4 or oneDNN)" }
 
     func callAsFunction(_ x: Tensor) throws -> Tensor {
-        if let winograd { return try winograd(x) }
-        return try weight!.withFloat { try Conv2d.forward(x, weight: $0, bias: bias, stride: 1, padding: padding) }
+        guard padding == 1 else {
+            return try weight.withFloat { try Conv2d.forwardByColumns(x, weight: $0, bias: bias, stride: 1, padding: padding) }
+        }
+        return try Conv2d.forward3x3(x, weight: weight, bias: bias, ownKernel: winograd == nil ? "im2col" : "winograd 4x4") {
+            if let winograd { return try winograd(x) }
+            return try weight.withFloat { try Conv2d.forwardByColumns(x, weight: $0, bias: bias, stride: 1, padding: 1) }
+        }
     }
 }
