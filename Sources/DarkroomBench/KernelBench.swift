@@ -34,7 +34,15 @@ extension Benchmarks {
                 ("direct, input gradient", { _ = try DirectConv3x3.inputGradient(x, weight: w) }),
                 ("direct, weight gradient", { try DirectConv3x3.weightGradient(x, x: x, into: Tensor(zeros: w.shape)) }),
             ])
-            for (method, body) in methods {
+            // oneDNN's kernels, forced (reorders from and to NCHW included, as the layers run them).
+            let oneDNN: [(String, () throws -> Void)] = ConvolutionChoice.Backend.allCases.filter { $0 != .own && ConvolutionChoice.isAvailable($0) }
+                .flatMap { backend -> [(String, () throws -> Void)] in
+                    let name = backend == .oneDNNWinograd ? "oneDNN winograd" : "oneDNN direct"
+                    return [(name, { try forcing(backend) { _ = try Conv2d.forward(x, weight: w, bias: b, stride: 1, padding: 1) } }),
+                            (name + ", both gradients", { try forcing(backend) {
+                                _ = try Conv2d.backward(x, x: x, weight: w, stride: 1, padding: 1, weightGrad: Tensor(zeros: w.shape), biasGrad: nil) } })]
+                }
+            for (method, body) in methods + oneDNN {
                 let times = try measure(seconds: seconds, body).sorted()
                 let median = times[times.count / 2]
                 let passes = method.hasSuffix("both gradients") ? 2.0 : 1.0
@@ -42,5 +50,13 @@ extension Benchmarks {
             }
         }
         return rows
+    }
+
+    /// Runs `body` with the 3×3 convolutions forced to `backend`, then restores the measured choice.
+    static func forcing(_ backend: ConvolutionChoice.Backend, _ body: () throws -> Void) rethrows {
+        let saved = ConvolutionChoice.override
+        ConvolutionChoice.override = [backend]
+        defer { ConvolutionChoice.override = saved }
+        try body()
     }
 }

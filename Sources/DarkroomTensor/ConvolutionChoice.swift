@@ -50,6 +50,8 @@ public enum ConvolutionChoice {
         let shape: OneDNNConv3x3.Shape
         let serial: Bool
         let own: String
+        /// The forced backends in effect, so that a forced choice and a measured one are kept apart.
+        let wanted: [Backend]?
     }
 
     private static let lock = NSLock()
@@ -102,7 +104,7 @@ public enum ConvolutionChoice {
     /// gradient's trial adds into a scratch buffer, not into the gradient).
     static func convolution(for pass: OneDNNConv3x3.Pass, shape: OneDNNConv3x3.Shape, own: String,
                             trial: (OneDNNConv3x3?) throws -> Void) throws -> OneDNNConv3x3? {
-        let key = Key(pass: pass, shape: shape, serial: isSerialThread, own: own)
+        let key = Key(pass: pass, shape: shape, serial: isSerialThread, own: own, wanted: override ?? forced)
         lock.lock()
         let known = decisions[key]
         lock.unlock()
@@ -115,7 +117,7 @@ public enum ConvolutionChoice {
     }
 
     private static func decide(_ key: Key, trial: (OneDNNConv3x3?) throws -> Void) throws -> Decision {
-        let wanted = override ?? forced
+        let wanted = key.wanted
         var candidates: [(Backend, OneDNNConv3x3?)] = []
         for backend in wanted ?? Backend.allCases {
             guard let algorithm = backend.algorithm else { candidates.append((.own, nil)); continue }

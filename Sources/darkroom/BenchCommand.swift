@@ -142,7 +142,7 @@ struct BenchCommand: ParsableCommand {
             print("3x3 stride-1 convolutions \(shapes.isEmpty ? "of the D=\(config.hidden) small UNet" : "C->C at SxS"), batch \(batch.first ?? 128), \(Engine.threads) threads "
                   + "(direct-equivalent GFLOP/s; weights transformed at every call)")
             for r in rows {
-                print("  " + r.layer.padding(toLength: 20, withPad: " ", startingAt: 0) + r.method.padding(toLength: 25, withPad: " ", startingAt: 0)
+                print("  " + r.layer.padding(toLength: 20, withPad: " ", startingAt: 0) + r.method.padding(toLength: 32, withPad: " ", startingAt: 0)
                       + String(format: "%9.3f ms  %7.1f GFLOP/s", r.milliseconds, r.gflops))
             }
             print(String(format: "  raw sgemm (1024^3) peak, as in the header: %.1f GFLOP/s", peak))
