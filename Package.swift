@@ -43,8 +43,9 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", providers: [.apt(["libpng-dev"])]),
         .systemLibrary(name: "CGIF", path: "Sources/CGIF", providers: [.apt(["libgif-dev"])]),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib", providers: [.apt(["zlib1g-dev"])]),
-        // oneDNN, the JIT-generated kernels PyTorch's CPU path runs on (Debian: libdnnl-dev, OpenMP threading).
-        .systemLibrary(name: "CDNNL", path: "Sources/CDNNL", providers: [.apt(["libdnnl-dev"])]),
+        // oneDNN, the JIT-generated kernels PyTorch's CPU path runs on (Debian: libdnnl-dev, OpenMP threading),
+        // opened on first use so that its OpenMP threads can be told to wait passively.
+        .target(name: "CDNNL", linkerSettings: [.linkedLibrary("dl")]),
         // File operations Swift's Glibc does not expose (renameat2 with RENAME_NOREPLACE).
         .target(name: "CFileOps"),
         // PNG and JPEG decoding with libpng's and libjpeg's error exits caught (setjmp), in C (libjpeg62-turbo-dev).

@@ -83,6 +83,9 @@ for lib in $(objdump -p "$stage/usr/lib/darkroom/darkroom" | awk '/NEEDED/ { pri
             depends+=("$pkg") ;;
     esac
 done
+# oneDNN is opened at run time (dlopen, so that its OpenMP threads can be set to wait passively first), so the
+# binary does not name it: depend on it by hand.
+depends+=("libdnnl2")
 depends_line=$(printf '%s\n' "${depends[@]}" | sort -u | paste -sd, - | sed 's/,/, /g')
 size=$(du -sk --exclude=DEBIAN "$stage" | cut -f1)
 cat > "$stage/DEBIAN/control" <<CONTROL

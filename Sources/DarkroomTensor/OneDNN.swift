@@ -5,7 +5,8 @@ import Foundation
 /// thread, and its status codes as `TensorError`s.
 ///
 /// oneDNN generates its kernels at run time for the instruction set cpuid reports (`version.isa`), so on every CPU
-/// it runs the widest code the CPU has. Its parallel regions use OpenMP: each call sets how many threads that is
+/// it runs the widest code the CPU has. The library is opened on first use (CDNNL's loader), with OpenMP's idle
+/// threads set to sleep rather than spin. Its parallel regions use OpenMP: each call sets how many threads that is
 /// from the engine's own setting, one on a shard thread (`isSerialThread`), so oneDNN and the engine's own threads
 /// never oversubscribe the cores.
 public enum OneDNN {
@@ -21,6 +22,7 @@ public enum OneDNN {
 
     /// The library's version and the instruction set its JIT targets on this CPU, e.g. "oneDNN 2.6.3 (avx512_core)".
     public static var summary: String {
+        if let error = darkroom_dnnl_load_error() { return "oneDNN not loaded (\(String(cString: error))): Darkroom's own kernels only" }
         guard let v = dnnl_version() else { return "oneDNN (unknown version)" }
         let isa: String = switch dnnl_get_effective_cpu_isa() {
         case dnnl_cpu_isa_sse41: "sse41"
@@ -54,7 +56,7 @@ public enum OneDNN {
 
     /// Sets the threads of the regions oneDNN starts from this thread: the engine's count, or one on a shard thread.
     static func useEngineThreads() {
-        omp_set_num_threads(Int32(isSerialThread ? 1 : Engine.threads))
+        darkroom_omp_set_num_threads(Int32(isSerialThread ? 1 : Engine.threads))
     }
 
     /// Throws a `TensorError` naming `what` unless `status` is success.
