@@ -3,12 +3,27 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 static void *library;
 static const char *loadError;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
+/// Whether this process may make memory executable, as oneDNN's JIT must (systemd's MemoryDenyWriteExecute=yes and
+/// prctl's PR_SET_MDWE forbid it: mprotect with PROT_EXEC fails there).
+static int mayGenerateCode(void) {
+    void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) return 0;
+    int allowed = mprotect(page, 4096, PROT_READ | PROT_EXEC) == 0;
+    munmap(page, 4096);
+    return allowed;
+}
+
 static void load(void) {
+    if (!mayGenerateCode()) {
+        loadError = "this process may not make memory executable (MemoryDenyWriteExecute), which oneDNN's JIT needs";
+        return;
+    }
     // Before libgomp loads: its threads sleep when idle instead of spinning, unless the user chose otherwise.
     setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
     library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);

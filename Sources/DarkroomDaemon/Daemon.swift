@@ -285,7 +285,7 @@ public final class Daemon: @unchecked Sendable {
         notifier.send("READY=1")
         notifier.send("STATUS=" + idleStatus())
         DaemonLog.info("watching \(config.inbox); database \(config.database); gallery \(config.gallery)")
-        DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary)")
+        DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary); \(OneDNN.summary), 3x3 convolutions \(ConvolutionChoice.mode)")
         // The watchdog follows the main loop and, while it runs, the worker's job: a stalled job stops it too.
         let heartbeat = Heartbeat(job: worker?.liveness)
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }

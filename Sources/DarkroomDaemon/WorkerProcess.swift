@@ -30,7 +30,7 @@ public final class WorkerProcess {
     public func run() throws {
         notifier.send("READY=1")
         DaemonLog.info("worker \(worker.id) on \(store.engine.rawValue) \(store.location); models: \(config.models.keys.sorted().joined(separator: ", "))")
-        DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary)")
+        DaemonLog.info("CPU \(CPUInfo.current.summary); \(BLASKernel.current.summary); \(OneDNN.summary), 3x3 convolutions \(ConvolutionChoice.mode)")
         let heartbeat = Heartbeat(job: worker.liveness)
         if let w = SystemdNotifier.watchdogInterval() { heartbeat.start(interval: w, notifier: notifier) }
         var idleSince: Date?
