@@ -12,7 +12,7 @@ final class CPUProcessTests: DaemonTestCase {
     /// Runs the darkroom binary (under `qemu-x86_64 -cpu MODEL` when given) with `environment` added and
     /// OPENBLAS_CORETYPE removed unless given; returns (status, stdout, stderr), killing it after `seconds`.
     func runDarkroom(_ arguments: [String], qemuCPU: String? = nil, environment: [String: String] = [:],
-                     seconds: Double = 300) throws -> (Int32, String, String) {
+                     withoutExecutableMemory: Bool = false, seconds: Double = 300) throws -> (Int32, String, String) {
         let p = Process()
         var env = ProcessInfo.processInfo.environment
         env["OPENBLAS_CORETYPE"] = nil
@@ -22,6 +22,12 @@ final class CPUProcessTests: DaemonTestCase {
         if let qemuCPU {
             p.executableURL = URL(fileURLWithPath: try Self.qemu())
             p.arguments = ["-cpu", qemuCPU, binary] + arguments
+        } else if withoutExecutableMemory {
+            // What systemd's MemoryDenyWriteExecute=yes does, by prctl(PR_SET_MDWE, PR_MDWE_REFUSE_EXEC_GAIN), which
+            // execve keeps; exit 99 when the kernel is older than 6.3 and has no such call.
+            p.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+            p.arguments = ["-c", "import ctypes, os, sys\nif ctypes.CDLL(None).prctl(65, 1, 0, 0, 0) != 0: sys.exit(99)\nos.execv(sys.argv[1], sys.argv[1:])",
+                           binary] + arguments
         } else {
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = arguments
@@ -49,6 +55,11 @@ final class CPUProcessTests: DaemonTestCase {
             return dir + "/qemu-x86_64"
         }
         throw XCTSkip("qemu-x86_64 is not installed (Debian's qemu-user; scripts/setup.sh installs it)")
+    }
+
+    func oneDNN(_ stdout: String) throws -> [String: Any] {
+        let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(stdout.utf8)) as? [String: Any], stdout)
+        return try XCTUnwrap((object["machine"] as? [String: Any])?["onednn"] as? [String: Any], stdout)
     }
 
     func machine(_ stdout: String) throws -> (cpu: [String: Any], blas: [String: Any]) {
@@ -116,5 +127,28 @@ final class CPUProcessTests: DaemonTestCase {
         XCTAssertTrue(features.contains("avx2") && features.contains("fma"), "\(features)")
         XCTAssertFalse(features.contains("avx512f"), "\(features)")
         XCTAssertEqual(OpenBLASCoreType.vectorLevel(of: try XCTUnwrap(blas["core"] as? String)), 2, "\(blas)")
+    }
+
+    func testWhereMemoryMayNotBecomeExecutableOneDNNStaysUnloadedAndAJobRunsOnTheOwnKernels() throws {
+        let (status, stdout, stderr) = try runDarkroom(["bench", "--machine", "--skip-kernels", "--json"])
+        XCTAssertEqual(status, 0, stderr)
+        let loaded = try oneDNN(stdout)
+        XCTAssertEqual(loaded["available"] as? Bool, true, "oneDNN loads in a plain process: \(loaded)")
+        XCTAssertTrue((loaded["library"] as? String)?.hasPrefix("oneDNN 2.") == true, "\(loaded)")
+
+        let (mstatus, mout, merr) = try runDarkroom(["bench", "--machine", "--skip-kernels", "--json"], withoutExecutableMemory: true)
+        if mstatus == 99 { throw XCTSkip("this kernel has no PR_SET_MDWE (Linux 6.3 and later)") }
+        XCTAssertEqual(mstatus, 0, merr)
+        let refused = try oneDNN(mout)
+        XCTAssertEqual(refused["available"] as? Bool, false, "\(refused)")
+        XCTAssertTrue((refused["library"] as? String)?.contains("MemoryDenyWriteExecute") == true, "says why: \(refused)")
+
+        let job = try generateJob()
+        let (jstatus, jout, jerr) = try runDarkroom(["run", job.sidecar.path, "--config", job.config.path, "--out", job.out.path],
+                                                    withoutExecutableMemory: true)
+        XCTAssertEqual(jstatus, 0, jerr)
+        let summary = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(jout.utf8)) as? [String: Any], jout)
+        XCTAssertEqual(summary["status"] as? String, "done", jout)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: job.out.appendingPathComponent("result.png").path), jout)
     }
 }
