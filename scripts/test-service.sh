@@ -128,6 +128,9 @@ drop one.json '{"prompt": "a photo of a sneaker", "count": 2, "seed": 1}'
 wait_for 120 "job one to be done" done_is 1
 inside test -f /srv/darkroom/gallery/jobs/1/result-1.png || fail "job 1 has no result-1.png"
 inside test -f /srv/darkroom/gallery/index.html || fail "no gallery index"
+# Under the unit's sandbox oneDNN's JIT may run (no MemoryDenyWriteExecute): the daemon's start line names its version.
+inside journalctl -u darkroom.service --no-pager | grep -E "oneDNN [0-9]+\.[0-9]+\.[0-9]+ \(" >/dev/null \
+    || { inside journalctl -u darkroom.service --no-pager | grep -i "onednn" >&2; fail "the daemon did not load oneDNN under the unit"; }
 
 step "while a long job runs, StatusText names the job and its step"
 drop long.json '{"prompt": "a bag", "count": 20, "seed": 2}'

@@ -2,11 +2,13 @@
 #include "CDNNL.h"
 #include <dlfcn.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 
 static void *library;
 static const char *loadError;
+static char loadErrorText[512];   // dlerror's text copied: glibc frees its own on the thread's next call or exit
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 
 /// Whether this process may make memory executable, as oneDNN's JIT must (systemd's MemoryDenyWriteExecute=yes and
@@ -24,10 +26,17 @@ static void load(void) {
         loadError = "this process may not make memory executable (MemoryDenyWriteExecute), which oneDNN's JIT needs";
         return;
     }
+    darkroom_dnnl_prepare_environment();
+    library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
+    if (!library) {
+        snprintf(loadErrorText, sizeof loadErrorText, "%s", dlerror());
+        loadError = loadErrorText;
+    }
+}
+
+void darkroom_dnnl_prepare_environment(void) {
     // Before libgomp loads: its threads sleep when idle instead of spinning, unless the user chose otherwise.
     setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-    library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_LOCAL);
-    if (!library) loadError = dlerror();
 }
 
 static void *symbol(const char *name) {

@@ -57,7 +57,7 @@ public struct MachineReport: Sendable {
         let choices = ConvolutionChoice.taken
         if !choices.isEmpty {
             object["convolution_choices"] = choices.map { d -> [String: Any] in
-                var entry: [String: Any] = ["pass": d.pass, "shape": d.shape, "one_thread": d.serial, "own": d.own, "backend": d.backend.rawValue,
+                var entry: [String: Any] = ["pass": d.pass, "shape": d.shape, "threads": d.threads, "own": d.own, "backend": d.backend.rawValue,
                                             "seconds": Dictionary(uniqueKeysWithValues: d.seconds.map { ($0.key.rawValue, $0.value) })]
                 if let implementation = d.implementation { entry["implementation"] = implementation }
                 return entry

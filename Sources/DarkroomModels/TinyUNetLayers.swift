@@ -62,7 +62,7 @@ struct ConvNormGELU {
         case .conv(let stride, let padding):
             if let direct {
                 // The packed weights are Darkroom's own kernel; oneDNN takes the layer where it measured faster.
-                y = try Conv2d.forward3x3(x, weight: WeightTensor(weight), bias: nil, ownKernel: "direct") {
+                y = try Conv2d.forward3x3(x, weight: WeightTensor(weight), bias: nil, ownKernel: "direct, packed once") {
                     try DirectConv3x3.forward(x, packed: direct, bias: nil)
                 }
             } else {

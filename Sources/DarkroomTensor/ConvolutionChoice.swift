@@ -29,7 +29,8 @@ public enum ConvolutionChoice {
     public struct Decision: Sendable, CustomStringConvertible {
         public let pass: String
         public let shape: String
-        public let serial: Bool
+        /// The threads the measured calls ran on.
+        public let threads: Int
         /// Darkroom's own kernel at the call site ("direct", "winograd 4x4", "im2col").
         public let own: String
         public let backend: Backend
@@ -41,14 +42,15 @@ public enum ConvolutionChoice {
 
         public var description: String {
             let times = Backend.allCases.compactMap { b in seconds[b].map { "\(b.rawValue) \(String(format: "%.3f", $0 * 1e3)) ms" } }
-            return "\(pass) \(shape)\(serial ? " (one thread)" : ""), own \(own): \(backend.rawValue)\(implementation.map { " [\($0)]" } ?? "") — \(times.joined(separator: ", "))"
+            return "\(pass) \(shape)\(threads == 1 ? " (1 thread)" : " (\(threads) threads)"), own \(own): \(backend.rawValue)\(implementation.map { " [\($0)]" } ?? "") — \(times.joined(separator: ", "))"
         }
     }
 
     private struct Key: Hashable {
         let pass: OneDNNConv3x3.Pass
         let shape: OneDNNConv3x3.Shape
-        let serial: Bool
+        /// The threads the call runs on (one on a shard thread): oneDNN's primitives keep the count they were made with.
+        let threads: Int
         let own: String
         /// The forced backends in effect, so that a forced choice and a measured one are kept apart.
         let wanted: [Backend]?
@@ -104,7 +106,7 @@ public enum ConvolutionChoice {
     /// gradient's trial adds into a scratch buffer, not into the gradient).
     static func convolution(for pass: OneDNNConv3x3.Pass, shape: OneDNNConv3x3.Shape, own: String,
                             trial: (OneDNNConv3x3?) throws -> Void) throws -> OneDNNConv3x3? {
-        let key = Key(pass: pass, shape: shape, serial: isSerialThread, own: own, wanted: override ?? forced)
+        let key = Key(pass: pass, shape: shape, threads: OneDNN.threadsHere, own: own, wanted: override ?? forced)
         lock.lock()
         let known = decisions[key]
         lock.unlock()
@@ -121,7 +123,8 @@ public enum ConvolutionChoice {
         var candidates: [(Backend, OneDNNConv3x3?)] = []
         for backend in wanted ?? Backend.allCases {
             guard let algorithm = backend.algorithm else { candidates.append((.own, nil)); continue }
-            if OneDNN.isAvailable, let conv = try OneDNNConv3x3(pass: key.pass, algorithm: algorithm, shape: key.shape) {
+            // A primitive oneDNN cannot make (no kernel for this CPU or shape, a failed JIT, no memory) is no candidate.
+            if OneDNN.isAvailable, let conv = (try? OneDNNConv3x3(pass: key.pass, algorithm: algorithm, shape: key.shape)) ?? nil {
                 candidates.append((backend, conv))
             }
         }
@@ -129,7 +132,7 @@ public enum ConvolutionChoice {
         if let wanted, wanted.count > 0 {
             // Forced: the first available in the order given, unmeasured.
             let (backend, conv) = candidates[0]
-            return Decision(pass: key.pass.rawValue, shape: key.shape.description, serial: key.serial, own: key.own, backend: backend,
+            return Decision(pass: key.pass.rawValue, shape: key.shape.description, threads: key.threads, own: key.own, backend: backend,
                             implementation: conv?.implementation, seconds: [:], convolution: conv)
         }
         var seconds: [Backend: Double] = [:]
@@ -144,7 +147,7 @@ public enum ConvolutionChoice {
             seconds[backend] = best
         }
         let (backend, conv) = candidates.min { seconds[$0.0]! < seconds[$1.0]! }!
-        return Decision(pass: key.pass.rawValue, shape: key.shape.description, serial: key.serial, own: key.own, backend: backend,
+        return Decision(pass: key.pass.rawValue, shape: key.shape.description, threads: key.threads, own: key.own, backend: backend,
                         implementation: conv?.implementation, seconds: seconds, convolution: conv)
     }
 }

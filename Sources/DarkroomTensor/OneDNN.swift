@@ -54,9 +54,15 @@ public enum OneDNN {
         return stream!
     }
 
+    /// Sets the environment oneDNN's OpenMP reads when it loads; call it first in `main`, before any thread starts.
+    public static func prepareEnvironment() { darkroom_dnnl_prepare_environment() }
+
+    /// The threads a oneDNN call on this thread uses: the engine's count, or one on a shard thread.
+    static var threadsHere: Int { isSerialThread ? 1 : Engine.threads }
+
     /// Sets the threads of the regions oneDNN starts from this thread: the engine's count, or one on a shard thread.
     static func useEngineThreads() {
-        darkroom_omp_set_num_threads(Int32(isSerialThread ? 1 : Engine.threads))
+        darkroom_omp_set_num_threads(Int32(threadsHere))
     }
 
     /// Throws a `TensorError` naming `what` unless `status` is success.

@@ -53,6 +53,8 @@ final class OneDNNConv3x3: @unchecked Sendable {
     init?(pass: Pass, algorithm: Algorithm, shape: Shape) throws {
         guard let engine = OneDNN.engine else { return nil }
         (self.pass, self.algorithm, self.shape) = (pass, algorithm, shape)
+        // oneDNN fixes a kernel's thread count when the primitive is made (omp_get_max_threads then), not per call.
+        OneDNN.useEngineThreads()
         let (n, ci, co, h, w) = (shape.batch, shape.inputs, shape.outputs, shape.height, shape.width)
         func descriptor(_ dims: [Int], _ tag: dnnl_format_tag_t) throws -> dnnl_memory_desc_t {
             var md = dnnl_memory_desc_t()

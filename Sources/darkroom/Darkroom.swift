@@ -14,6 +14,7 @@ struct Darkroom: ParsableCommand {
     /// anything else happens), then parses the command line.
     static func main() {
         BLASKernel.selectAtStartup()
+        OneDNN.prepareEnvironment()
         main(nil)
     }
 }

@@ -11,5 +11,9 @@
 /// oneDNN is not loaded).
 void darkroom_omp_set_num_threads(int threads);
 
+/// Sets what oneDNN's OpenMP must see when it loads (OMP_WAIT_POLICY=PASSIVE unless set). Call it first in main,
+/// before any thread exists (setenv is not safe beside a concurrent getenv); loading does it again, harmlessly.
+void darkroom_dnnl_prepare_environment(void);
+
 /// Why libdnnl.so.2 could not be loaded (dlerror's text), or NULL when it is loaded.
 const char *darkroom_dnnl_load_error(void);
