@@ -88,31 +88,22 @@ final class OneDNNConv3x3: @unchecked Sendable {
         try OneDNN.check(dnnl_primitive_attr_set_scratchpad_mode(userScratchpad, dnnl_scratchpad_mode_user), "a user scratchpad")
         var forwardPD: dnnl_primitive_desc_t?
         guard dnnl_primitive_desc_create(&forwardPD, &forward, userScratchpad, engine, nil) == dnnl_success, let forwardPD else { return nil }
-        var pd = forwardPD
-        defer { if pd != forwardPD { dnnl_primitive_desc_destroy(forwardPD) } }
-        switch pass {
-        case .forward: break
-        case .inputGradient:
-            var backward = dnnl_convolution_desc_t()
-            try OneDNN.check(dnnl_convolution_backward_data_desc_init(&backward, alg, &anySource, &anyWeights, &anyDestination,
-                                                                      &strides, &padding, &padding), "describing an input gradient")
-            var backwardPD: dnnl_primitive_desc_t?
-            guard dnnl_primitive_desc_create(&backwardPD, &backward, userScratchpad, engine, forwardPD) == dnnl_success, let backwardPD else {
-                dnnl_primitive_desc_destroy(forwardPD)
-                return nil
-            }
-            pd = backwardPD
-        case .weightGradient:
-            var backward = dnnl_convolution_desc_t()
-            try OneDNN.check(dnnl_convolution_backward_weights_desc_init(&backward, alg, &anySource, &anyWeights, nil, &anyDestination,
-                                                                         &strides, &padding, &padding), "describing a weight gradient")
-            var backwardPD: dnnl_primitive_desc_t?
-            guard dnnl_primitive_desc_create(&backwardPD, &backward, userScratchpad, engine, forwardPD) == dnnl_success, let backwardPD else {
-                dnnl_primitive_desc_destroy(forwardPD)
-                return nil
-            }
-            pd = backwardPD
+        // A backward pass's descriptor, made with the forward one as its hint; the forward one is freed either way.
+        func backward(_ describe: (inout dnnl_convolution_desc_t) -> dnnl_status_t, _ what: String) throws -> dnnl_primitive_desc_t? {
+            defer { dnnl_primitive_desc_destroy(forwardPD) }
+            var desc = dnnl_convolution_desc_t()
+            try OneDNN.check(describe(&desc), "describing \(what)")
+            var made: dnnl_primitive_desc_t?
+            return dnnl_primitive_desc_create(&made, &desc, userScratchpad, engine, forwardPD) == dnnl_success ? made : nil
         }
+        let chosenPD: dnnl_primitive_desc_t? = switch pass {
+        case .forward: forwardPD
+        case .inputGradient: try backward({ dnnl_convolution_backward_data_desc_init(&$0, alg, &anySource, &anyWeights, &anyDestination,
+                                                                                     &strides, &padding, &padding) }, "an input gradient")
+        case .weightGradient: try backward({ dnnl_convolution_backward_weights_desc_init(&$0, alg, &anySource, &anyWeights, nil, &anyDestination,
+                                                                                         &strides, &padding, &padding) }, "a weight gradient")
+        }
+        guard let pd = chosenPD else { return nil }
         defer { dnnl_primitive_desc_destroy(pd) }
         var info: UnsafePointer<CChar>?
         dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &info)
