@@ -11,6 +11,19 @@ extension Conv2d {
         OneDNNConv3x3.Shape(batch: x.shape[0], inputs: x.shape[1], outputs: outputs, height: x.shape[2], width: x.shape[3], bias: bias)
     }
 
+    /// Darkroom's own kernel for a 3×3 stride-1 layer of these widths, as `ConvolutionChoice` names it: "direct"
+    /// where the direct kernel suits them, else "im2col".
+    public static func ownKernel3x3(inputs: Int, outputs: Int) -> String {
+        DirectConv3x3.suits(inputs: inputs, outputs: outputs) ? "direct" : "im2col"
+    }
+
+    /// The forward pass of a 3×3 stride-1 layer by that own kernel.
+    public static func ownForward3x3(_ x: Tensor, weight: Tensor, bias: Tensor?) throws -> Tensor {
+        DirectConv3x3.suits(inputs: weight.shape[1], outputs: weight.shape[0])
+            ? try DirectConv3x3.forward(x, weight: weight, bias: bias)
+            : try forwardByColumns(x, weight: weight, bias: bias, stride: 1, padding: 1)
+    }
+
     /// A 3×3, stride-1, padding-1 convolution of `x` with `weight` plus `bias`: oneDNN's kernel where it measured
     /// fastest for this shape, else `own`, Darkroom's kernel at the call site (named by `ownKernel`, e.g. "direct"
     /// or "winograd 4x4", so that call sites with different own kernels are measured apart). A half-precision
@@ -46,7 +59,7 @@ extension Conv2d {
         func byColumns(weightGrad: Tensor, inputGrad: Bool) throws -> Tensor? {
             try backwardByColumns(dy, x: x, weight: weight, stride: 1, padding: 1, weightGrad: weightGrad, biasGrad: nil, inputGrad: inputGrad)
         }
-        let ownKernel = direct ? "direct" : "im2col"
+        let ownKernel = ownKernel3x3(inputs: weight.shape[1], outputs: weight.shape[0])
         let forWeights = try ConvolutionChoice.convolution(for: .weightGradient, shape: shape, own: ownKernel) { candidate in
             let scratch = Tensor(zeros: weight.shape)
             try withExtendedLifetime(scratch) {

@@ -16,10 +16,9 @@ public enum Conv2d {
         _ x: Tensor, weight: Tensor, bias: Tensor?, stride: Int = 1, padding: Int = 0
     ) throws -> Tensor {
         if isSame3x3(x, weight: weight, stride: stride, padding: padding) {
-            let direct = runsDirectly(x, weight: weight, stride: stride, padding: padding)
-            return try forward3x3(x, weight: WeightTensor(weight), bias: bias, ownKernel: direct ? "direct" : "im2col") {
-                direct ? try DirectConv3x3.forward(x, weight: weight, bias: bias)
-                       : try forwardByColumns(x, weight: weight, bias: bias, stride: stride, padding: padding)
+            return try forward3x3(x, weight: WeightTensor(weight), bias: bias,
+                                  ownKernel: ownKernel3x3(inputs: weight.shape[1], outputs: weight.shape[0])) {
+                try ownForward3x3(x, weight: weight, bias: bias)
             }
         }
         return try forwardByColumns(x, weight: weight, bias: bias, stride: stride, padding: padding)
@@ -28,8 +27,7 @@ public enum Conv2d {
     /// Whether `forward` and `backward` take the direct kernels for this layer: 3×3, stride 1, padding 1, widths the
     /// direct kernel suits, on a CPU that has it.
     static func runsDirectly(_ x: Tensor, weight: Tensor, stride: Int, padding: Int) -> Bool {
-        x.rank == 4 && weight.rank == 4 && x.shape[1] == weight.shape[1] && weight.shape[2] == 3 && weight.shape[3] == 3
-            && stride == 1 && padding == 1 && DirectConv3x3.suits(inputs: weight.shape[1], outputs: weight.shape[0])
+        isSame3x3(x, weight: weight, stride: stride, padding: padding) && DirectConv3x3.suits(inputs: weight.shape[1], outputs: weight.shape[0])
     }
 
     /// `forward` through GEMM (1×1 kernels) or im2col columns, whatever the shape: what the direct kernel does not take.

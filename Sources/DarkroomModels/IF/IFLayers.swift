@@ -76,12 +76,9 @@ struct ConvLayer {
         if let winograd {
             return try Conv2d.forward3x3(x, weight: weight, bias: bias, ownKernel: "winograd 4x4") { try winograd(x) }
         }
-        // Darkroom's own kernel here is Conv2d's: direct where the widths suit it, else im2col.
-        let direct = DirectConv3x3.suits(inputs: weight.shape[1], outputs: weight.shape[0])
-        return try Conv2d.forward3x3(x, weight: weight, bias: bias, ownKernel: direct ? "direct" : "im2col") {
-            try weight.withFloat { w in
-                direct ? try DirectConv3x3.forward(x, weight: w, bias: bias) : try Conv2d.forwardByColumns(x, weight: w, bias: bias, stride: 1, padding: 1)
-            }
+        // Darkroom's own kernel here is Conv2d's (direct where the widths suit it, else im2col).
+        return try Conv2d.forward3x3(x, weight: weight, bias: bias, ownKernel: Conv2d.ownKernel3x3(inputs: weight.shape[1], outputs: weight.shape[0])) {
+            try weight.withFloat { try Conv2d.ownForward3x3(x, weight: $0, bias: bias) }
         }
     }
 }
