@@ -9,6 +9,7 @@ import DarkroomJobModel
 final class TimedDenoiser: Denoiser {
     var defaultGuidance: Float { inner.defaultGuidance }
     var stageName: String { inner.stageName }
+    var trainingSigma: Double? { inner.trainingSigma }
     let inner: Denoiser
     private(set) var seconds = 0.0
     init(_ inner: Denoiser) { self.inner = inner }

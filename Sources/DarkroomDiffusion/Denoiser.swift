@@ -16,6 +16,8 @@ public enum PredictionKind: String, Sendable {
     case epsilon
     /// The flow-matching velocity x₁ − x₀.
     case flow
+    /// The clean image itself, in one pass from x + σε (a single-step denoiser; t is σ). Only `denoise` runs on it.
+    case cleanImage = "clean_image"
 }
 
 /// How the sampler draws the noise it adds at each strided step.
@@ -47,6 +49,9 @@ extension Denoiser {
     public var defaultGuidance: Float { 5 }
 
     public var stageName: String { "sampling" }
+
+    /// The noise σ a single-step denoiser was trained at: its `denoise` jobs' level unless the sidecar gives `sigma`.
+    public var trainingSigma: Double? { nil }
 
     /// No super-resolution stage unless the model has one.
     public var upscaler: Upscaler? { nil }
@@ -82,11 +87,13 @@ public protocol Denoiser: AnyObject {
     var stageName: String { get }
     /// The model that upscales this one's images (DeepFloyd IF's stage II), if config.json names one.
     var upscaler: Upscaler? { get }
+    /// The noise σ a single-step denoiser (`cleanImage`) was trained at; nil for diffusion models.
+    var trainingSigma: Double? { get }
 
     /// Conditioning for a prompt ("" is unconditional); an unknown prompt is an error that says what is known.
     func conditioning(forPrompt prompt: String) throws -> Conditioning
 
     /// One network evaluation: `x` [B,C,H,W] at time `t` (a timestep index for ε models, t ∈ [0, 1] for flow
-    /// models), one conditioning per sample.
+    /// models, σ for single-step denoisers), one conditioning per sample.
     func predict(_ x: Tensor, t: Double, conditioning: [Conditioning]) throws -> Prediction
 }

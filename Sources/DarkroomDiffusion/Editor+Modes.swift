@@ -31,6 +31,7 @@ extension Editor {
     }
 
     func denoise(_ r: EditRequest, _ x0: Tensor, _ rng: inout RandomSource) throws -> EditOutput {
+        if denoiser.prediction == .cleanImage { return try denoiseInOneStep(r, x0, &rng) }
         var out = EditOutput()
         try validate(r.t, "t")
         let cond = try conditioning(r.prompt, count: 1)
@@ -45,6 +46,31 @@ extension Editor {
             out.labels.append("t=\(t)")
             out.rows.append([("noisy t=\(t)", toPixels(xt)), ("gaussian blur", blurred),
                              ("one-step", toPixels(oneStep)), ("iterative", toPixels(iterative))])
+        }
+        return out
+    }
+
+    /// `denoise` on a single-step denoiser: the image plus σε at each σ, the Gaussian-blur baseline and the network's
+    /// one pass (the course's part B denoiser; pixels are not scaled by √ᾱ as a DDPM's are).
+    func denoiseInOneStep(_ r: EditRequest, _ x0: Tensor, _ rng: inout RandomSource) throws -> EditOutput {
+        var out = EditOutput()
+        let sigmas = r.sigma ?? [denoiser.trainingSigma ?? 0.5]
+        guard !sigmas.isEmpty, sigmas.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw DiffusionError.invalidRequest("sigma must be one or more noise levels ≥ 0, got \(sigmas)")
+        }
+        let cond = try conditioning(r.prompt, count: 1)
+        let scale = denoiser.pixelRange.upperBound - denoiser.pixelRange.lowerBound
+        for sigma in sigmas {
+            let z = rng.gaussian(x0.shape)
+            let noisy = Tensor(uninitialized: x0.shape)
+            for i in 0..<noisy.count { noisy.pointer[i] = x0.pointer[i] + Float(sigma) * scale * z.pointer[i] }
+            let blurred = try GaussianBlur.apply(toPixels(noisy), size: r.blurKernel, sigma: r.blurSigma)
+            let clean = toPixels(try denoiser.predict(noisy, t: sigma, conditioning: cond).output)
+            let label = "sigma=" + String(format: "%g", sigma)
+            out.images.append(clean)
+            out.labels.append(label)
+            out.rows.append([("noisy " + label, toPixels(noisy)), ("gaussian blur", blurred), ("one-step", clean)])
+            out.frames.append((sigma, toPixels(noisy), clean))
         }
         return out
     }

@@ -12,6 +12,7 @@ extension Editor {
         case .inpaint, .anagram, .hybrid:
             return fullTimesteps(r).count - 1
         case .denoise:
+            if denoiser.prediction == .cleanImage { return 0 }
             return r.t.map { denoiser.schedule.stridedTimesteps(from: $0, stride: r.stride).count - 1 }.reduce(0, +)
         case .sdedit:
             if denoiser.prediction == .flow {

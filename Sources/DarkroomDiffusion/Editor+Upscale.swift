@@ -11,7 +11,7 @@ extension Editor {
         switch r.mode {
         case .noise: return 0
         case .generate, .inpaint, .anagram, .hybrid: return r.count
-        case .denoise: return r.t.count
+        case .denoise: return r.sigma?.count ?? r.t.count
         case .sdedit:
             return denoiser.prediction == .flow ? flowStrengths(r).count : ((try? sdeditLevels(r)) ?? []).count
         }

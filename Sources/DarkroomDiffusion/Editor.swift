@@ -23,6 +23,9 @@ public struct Editor {
         if denoiser.prediction == .flow, ![.generate, .sdedit].contains(request.mode) {
             throw DiffusionError.invalidRequest("mode '\(request.mode.rawValue)' needs a DDPM (ε) model; \(denoiser.name) is a flow model (generate and sdedit work)")
         }
+        if denoiser.prediction == .cleanImage, request.mode != .denoise {
+            throw DiffusionError.invalidRequest("mode '\(request.mode.rawValue)' needs a diffusion model; \(denoiser.name) is a single-step denoiser (denoise works)")
+        }
         switch request.mode {
         case .generate: return try generate(request, &rng)
         case .noise: return try noise(request, try needImage(), &rng)

@@ -33,6 +33,37 @@ public enum LinePlot {
         return image
     }
 
+    /// Plots `points` (x, y) on linear axes, joined and marked, with the x and y ranges labelled: a figure such as
+    /// test loss against noise level.
+    public static func render(points: [(x: Double, y: Double)], title: String, xLabel: String,
+                              width: Int = 640, height: Int = 320) -> Tensor {
+        let image = Tensor(repeating: 0.08, shape: [1, 3, height, width])
+        let (left, right, top, bottom) = (60, 16, 24, 28)
+        let plotW = width - left - right, plotH = height - top - bottom
+        BitmapFont.draw(title, into: image, x: left, y: 8, value: 0.9)
+        let finite = points.filter { $0.x.isFinite && $0.y.isFinite }
+        guard finite.count >= 2 else { return image }
+        let (x0, x1) = (finite.map(\.x).min()!, max(finite.map(\.x).max()!, finite.map(\.x).min()! + 1e-9))
+        let (y0, y1) = (min(0, finite.map(\.y).min()!), max(finite.map(\.y).max()!, 1e-9))
+        func pixel(_ p: (x: Double, y: Double)) -> (Int, Int) {
+            (left + Int(Double(plotW - 1) * (p.x - x0) / (x1 - x0)), top + Int(Double(plotH - 1) * (y1 - p.y) / (y1 - y0)))
+        }
+        for x in left..<(left + plotW) { set(image, x, top + plotH, (0.6, 0.6, 0.6)) }
+        for y in top..<(top + plotH) { set(image, left - 1, y, (0.6, 0.6, 0.6)) }
+        BitmapFont.draw(String(format: "%.3g", y1), into: image, x: 2, y: top, value: 0.8)
+        BitmapFont.draw(String(format: "%.3g", y0), into: image, x: 2, y: top + plotH - 7, value: 0.8)
+        BitmapFont.draw(String(format: "%.3g", x0), into: image, x: left, y: top + plotH + 8, value: 0.8)
+        let last = String(format: "%.3g", x1)
+        BitmapFont.draw(last, into: image, x: left + plotW - BitmapFont.width(last), y: top + plotH + 8, value: 0.8)
+        BitmapFont.draw(xLabel, into: image, x: left + (plotW - BitmapFont.width(xLabel)) / 2, y: top + plotH + 8, value: 0.8)
+        let pixels = finite.map(pixel)
+        drawLine(image, pixels, (1.0, 0.75, 0.3))
+        for (px, py) in pixels {
+            for dy in -2...2 { for dx in -2...2 { set(image, px + dx, py + dy, (1.0, 0.9, 0.6)) } }
+        }
+        return image
+    }
+
     static func set(_ image: Tensor, _ x: Int, _ y: Int, _ color: (Float, Float, Float)) {
         let (h, w) = (image.shape[2], image.shape[3])
         guard x >= 0, x < w, y >= 0, y < h else { return }

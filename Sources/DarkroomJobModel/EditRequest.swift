@@ -25,6 +25,9 @@ public struct EditRequest: Sendable, Codable, Equatable {
     public var strength: Double?
     /// Timesteps for `noise` and `denoise`.
     public var t: [Int] = []
+    /// Noise levels σ of `denoise` on a single-step denoiser (x + σε, denoised in one pass); nil for diffusion models.
+    /// Optional, so jobs recorded before it decode.
+    public var sigma: [Double]?
     public var guidance: Float = 5
     /// Distance between strided timesteps (ε models).
     public var stride: Int = 1

@@ -54,6 +54,10 @@ public struct JobRunner {
         r.noiseLevels = s.noiseLevels ?? []
         r.strength = s.strength
         r.t = s.t ?? [maxT / 4, maxT / 2, 3 * maxT / 4].map { max(1, $0) }
+        if denoiser.prediction == .cleanImage {
+            r.t = []
+            r.sigma = s.sigma ?? [denoiser.trainingSigma ?? 0.5]
+        }
         r.guidance = s.guidance.map(Float.init) ?? (options.guidance ?? config.guidance).map(Float.init) ?? denoiser.defaultGuidance
         r.stride = s.steps.map { max(1, maxT / $0) } ?? s.stride ?? options.stride ?? config.stride ?? denoiser.defaultStride
         r.steps = s.steps
@@ -91,6 +95,14 @@ public struct JobRunner {
     func checkAgainstModel(_ r: EditRequest, sidecar s: Sidecar, denoiser: Denoiser) throws {
         if denoiser.prediction == .flow, ![.generate, .sdedit].contains(r.mode) {
             throw JobError(field: "mode", "'\(r.mode.rawValue)' needs a DDPM (ε) model; \(denoiser.name) is a flow model (generate and sdedit work)")
+        }
+        if denoiser.prediction == .cleanImage {
+            if r.mode != .denoise {
+                throw JobError(field: "mode", "'\(r.mode.rawValue)' needs a diffusion model; \(denoiser.name) is a single-step denoiser (denoise works)")
+            }
+            if s.t != nil { throw JobError(field: "t", "\(denoiser.name) is a single-step denoiser: give its noise levels as sigma, not t") }
+        } else if s.sigma != nil {
+            throw JobError(field: "sigma", "only a single-step denoiser takes sigma; \(denoiser.name) is a diffusion model (give t)")
         }
         if r.mode == .anagram, r.view == .negate, denoiser.pixelRange.lowerBound != -denoiser.pixelRange.upperBound {
             throw JobError(field: "view", "'negate' needs a model whose pixels are symmetric around 0; \(denoiser.name) uses \(denoiser.pixelRange)")

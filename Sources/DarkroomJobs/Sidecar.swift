@@ -13,6 +13,8 @@ public struct Sidecar: Equatable {
     public var noiseLevels: [Int]?
     public var strength: Double?
     public var t: [Int]?
+    /// Noise levels σ of `denoise` on a single-step denoiser model.
+    public var sigma: [Double]?
     public var guidance: Double?
     public var stride: Int?
     public var steps: Int?
@@ -35,7 +37,7 @@ public struct Sidecar: Equatable {
 
     /// Every accepted field.
     public static let fields: Set<String> = [
-        "mode", "image", "mask", "prompt", "prompts", "noise_level", "noise_levels", "strength", "t", "guidance",
+        "mode", "image", "mask", "prompt", "prompts", "noise_level", "noise_levels", "strength", "t", "sigma", "guidance",
         "stride", "steps", "seed", "count", "view", "weight", "model", "frame_every", "priority",
         "upscale", "upscale_steps", "upscale_guidance", "upscale_noise",
     ]
@@ -91,6 +93,7 @@ public struct Sidecar: Equatable {
         noiseLevels = levels ?? level.map { [$0] }
         if level != nil { noiseLevelsField = "noise_level" }
         t = try f.ints("t", in: 1...100_000, allowScalar: true, maxCount: SidecarLimits.listEntries)
+        sigma = try f.doubles("sigma", in: 0...10, maxCount: SidecarLimits.listEntries)
         guidance = try f.double("guidance", in: 0...100)
         stride = try f.int("stride", in: 1...10_000)
         steps = try f.int("steps", in: 1...10_000)
@@ -160,6 +163,7 @@ public struct Sidecar: Equatable {
         if [.anagram, .hybrid].contains(m), prompts == nil, !preset { throw JobError(field: "prompts", "mode '\(m.rawValue)' needs two prompts") }
         if ![.anagram, .hybrid].contains(m), prompts != nil { throw JobError(field: "prompts", "only anagram and hybrid take two prompts; use prompt") }
         if [.noise, .denoise].contains(m) == false, t != nil { throw JobError(field: "t", "only noise and denoise take t") }
+        if m != .denoise, sigma != nil { throw JobError(field: "sigma", "only denoise takes sigma (on a single-step denoiser model)") }
         if m != .sdedit, noiseLevels != nil || strength != nil {
             throw JobError(field: noiseLevels != nil ? "noise_levels" : "strength", "only sdedit takes a noise level or strength")
         }

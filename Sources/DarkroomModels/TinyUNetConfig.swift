@@ -10,7 +10,8 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
     public var hidden: Int
     /// Class names; their count is K (empty: a time-only model).
     public var classes: [String] = []
-    /// "ddpm" (ε-prediction), "flow" (flow matching) or "denoise" (single-step denoiser).
+    /// "ddpm" (ε-prediction), "flow" (flow matching), "denoise" (single-step denoiser of x + σε) or "pure-noise" (the
+    /// course's denoiser of noise alone).
     public var objective: String = "ddpm"
     public var timesteps: Int = 300
     public var betaStart: Double = 1e-4
@@ -22,6 +23,14 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
     public var variance: String = "beta_at_unit_stride"
     /// The classifier-free guidance scale a job uses when neither its sidecar nor the config sets one (5 when absent).
     public var defaultGuidance: Double?
+    /// A single-step denoiser's training noise σ: the level its `denoise` jobs use unless the sidecar sets `sigma`.
+    public var sigma: Double?
+
+    /// The objectives a small UNet can be trained with.
+    public static let objectives = ["ddpm", "flow", "denoise", "pure-noise"]
+
+    /// Whether the network maps a noisy image to the clean one in one pass (no sampler): "denoise" and "pure-noise".
+    public var predictsCleanImage: Bool { objective == "denoise" || objective == "pure-noise" }
 
     /// The variances a small UNet's sampler can use.
     public static let variances = ["beta", "posterior", "beta_at_unit_stride"]
@@ -29,7 +38,7 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case architecture, channels, hidden, classes, objective, timesteps
         case betaStart = "beta_start", betaEnd = "beta_end", imageSize = "image_size", pixelRange = "pixel_range"
-        case variance, defaultGuidance = "default_guidance"
+        case variance, defaultGuidance = "default_guidance", sigma
     }
 
     public init(channels: Int, hidden: Int, classes: [String] = [], objective: String = "ddpm") {
@@ -53,6 +62,7 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
         pixelRange = try c.decodeIfPresent([Double].self, forKey: .pixelRange) ?? [0, 1]
         variance = try c.decodeIfPresent(String.self, forKey: .variance) ?? "beta_at_unit_stride"
         defaultGuidance = try c.decodeIfPresent(Double.self, forKey: .defaultGuidance)
+        sigma = try c.decodeIfPresent(Double.self, forKey: .sigma)
     }
 
     /// Number of classes K.
@@ -92,8 +102,11 @@ public struct TinyUNetConfig: Codable, Equatable, Sendable {
         if imageSize != 28 {
             throw ModelError.badConfig(path: path, key: "image_size", reason: "the network's 7×7 bottleneck needs 28, found \(imageSize)")
         }
-        if !["ddpm", "flow", "denoise"].contains(objective) {
-            throw ModelError.badConfig(path: path, key: "objective", reason: "expected ddpm, flow or denoise, found \"\(objective)\"")
+        if !Self.objectives.contains(objective) {
+            throw ModelError.badConfig(path: path, key: "objective", reason: "expected \(Self.objectives.joined(separator: ", ")), found \"\(objective)\"")
+        }
+        if let s = sigma, !(s >= 0 && s <= 10) {
+            throw ModelError.badConfig(path: path, key: "sigma", reason: "must be between 0 and 10, found \(s)")
         }
         if timesteps < 1 { throw ModelError.badConfig(path: path, key: "timesteps", reason: "must be at least 1") }
         if pixelRange.count != 2 || pixelRange[0] >= pixelRange[1] {

@@ -1,7 +1,8 @@
 import DarkroomDiffusion
 import DarkroomTensor
 
-/// The small UNet as a `Denoiser`: prompts select classes, t is fed as t/T (DDPM) or as is (flow).
+/// The small UNet as a `Denoiser`: prompts select classes, t is fed as t/T (DDPM) or as is (flow, and σ for a
+/// single-step denoiser).
 public final class TinyUNetDenoiser: Denoiser {
     public let unet: TinyUNet
     public let name: String
@@ -12,8 +13,8 @@ public final class TinyUNetDenoiser: Denoiser {
     public let variance: VarianceKind
 
     public init(_ unet: TinyUNet, name: String = "tiny-unet", variance: VarianceKind? = nil) throws {
-        guard unet.config.objective != "denoise" else {
-            throw ModelError.badInput("\(name) is a single-step denoiser (objective \"denoise\"), not a diffusion model")
+        guard unet.config.objective != "pure-noise" else {
+            throw ModelError.badInput("\(name) is the course's pure-noise denoiser (objective \"pure-noise\"): it maps noise to the data's mean, which no job mode uses")
         }
         self.unet = unet
         self.name = name
@@ -29,7 +30,14 @@ public final class TinyUNetDenoiser: Denoiser {
     public var channels: Int { unet.config.channels }
     public var imageSize: Int { unet.config.imageSize }
     public var pixelRange: ClosedRange<Float> { Float(unet.config.pixelRange[0])...Float(unet.config.pixelRange[1]) }
-    public var prediction: PredictionKind { unet.config.objective == "flow" ? .flow : .epsilon }
+    public var prediction: PredictionKind {
+        switch unet.config.objective {
+        case "flow": return .flow
+        case "denoise": return .cleanImage
+        default: return .epsilon
+        }
+    }
+    public var trainingSigma: Double? { prediction == .cleanImage ? unet.config.sigma ?? 0.5 : nil }
     public var defaultGuidance: Float { Float(unet.config.defaultGuidance ?? 5) }
     public var defaultTimesteps: [Int] { Array(stride(from: schedule.maxTimestep, through: 0, by: -1)) }
     public var noiseOnFinalStep: Bool { false }
@@ -45,7 +53,7 @@ public final class TinyUNetDenoiser: Denoiser {
         guard conditioning.count == batch else {
             throw ModelError.badInput("\(conditioning.count) conditionings for a batch of \(batch)")
         }
-        let tValue = Float(prediction == .flow ? t : t / Double(schedule.maxTimestep))
+        let tValue = Float(prediction == .epsilon ? t / Double(schedule.maxTimestep) : t)
         let tt = Tensor(repeating: tValue, shape: [batch, 1])
         var c: Tensor?
         let k = unet.config.classCount

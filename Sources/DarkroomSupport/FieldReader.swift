@@ -57,6 +57,20 @@ public struct FieldReader {
         }
     }
 
+    /// A number or a list of numbers, each in `range`.
+    public func doubles(_ key: String, in range: ClosedRange<Double>, maxCount: Int = .max) throws -> [Double]? {
+        guard let v = object[key], !(v is NSNull) else { return nil }
+        let items = (v as? [Any]) ?? [v]
+        guard !items.isEmpty else { throw JobError(field: key, "must not be empty") }
+        guard items.count <= maxCount else { throw JobError(field: key, "has \(items.count) entries; the limit is \(maxCount)") }
+        return try items.map { item in
+            guard let n = item as? NSNumber, !isBoolean(n) else { throw JobError(field: key, "must be a number or a list of numbers") }
+            let d = n.doubleValue
+            guard d.isFinite, range.contains(d) else { throw JobError(field: key, "values must be in \(range.lowerBound)…\(range.upperBound), got \(d)") }
+            return d
+        }
+    }
+
     public func double(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
         guard let v = object[key], !(v is NSNull) else { return nil }
         guard let n = v as? NSNumber, !isBoolean(n) else { throw JobError(field: key, "must be a number") }

@@ -10,6 +10,9 @@ public enum Objective: String, CaseIterable, Sendable {
     case ddpm
     /// Flow matching: x_t = (1 − t)·x₀ + t·x₁ with x₀ noise and x₁ the image; predict x₁ − x₀.
     case flow
+    /// The course's pure-noise denoiser: the input is noise alone and the target a clean image; the network sees t = 1.
+    /// Under squared error the best it can do is the mean of the data (per class when conditioned): a blurry centroid.
+    case pureNoise = "pure-noise"
 
     /// Network inputs and regression target for clean images `x` [B,C,H,W].
     public func trainingBatch(_ x: Tensor, schedule: DDPMSchedule, sigma: Float, rng: inout RandomSource)
@@ -35,6 +38,9 @@ public enum Objective: String, CaseIterable, Sendable {
                 t.pointer[b] = Float(step) / Float(steps)
             }
             return (input, t, noise)
+        case .pureNoise:
+            t.pointer.update(repeating: 1, count: batch)
+            return (noise, t, x)
         case .flow:
             let target = Tensor(uninitialized: x.shape)
             for b in 0..<batch {

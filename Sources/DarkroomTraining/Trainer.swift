@@ -50,7 +50,14 @@ public final class Trainer {
             self.state = state
         } else {
             chosen.classNames = chosen.resolvedClassNames(count: dataset.classCount, source: dataset.source)
-            let config = TinyUNetConfig(channels: 1, hidden: chosen.hidden, classes: chosen.classNames, objective: chosen.objective)
+            guard chosen.sigma.isFinite, (0...10).contains(chosen.sigma) else {
+                throw TrainingError.badData("--sigma \(chosen.sigma): the training noise must be between 0 and 10")
+            }
+            guard (0...1).contains(chosen.classDropout) else {
+                throw TrainingError.badData("--class-dropout \(chosen.classDropout): the fraction must be between 0 and 1")
+            }
+            var config = TinyUNetConfig(channels: 1, hidden: chosen.hidden, classes: chosen.classNames, objective: chosen.objective)
+            if objective == .denoise { config.sigma = chosen.sigma }
             model = TrainableUNet(config: config, seed: chosen.seed)
             let decay = chosen.emaDecay ?? 0
             guard (0..<1).contains(decay) else { throw TrainingError.badData("--ema \(decay): the EMA decay must be in [0, 1) (0 saves the live weights)") }

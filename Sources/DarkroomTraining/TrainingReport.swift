@@ -7,8 +7,9 @@ import DarkroomJobModel
 
 /// The pictures of a training run, written after every epoch: `loss.png`, `samples.png`, `denoising.gif`.
 public enum TrainingReport {
-    /// Draws the loss curve from `OUT/loss.csv` and samples from the model folder into `out`.
-    public static func write(out: String, modelFolder: String, seed: UInt64 = 0) throws {
+    /// Draws the loss curve from `OUT/loss.csv` and samples from the model folder into `out`. A single-step denoiser's
+    /// figures use the test split of `data` (its training split when it has none).
+    public static func write(out: String, modelFolder: String, seed: UInt64 = 0, data: String? = nil) throws {
         let csv = (try? String(contentsOfFile: (out as NSString).appendingPathComponent("loss.csv"), encoding: .utf8)) ?? ""
         let losses = csv.split(separator: "\n").dropFirst().compactMap { $0.split(separator: ",").last.flatMap { Double($0) } }
         let unet = try TinyUNet(checkpoint: modelFolder)
@@ -18,20 +19,11 @@ public enum TrainingReport {
         let factor = ImageGrid.viewingFactor(size: config.imageSize, target: 84)
         var rows: [[(label: String, image: Tensor)]] = []
         var frames: [Tensor] = []
-        if config.objective == "denoise" {
-            // The course's σ sweep: one test-like input noised at each σ and denoised in one step.
-            var rng = RandomSource(seed: seed)
-            let clean = rng.uniform([1, config.channels, 28, 28])
-            var noisy: [(String, Tensor)] = [], denoised: [(String, Tensor)] = []
-            for sigma: Float in [0, 0.2, 0.4, 0.5, 0.6, 0.8, 1.0] {
-                let z = rng.gaussian(clean.shape)
-                let x = Tensor(uninitialized: clean.shape)
-                for i in 0..<x.count { x.pointer[i] = clean.pointer[i] + sigma * z.pointer[i] }
-                let y = try unet.forward(x, t: Tensor(repeating: sigma, shape: [1, 1]))
-                noisy.append((String(format: "s=%.1f", sigma), clamp(x)))
-                denoised.append(("denoised", clamp(y)))
-            }
-            rows = [noisy, denoised]
+        if config.predictsCleanImage {
+            let test = try data.map { try DenoiserReport.testImages(data: $0) }
+            rows = config.objective == "denoise"
+                ? try DenoiserReport.sigmaSweep(unet, images: test, out: out, seed: seed)
+                : try DenoiserReport.pureNoiseSamples(unet, images: test, seed: seed)
         } else {
             let denoiser = try TinyUNetDenoiser(unet)
             let classes = config.classes.isEmpty ? [""] : config.classes

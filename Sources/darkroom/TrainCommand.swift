@@ -18,8 +18,12 @@ struct TrainCommand: ParsableCommand {
 
     @Option(help: "Folder holding train-images-idx3-ubyte[.gz] and train-labels-idx1-ubyte[.gz] (or t10k-…).")
     var data: String
-    @Option(help: "denoise, ddpm or flow.")
+    @Option(help: "ddpm, flow, denoise (one step from x + σε) or pure-noise (one step from noise alone).")
     var objective = "ddpm"
+    @Option(help: "Training noise σ of --objective denoise.")
+    var sigma = 0.5
+    @Option(help: "Fraction of samples trained without their class, for classifier-free guidance.")
+    var classDropout = 0.1
     @Option(help: "Hidden width D.")
     var hidden = 64
     @Option(help: "Number of epochs (a resumed run may raise it).")
@@ -55,8 +59,8 @@ struct TrainCommand: ParsableCommand {
     func run() throws {
         engine.apply()
         if reportOnly {
-            try TrainingReport.write(out: out, modelFolder: (out as NSString).appendingPathComponent("model"), seed: seed)
-            print("wrote \(out)/loss.png, samples.png, denoising.gif")
+            try TrainingReport.write(out: out, modelFolder: (out as NSString).appendingPathComponent("model"), seed: seed, data: data)
+            print("wrote the report (loss.png, samples.png and the figures of the objective) in \(out)")
             return
         }
         var options = TrainingOptions(data: data)
@@ -70,6 +74,8 @@ struct TrainCommand: ParsableCommand {
         options.classNames = classNames.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } } ?? []
         options.unconditional = unconditional
         options.clipNorm = clip
+        options.sigma = sigma
+        options.classDropout = classDropout
         options.limit = limit
         options.checkpointEvery = checkpointEvery
         options.emaDecay = ema
@@ -90,7 +96,7 @@ struct TrainCommand: ParsableCommand {
         trainer.onEpochEnd = { epoch, dir in
             bar.finishLine()
             print(String(format: "epoch %d done: mean loss %.5f; model written to %@", epoch + 1, trainer.state.epochLosses.last ?? 0, dir))
-            try TrainingReport.write(out: out, modelFolder: dir, seed: seed)
+            try TrainingReport.write(out: out, modelFolder: dir, seed: seed, data: o.data)
             print("  loss curve, sample grid and denoising GIF in \(out)")
         }
         let finished = try trainer.run()
