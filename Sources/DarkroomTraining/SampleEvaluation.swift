@@ -54,9 +54,10 @@ public enum SampleEvaluation {
         public var meanAccuracy: Double { perClass.reduce(0, +) / Double(max(perClass.count, 1)) }
     }
 
-    /// Generates `samples` images per class at `guidance` and scores them.
+    /// Generates `samples` images per class at `guidance` and scores them; a flow model takes `steps` Euler steps
+    /// (default 50), a DDPM model every `stride`-th timestep.
     public static func score(_ denoiser: TinyUNetDenoiser, classifier: Classifier, reference: RealReference, samples: Int,
-                             guidance: Float, stride: Int, seed: UInt64, log: (String) -> Void) throws -> Scores {
+                             guidance: Float, stride: Int, steps: Int? = nil, seed: UInt64, log: (String) -> Void) throws -> Scores {
         var perClass: [Double] = []
         var features: [Tensor] = []
         for (k, name) in denoiser.classes.enumerated() {
@@ -65,6 +66,7 @@ public enum SampleEvaluation {
             r.count = samples
             r.guidance = guidance
             r.stride = stride
+            r.steps = steps
             r.seed = seed &+ UInt64(k)
             r.frameEvery = 1_000_000
             let images = try Guidance.concatBatch(try Editor(denoiser: denoiser).run(r).images)

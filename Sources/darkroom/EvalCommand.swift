@@ -29,6 +29,8 @@ struct EvalCommand: ParsableCommand {
     var guidance: [Float] = [5]
     @Option(help: "Stride between DDPM timesteps (1 = all steps).")
     var stride = 3
+    @Option(help: "Euler steps of a flow model (default 50); DDPM models use --stride.")
+    var steps: Int?
     @Option(help: "Noise of strided steps: beta, posterior or beta_at_unit_stride (default: the model's config).")
     var variance: String?
     @Option(help: "Seed for sampling.")
@@ -46,6 +48,7 @@ struct EvalCommand: ParsableCommand {
         if guidance.isEmpty { throw ValidationError("--guidance needs at least one value") }
         if let bad = guidance.first(where: { !(0...100).contains($0) }) { throw ValidationError("--guidance \(bad) is outside 0…100") }
         if stride < 1 { throw ValidationError("--stride must be at least 1") }
+        if let steps, steps < 1 { throw ValidationError("--steps must be at least 1") }
         if let variance, !TinyUNetConfig.variances.contains(variance) {
             throw ValidationError("--variance must be one of \(TinyUNetConfig.variances.joined(separator: ", ")), not \(variance)")
         }
@@ -55,6 +58,10 @@ struct EvalCommand: ParsableCommand {
         engine.apply()
         let denoiser = try TinyUNetDenoiser(TinyUNet(checkpoint: model), variance: variance.flatMap(VarianceKind.init(rawValue:)))
         let classes = denoiser.classes
+        if steps != nil, denoiser.prediction != .flow {
+            throw ValidationError("--steps is for flow models; \(model) is a DDPM model (use --stride)")
+        }
+        let sampling = denoiser.prediction == .flow ? "\(steps ?? 50) Euler steps" : "stride \(stride), variance \(denoiser.variance.rawValue)"
         guard !classes.isEmpty else { throw ValidationError("\(model) has no classes to evaluate") }
         let classifier = try SampleEvaluation.classifier(data: data, epochs: classifierEpochs, cache: cache) { log($0) }
         let test = try Dataset(folder: data, split: "t10k")
@@ -65,14 +72,14 @@ struct EvalCommand: ParsableCommand {
         log(String(format: "FD of %d real training images to the %d test images: %.3f", reference.count, test.count, reference.realVersusReal))
         var all: [SampleEvaluation.Scores] = []
         for g in guidance {
-            log(String(format: "guidance %g, stride %d, variance %@:", g, stride, denoiser.variance.rawValue))
+            log(String(format: "guidance %g, %@:", g, sampling))
             let scores = try SampleEvaluation.score(denoiser, classifier: classifier, reference: reference, samples: samples,
-                                                    guidance: g, stride: stride, seed: seed) { log($0) }
+                                                    guidance: g, stride: stride, steps: steps, seed: seed) { log($0) }
             all.append(scores)
             if !json {
-                print(String(format: "guidance %g: mean accuracy %.2f%% over %d classes (lowest %.1f%%), FD %.3f; %d samples per class, stride %d, variance %@",
+                print(String(format: "guidance %g: mean accuracy %.2f%% over %d classes (lowest %.1f%%), FD %.3f; %d samples per class, %@",
                              g, 100 * scores.meanAccuracy, classes.count, 100 * (scores.perClass.min() ?? 0), scores.frechetDistance,
-                             samples, stride, denoiser.variance.rawValue))
+                             samples, sampling))
             }
         }
         if json {
@@ -82,6 +89,7 @@ struct EvalCommand: ParsableCommand {
             }
             // The first guidance's figures stay at the top level, where scripts read them.
             var top = object(all[0])
+            if denoiser.prediction == .flow { top["steps"] = steps ?? 50 }
             top.merge(["model": model, "samples_per_class": samples, "stride": stride, "variance": denoiser.variance.rawValue,
                        "classifier_test_accuracy": realAccuracy, "fd_real_vs_real": reference.realVersusReal,
                        "by_guidance": all.map(object)]) { $1 }
@@ -94,6 +102,7 @@ struct EvalCommand: ParsableCommand {
     }
 
     private func log(_ line: String) {
-        if json { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) } else { print(line) }
+        // Flushed per line, so a run whose output goes to a log file shows its progress.
+        if json { FileHandle.standardError.write((line + "\n").data(using: .utf8)!) } else { print(line); fflush(nil) }
     }
 }
