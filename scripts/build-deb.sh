@@ -33,9 +33,12 @@ strip --strip-unneeded --remove-section=.comment --remove-section=.note "$stage/
 cp -r "$bin"/*.resources "$stage/usr/lib/darkroom/"
 chmod -R u=rwX,go=rX "$stage/usr/lib/darkroom"
 ln -s ../lib/darkroom/darkroom "$stage/usr/bin/darkroom"
-install -d "$stage/usr/share/darkroom/models/fashion-mnist"
-install -m 0644 models/fashion-mnist/config.json models/fashion-mnist/model.safetensors models/fashion-mnist/README.md \
-    "$stage/usr/share/darkroom/models/fashion-mnist/"
+# Every shipped model (packaging/config.json names them): its config, weights and card.
+for model in models/*/; do
+  name=$(basename "$model")
+  install -d "$stage/usr/share/darkroom/models/$name"
+  install -m 0644 "$model/config.json" "$model/model.safetensors" "$model/README.md" "$stage/usr/share/darkroom/models/$name/"
+done
 install -m 0644 packaging/config.json "$stage/etc/darkroom/config.json"
 install -m 0644 systemd/darkroom.service "$stage/lib/systemd/system/darkroom.service"
 install -m 0644 systemd/darkroom-worker@.service "$stage/lib/systemd/system/darkroom-worker@.service"
