@@ -56,6 +56,9 @@ def main():
     sidecar("noise-trouser", {"mode": "noise", "t": [75, 150, 225], "seed": 2})
     png(os.path.join(OUT, "denoise-bag.png"), image("bag"))
     sidecar("denoise-bag", {"mode": "denoise", "t": [75, 150, 225], "prompt": "a bag", "seed": 3})
+    # The single-step denoiser (models/fashion-denoise): the image plus σ·noise, denoised in one pass.
+    png(os.path.join(OUT, "denoise-one-step-dress.png"), image("dress"))
+    sidecar("denoise-one-step-dress", {"mode": "denoise", "model": "fashion-denoise", "sigma": [0.25, 0.5, 0.75], "seed": 9})
     png(os.path.join(OUT, "sdedit-pullover.png"), image("pullover"))
     sidecar("sdedit-pullover", {"mode": "sdedit", "prompt": "a coat", "stride": 10, "noise_levels": [1, 3, 5, 7, 10, 20], "seed": 4})
 
