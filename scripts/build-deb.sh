@@ -34,10 +34,11 @@ cp -r "$bin"/*.resources "$stage/usr/lib/darkroom/"
 chmod -R u=rwX,go=rX "$stage/usr/lib/darkroom"
 ln -s ../lib/darkroom/darkroom "$stage/usr/bin/darkroom"
 # Every shipped model (packaging/config.json names them): its config, weights and card.
-for model in models/*/; do
-  name=$(basename "$model")
-  install -d "$stage/usr/share/darkroom/models/$name"
-  install -m 0644 "$model/config.json" "$model/model.safetensors" "$model/README.md" "$stage/usr/share/darkroom/models/$name/"
+for model_dir in models/*/; do
+  model_name=$(basename "$model_dir")
+  install -d "$stage/usr/share/darkroom/models/$model_name"
+  install -m 0644 "$model_dir/config.json" "$model_dir/model.safetensors" "$model_dir/README.md" \
+      "$stage/usr/share/darkroom/models/$model_name/"
 done
 install -m 0644 packaging/config.json "$stage/etc/darkroom/config.json"
 install -m 0644 systemd/darkroom.service "$stage/lib/systemd/system/darkroom.service"
