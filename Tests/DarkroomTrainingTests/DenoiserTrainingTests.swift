@@ -8,23 +8,6 @@ import DarkroomTestSupport
 /// The course's single-step denoisers: the training batches of `denoise` (any σ) and `pure-noise`, and their report
 /// on real test images.
 final class DenoiserTrainingTests: XCTestCase {
-    /// Writes `count` 28×28 images of split `split` (class k: a bright bar at row 4 + 6k, offset by `shift` pixels).
-    private func writeDataset(_ dir: URL, split: String, count: Int, shift: Int = 0) throws {
-        var images = Data([0, 0, 8, 3])
-        for v in [count, 28, 28] { images.append(contentsOf: withUnsafeBytes(of: UInt32(v).bigEndian) { Array($0) }) }
-        var labels = Data([0, 0, 8, 1])
-        labels.append(contentsOf: withUnsafeBytes(of: UInt32(count).bigEndian) { Array($0) })
-        for i in 0..<count {
-            let k = i % 3
-            var pixels = [UInt8](repeating: 10, count: 784)
-            for y in (4 + 6 * k)..<(7 + 6 * k) { for x in (4 + shift)..<(24 + shift) { pixels[y * 28 + x] = 240 } }
-            images.append(contentsOf: pixels)
-            labels.append(UInt8(k))
-        }
-        try images.write(to: dir.appendingPathComponent("\(split)-images-idx3-ubyte"))
-        try labels.write(to: dir.appendingPathComponent("\(split)-labels-idx1-ubyte"))
-    }
-
     func testDenoiseBatchesAddSigmaTimesTheNoiseAndShowTheNetworkSigma() {
         var rng = RandomSource(seed: 1)
         let x = rng.uniform([16, 1, 28, 28])
@@ -55,8 +38,8 @@ final class DenoiserTrainingTests: XCTestCase {
 
     func testTheDenoiserReportSweepsRealTestImagesAndWritesTheTestLossPerSigma() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, split: "train", count: 24)
-        try writeDataset(dir, split: "t10k", count: 12, shift: 2)
+        try BarDataset.write(dir, split: "train", count: 24)
+        try BarDataset.write(dir, split: "t10k", count: 12, shift: 2)
         var o = TrainingOptions(data: dir.path)
         (o.objective, o.hidden, o.epochs, o.batchSize, o.sigma, o.unconditional, o.seed) = ("denoise", 4, 1, 8, 0.3, true, 2)
         let out = dir.appendingPathComponent("run").path
@@ -92,7 +75,7 @@ final class DenoiserTrainingTests: XCTestCase {
 
     func testThePureNoiseReportEndsEachClassRowWithThatClassMean() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, split: "t10k", count: 9)
+        try BarDataset.write(dir, split: "t10k", count: 9)
         let data = try Dataset(folder: dir.path)
         let mean = try XCTUnwrap(DenoiserReport.mean(of: data, label: 1))
         XCTAssertEqual(mean.pointer[10 * 28 + 10], 240 / 255, accuracy: 1e-6, "class 1's bar")
@@ -109,7 +92,7 @@ final class DenoiserTrainingTests: XCTestCase {
 
     func testOutOfRangeSigmaAndClassDropoutAreRefusedNamingTheOption() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, split: "train", count: 8)
+        try BarDataset.write(dir, split: "train", count: 8)
         for (change, option) in [({ (o: inout TrainingOptions) in o.sigma = -0.1 }, "--sigma"),
                                  ({ (o: inout TrainingOptions) in o.classDropout = 1.5 }, "--class-dropout")] {
             var o = TrainingOptions(data: dir.path)

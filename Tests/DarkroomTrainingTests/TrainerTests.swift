@@ -6,23 +6,6 @@ import DarkroomTestSupport
 
 /// The training loop on a tiny IDX dataset written by the test: data loading, learning, exact resume.
 final class TrainerTests: XCTestCase {
-    /// Writes `count` 28×28 images (class k: a bright horizontal bar at row 4 + 2k) and their labels as IDX files.
-    private func writeDataset(_ dir: URL, count: Int, gzipped: Bool = false) throws {
-        var images = Data([0, 0, 8, 3])
-        for v in [count, 28, 28] { images.append(contentsOf: withUnsafeBytes(of: UInt32(v).bigEndian) { Array($0) }) }
-        var labels = Data([0, 0, 8, 1])
-        labels.append(contentsOf: withUnsafeBytes(of: UInt32(count).bigEndian) { Array($0) })
-        for i in 0..<count {
-            let k = i % 3
-            var pixels = [UInt8](repeating: 10, count: 784)
-            for y in (4 + 6 * k)..<(7 + 6 * k) { for x in 4..<24 { pixels[y * 28 + x] = 240 } }
-            images.append(contentsOf: pixels)
-            labels.append(UInt8(k))
-        }
-        try images.write(to: dir.appendingPathComponent("train-images-idx3-ubyte"))
-        try labels.write(to: dir.appendingPathComponent("train-labels-idx1-ubyte"))
-    }
-
     private func options(_ data: URL) -> TrainingOptions {
         var o = TrainingOptions(data: data.path)
         o.hidden = 4
@@ -37,7 +20,7 @@ final class TrainerTests: XCTestCase {
 
     func testDatasetReadsIDXAndNamesClasses() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, count: 12)
+        try BarDataset.write(dir, count: 12)
         let data = try Dataset(folder: dir.path)
         XCTAssertEqual(data.count, 12)
         XCTAssertEqual(data.classCount, 3)
@@ -55,7 +38,7 @@ final class TrainerTests: XCTestCase {
 
     func testTrainingLowersTheLossAndWritesALoadableModel() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, count: 48)
+        try BarDataset.write(dir, count: 48)
         let out = dir.appendingPathComponent("run").path
         var o = options(dir)
         o.epochs = 3
@@ -72,7 +55,7 @@ final class TrainerTests: XCTestCase {
 
     func testEvaluationScoresSamplesAgainstTheRealImagesFeatures() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, count: 60)
+        try BarDataset.write(dir, count: 60)
         let data = try Dataset(folder: dir.path)
         let classifier = try Classifier.train(on: data, epochs: 1, seed: 1) { _ in }
         // The whole set on both sides: real-vs-real is 0.
@@ -111,7 +94,7 @@ final class TrainerTests: XCTestCase {
 
     func testModelFolderHoldsTheAveragedWeightsAndTheCheckpointTheLiveOnes() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, count: 24)
+        try BarDataset.write(dir, count: 24)
         let out = dir.appendingPathComponent("run").path
         var o = options(dir)
         o.epochs = 1
@@ -134,7 +117,7 @@ final class TrainerTests: XCTestCase {
 
     func testASaveInterruptedAtAnyPointLeavesACompleteCheckpoint() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, count: 24)
+        try BarDataset.write(dir, count: 24)
         let out = dir.appendingPathComponent("run").path
         var o = options(dir)
         o.epochs = 1
@@ -158,7 +141,7 @@ final class TrainerTests: XCTestCase {
 
     func testInterruptedRunResumesToTheSameWeights() throws {
         let dir = try temporaryFolder(self)
-        try writeDataset(dir, count: 40)
+        try BarDataset.write(dir, count: 40)
         let straight = dir.appendingPathComponent("straight").path
         XCTAssertTrue(try Trainer(options: options(dir), out: straight, resume: false).run())
 
