@@ -54,7 +54,7 @@ extension Editor {
     /// one pass (the course's part B denoiser; pixels are not scaled by √ᾱ as a DDPM's are).
     func denoiseInOneStep(_ r: EditRequest, _ x0: Tensor, _ rng: inout RandomSource) throws -> EditOutput {
         var out = EditOutput()
-        let sigmas = r.sigma ?? [denoiser.trainingSigma ?? 0.5]
+        let sigmas = r.sigma ?? denoiser.trainingSigma.map { [$0] } ?? []
         guard !sigmas.isEmpty, sigmas.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
             throw DiffusionError.invalidRequest("sigma must be one or more noise levels ≥ 0, got \(sigmas)")
         }

@@ -56,7 +56,7 @@ public struct JobRunner {
         r.t = s.t ?? [maxT / 4, maxT / 2, 3 * maxT / 4].map { max(1, $0) }
         if denoiser.prediction == .cleanImage {
             r.t = []
-            r.sigma = s.sigma ?? [denoiser.trainingSigma ?? 0.5]
+            r.sigma = s.sigma ?? denoiser.trainingSigma.map { [$0] }
         }
         r.guidance = s.guidance.map(Float.init) ?? (options.guidance ?? config.guidance).map(Float.init) ?? denoiser.defaultGuidance
         r.stride = s.steps.map { max(1, maxT / $0) } ?? s.stride ?? options.stride ?? config.stride ?? denoiser.defaultStride

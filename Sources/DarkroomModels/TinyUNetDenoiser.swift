@@ -37,6 +37,7 @@ public final class TinyUNetDenoiser: Denoiser {
         default: return .epsilon
         }
     }
+    /// A single-step denoiser's σ: its config's `sigma`, else the course's 0.5 (the one place that default lives).
     public var trainingSigma: Double? { prediction == .cleanImage ? unet.config.sigma ?? 0.5 : nil }
     public var defaultGuidance: Float { Float(unet.config.defaultGuidance ?? 5) }
     public var defaultTimesteps: [Int] { Array(stride(from: schedule.maxTimestep, through: 0, by: -1)) }

@@ -37,8 +37,8 @@ enum DenoiserReport {
             for sigma in sweep {
                 let x = noised(x0, sigma: sigma, rng: &rng)
                 let y = try unet.forward(x, t: Tensor(repeating: sigma, shape: [1, 1]))
-                noisy.append((String(format: "s=%.1f", sigma), clamp(x)))
-                denoised.append(("denoised", clamp(y)))
+                noisy.append((String(format: "s=%.1f", sigma), TrainingReport.clamp(x)))
+                denoised.append(("denoised", TrainingReport.clamp(y)))
             }
             rows += [noisy, denoised]
         }
@@ -87,7 +87,7 @@ enum DenoiserReport {
             }
             let y = try unet.forward(z, t: Tensor(repeating: 1, shape: [perRow, 1]), c: c)
             let name = k.map { classes[$0] } ?? "from noise"
-            var row = (0..<perRow).map { (name, clamp(y.slice(batch: $0..<($0 + 1)))) }
+            var row = (0..<perRow).map { (name, TrainingReport.clamp(y.slice(batch: $0..<($0 + 1)))) }
             if let images, let mean = mean(of: images, label: k) { row.append(("data mean", mean)) }
             return row
         }
@@ -112,6 +112,4 @@ enum DenoiserReport {
         for i in 0..<x.count { out.pointer[i] = x.pointer[i] + sigma * z.pointer[i] }
         return out
     }
-
-    static func clamp(_ x: Tensor) -> Tensor { TrainingReport.clamp(x) }
 }
